@@ -1,0 +1,181 @@
+"""The declarative procedure definition (``procedure.json``) as pydantic models.
+
+A municipality plugs a procedure in as data; the generic ``ProcedureWorkflow`` interprets
+these models. The models are strict (unknown keys refused) so a typo in a catalogue file is
+an error at load time, not a silent difference in a running case. The exact model instance
+in force at submission is pinned into the workflow input, so later catalogue changes never
+alter a case in progress.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: Where a case can end. The engine knows these; a procedure's actions lead to them.
+Outcome = Literal["completed", "rejected"]
+
+#: Events the engine emits; a procedure decides who hears of each (``notices``).
+NoticeEvent = Literal[
+    "submitted",
+    "accepted",
+    "correction_requested",
+    "correction_submitted",
+    "correction_expired",
+    "withdrawn",
+    "rejected",
+    "issued",
+    "deadline_reminder",
+    "deadline_escalation",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalizedText(_Strict):
+    """A user-facing text in Japanese (the legal text) and English."""
+
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Computation(_Strict):
+    """A named computation from the registry, fed one value of the step input."""
+
+    function: str = Field(description="Name in forms.computations' registry, e.g. damage_grade")
+    input: str = Field(description="JSON pointer into the action's input data, e.g. /damage_ratio")
+
+
+class ActionDefinition(_Strict):
+    """One thing a caseworker may do in a stage.
+
+    ``kind`` says how the engine treats it: ``transition`` moves the case (to another stage
+    or to an outcome), ``request_correction`` pauses the legal clock and asks the applicant
+    for amended data, ``claim`` assigns the case to the acting caseworker.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: LocalizedText
+    kind: Literal["transition", "request_correction", "claim"] = "transition"
+    to: str | None = Field(default=None, description="Next stage id")
+    outcome: Outcome | None = Field(default=None, description="Ends the case this way")
+    comment_required: bool = False
+    input_schema: str | None = Field(
+        default=None, description="File (in the procedure folder) with the JSON Schema of data"
+    )
+    compute: dict[str, Computation] = Field(default_factory=dict)
+    distinct_from: list[str] = Field(
+        default_factory=list,
+        description="Four-eyes: the actor must not be who performed these action ids",
+    )
+    issue: list[str] = Field(
+        default_factory=list, description="Document ids issued when this action is taken"
+    )
+
+    @model_validator(mode="after")
+    def _target_matches_kind(self) -> ActionDefinition:
+        leads = (self.to is not None) + (self.outcome is not None)
+        if self.kind == "transition" and leads != 1:
+            raise ValueError("a transition needs exactly one of 'to' or 'outcome'")
+        if self.kind != "transition" and leads:
+            raise ValueError(f"a '{self.kind}' action takes neither 'to' nor 'outcome'")
+        return self
+
+
+class StageDefinition(_Strict):
+    """A step of the procedure worked by caseworkers holding ``role``."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: LocalizedText
+    role: str
+    actions: list[ActionDefinition] = Field(min_length=1)
+
+    def action(self, action_id: str) -> ActionDefinition | None:
+        return next((a for a in self.actions if a.id == action_id), None)
+
+
+class ProcessingPeriod(_Strict):
+    """標準処理期間: the legal clock, paused while a correction is pending."""
+
+    days: int = Field(gt=0, le=3650)
+    remind_before_days: int = Field(ge=0, description="Reminder to the municipality")
+
+
+class CorrectionRules(_Strict):
+    """補正: how long the applicant has to answer before the case closes."""
+
+    deadline_days: int = Field(gt=0, le=365)
+
+
+class DedupeRule(_Strict):
+    """What makes two applications the same: procedure, municipality, applicant and these."""
+
+    fields: list[str] = Field(
+        default_factory=list, description="JSON pointers into the form data, e.g. /disaster_event"
+    )
+
+
+class DocumentDefinition(_Strict):
+    """A document the procedure issues, rendered from a template in its folder."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: LocalizedText
+    template: str
+    filename: str = Field(pattern=r"^[A-Za-z0-9._-]+\.pdf$")
+
+
+class NoticeRule(_Strict):
+    """Who hears of an event, and through which channels."""
+
+    to: Literal["applicant", "municipality"]
+    channels: list[Literal["inbox", "email", "push", "webhook"]] = Field(
+        default_factory=lambda: ["inbox"]
+    )
+
+
+class ProcedureDefinition(_Strict):
+    """The whole declarative definition of one procedure version."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    title: LocalizedText
+    applicant: Literal["resident", "business"] = "resident"
+    form: str = "form.schema.json"
+    dedupe: DedupeRule = DedupeRule()
+    processing_period: ProcessingPeriod
+    correction: CorrectionRules
+    stages: list[StageDefinition] = Field(min_length=1)
+    documents: list[DocumentDefinition] = Field(default_factory=list)
+    notices: dict[NoticeEvent, NoticeRule] = Field(default_factory=dict)
+
+    @property
+    def initial_stage(self) -> str:
+        return self.stages[0].id
+
+    def stage(self, stage_id: str) -> StageDefinition | None:
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+    def document(self, document_id: str) -> DocumentDefinition | None:
+        return next((d for d in self.documents if d.id == document_id), None)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> ProcedureDefinition:
+        stage_ids = [s.id for s in self.stages]
+        if len(set(stage_ids)) != len(stage_ids):
+            raise ValueError("stage ids must be unique")
+        doc_ids = {d.id for d in self.documents}
+        for stage in self.stages:
+            action_ids = [a.id for a in stage.actions]
+            if len(set(action_ids)) != len(action_ids):
+                raise ValueError(f"stage '{stage.id}': action ids must be unique")
+            for action in stage.actions:
+                where = f"stage '{stage.id}', action '{action.id}'"
+                if action.to is not None and action.to not in stage_ids:
+                    raise ValueError(f"{where}: 'to' names unknown stage '{action.to}'")
+                for doc in action.issue:
+                    if doc not in doc_ids:
+                        raise ValueError(f"{where}: 'issue' names unknown document '{doc}'")
+        return self
