@@ -1,1 +1,134 @@
+"""Notices: composing them, and the channels that deliver them.
 
+A procedure says, per engine event, who hears of it and through which channels
+(``NoticeRule`` in ``forms.definition``: ``inbox``, ``email``, ``push``, ``webhook``). The
+notice activity composes the notice once (:func:`notices.compose.compose_notice`) and
+hands it to each channel. Every channel follows :class:`Channel`: delivery is idempotent
+by ``key``, and failures are :class:`TransientDeliveryError` (Temporal retries) or
+:class:`PermanentDeliveryError` (the activity gives up on that channel).
+
+Channels register in a :class:`ChannelRegistry` under their id; the inbox is the first
+(:mod:`notices.inbox`). Tests build a fresh registry rather than touching :data:`channels`.
+
+Errors::
+
+    DeliveryError
+    ├── TransientDeliveryError   worth retrying (database busy, SMTP 4xx, timeout)
+    └── PermanentDeliveryError   retrying will not help (bad recipient, SMTP 5xx)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import ClassVar, Protocol, TypeVar
+
+from notices.compose import (
+    ComposedNotice,
+    NoticeTemplateInvalid,
+    NoticeTemplateMissing,
+    compose_notice,
+)
+
+__all__ = [
+    "Channel",
+    "ChannelRegistry",
+    "ComposedNotice",
+    "DeliveryError",
+    "NoticeTemplateInvalid",
+    "NoticeTemplateMissing",
+    "PermanentDeliveryError",
+    "TransientDeliveryError",
+    "channels",
+    "compose_notice",
+]
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver a notice."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Delivery failed for a reason that may pass; the activity should be retried."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Delivery cannot succeed as asked; retrying will not help."""
+
+
+class Channel(Protocol):
+    """A way of delivering a composed notice to a recipient."""
+
+    #: The id procedures use in ``NoticeRule.channels``; set by :meth:`ChannelRegistry.register`.
+    channel_id: ClassVar[str]
+
+    def check_config(self) -> None:
+        """Check the channel can work as configured (e.g. its store or server is there).
+
+        :raises DeliveryError: describing what is wrong.
+        """
+        ...
+
+    def deliver(
+        self,
+        *,
+        key: str,
+        recipient: str,
+        application_id: str,
+        event: str,
+        notice: ComposedNotice,
+        created_at: datetime,
+    ) -> bool:
+        """Deliver ``notice``; a no-op if a delivery with ``key`` was already made.
+
+        :param key: idempotency key, e.g. ``"<workflow id>:<event>:<seq>"``.
+        :param recipient: ``"applicant:<applicant key>"`` or ``"municipality:<code>"``.
+        :returns: True if delivered now, False if ``key`` had been delivered before.
+        :raises TransientDeliveryError: if retrying later may succeed.
+        :raises PermanentDeliveryError: if it cannot succeed.
+        """
+        ...
+
+
+C = TypeVar("C", bound=type)
+
+
+class ChannelRegistry:
+    """Channel classes by channel id; an id can be registered once."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type] = {}
+
+    def register(self, channel_id: str) -> Callable[[C], C]:
+        """Class decorator registering a channel under ``channel_id``.
+
+        :raises ValueError: if ``channel_id`` is already registered.
+        """
+
+        def decorator(cls: C) -> C:
+            if channel_id in self._classes:
+                raise ValueError(
+                    f"notice channel {channel_id!r} is already registered "
+                    f"({self._classes[channel_id].__qualname__})"
+                )
+            cls.channel_id = channel_id  # type: ignore[attr-defined]
+            self._classes[channel_id] = cls
+            return cls
+
+        return decorator
+
+    def __getitem__(self, channel_id: str) -> type:
+        try:
+            return self._classes[channel_id]
+        except KeyError:
+            raise KeyError(f"no notice channel {channel_id!r}") from None
+
+    def __contains__(self, channel_id: object) -> bool:
+        return channel_id in self._classes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._classes))
+
+
+#: The registry the worker uses. Channels register on import of their module.
+channels = ChannelRegistry()
