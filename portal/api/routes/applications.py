@@ -1,0 +1,50 @@
+"""Applications: file, list, read, act."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from portal.deps import Context, CurrentPrincipal
+from portal.errors import ErrorBody
+from portal.schemas import ActionIn, ApplicationIn, ApplicationOut
+from workflows.cases import CaseDetails, CaseSummary
+
+router = APIRouter(prefix="/api/applications", tags=["applications"])
+_errors = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=_errors)
+async def file_application(body: ApplicationIn, principal: CurrentPrincipal,
+                           context: Context) -> ApplicationOut:
+    """File an application (residents)."""
+    view = await context.cases.submit(principal, body.procedure, body.municipality, body.data,
+                                      lang=body.lang)
+    return await _read(context, principal, view.application_id)
+
+
+@router.get("", responses=_errors)
+async def list_applications(principal: CurrentPrincipal, context: Context) -> list[CaseSummary]:
+    """A resident's own applications, or a caseworker's municipalities' applications."""
+    return await context.cases.list_cases(principal)
+
+
+@router.get("/{application_id}", responses=_errors)
+async def read_application(application_id: str, principal: CurrentPrincipal,
+                           context: Context) -> ApplicationOut:
+    """Status, stage, timeline and the actions the caller may take now."""
+    return await _read(context, principal, application_id)
+
+
+@router.post("/{application_id}/actions", responses=_errors)
+async def act_on_application(application_id: str, body: ActionIn, principal: CurrentPrincipal,
+                             context: Context) -> ApplicationOut:
+    """Take an action: a caseworker's decision, or the applicant's correction or withdrawal."""
+    details = await context.cases.act(principal, application_id, body.action, body.comment,
+                                      body.data)
+    return ApplicationOut.build(details, principal)
+
+
+async def _read(context: Context, principal: CurrentPrincipal,
+                application_id: str) -> ApplicationOut:
+    details: CaseDetails = await context.cases.details(principal, application_id)
+    return ApplicationOut.build(details, principal)

@@ -1,0 +1,97 @@
+"""Request and response bodies of the HTTP API (separate from the domain models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from identity.principals import Caseworker, Resident
+from workflows.cases import CaseDetails
+
+
+class ApplicationIn(BaseModel):
+    procedure: str = Field(examples=["disaster-certificate"], max_length=64)
+    municipality: str = Field(examples=["131016"], pattern=r"^\d{6}$")
+    data: dict[str, Any]
+    lang: Literal["ja", "en"] = "ja"
+
+
+class ActionIn(BaseModel):
+    action: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    comment: str | None = Field(default=None, max_length=4000)
+    data: dict[str, Any] | None = None
+
+
+class TimelineOut(BaseModel):
+    at: datetime
+    event: str
+    stage: str
+    actor: str | None
+    comment: str | None
+
+
+class DocumentOut(BaseModel):
+    id: str
+    type: str
+    title: dict[str, str]
+    filename: str
+    sha256: str
+    url: str
+
+
+class CorrectionOut(BaseModel):
+    due_at: datetime | None
+    comment: str | None
+
+
+class ApplicationOut(BaseModel):
+    id: str
+    procedure: str
+    procedure_version: str
+    municipality: str
+    status: str
+    stage: str
+    assignee: str | None
+    submitted_at: datetime
+    due_at: datetime | None
+    correction: CorrectionOut | None
+    data: dict[str, Any]
+    step_data: dict[str, dict[str, Any]]
+    computed: dict[str, Any]
+    timeline: list[TimelineOut]
+    documents: list[DocumentOut]
+    actions: list[str]
+    url: str
+
+    @classmethod
+    def build(cls, details: CaseDetails, viewer: Resident | Caseworker) -> ApplicationOut:
+        view = details.view
+        resident = isinstance(viewer, Resident)
+
+        def who(actor: str | None) -> str | None:
+            # Residents see that the municipality acted, not which employee.
+            if resident and actor not in (None, "applicant", "system"):
+                return "municipality"
+            return actor
+
+        return cls(
+            id=view.application_id, procedure=view.procedure,
+            procedure_version=view.procedure_version, municipality=view.municipality,
+            status=view.status, stage=view.stage,
+            assignee=None if resident else view.assignee,
+            submitted_at=view.submitted_at, due_at=view.due_at,
+            correction=(CorrectionOut(due_at=view.correction_due_at,
+                                      comment=view.correction_comment)
+                        if view.status == "awaiting_correction" else None),
+            data=view.data,
+            step_data={} if resident else view.step_data,
+            computed=view.computed,
+            timeline=[TimelineOut(at=t.at, event=t.event, stage=t.stage, actor=who(t.actor),
+                                  comment=t.comment) for t in view.timeline],
+            documents=[DocumentOut(**d.model_dump(), url=f"/api/documents/{d.id}")
+                       for d in view.documents],
+            actions=details.actions,
+            url=f"/api/applications/{view.application_id}",
+        )

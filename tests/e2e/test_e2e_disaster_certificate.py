@@ -1,0 +1,234 @@
+"""A 罹災証明書 application end to end through the HTTP API, on the real dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from forms.catalog import Catalog
+from workflows.procedure import ProcedureWorkflow
+
+APPS = "/api/applications"
+
+
+def example(catalog: Catalog, name: str = "valid-basic") -> dict[str, Any]:
+    directory = catalog.get("disaster-certificate").directory / "examples"
+    return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def filing(data: dict[str, Any]) -> dict[str, Any]:
+    return {"procedure": "disaster-certificate", "municipality": "131016", "data": data}
+
+
+async def eventually(check, *, timeout: float = 15.0, interval: float = 0.2):
+    """Poll until ``check()`` returns something truthy (visibility and activities lag)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s; last: {result!r}")
+        await asyncio.sleep(interval)
+
+
+async def act(http: httpx.AsyncClient, app_id: str, headers: dict[str, str], action: str,
+              **body: Any) -> httpx.Response:
+    return await http.post(f"{APPS}/{app_id}/actions", json={"action": action, **body},
+                           headers=headers)
+
+
+async def test_full_journey_correction_survey_four_eyes_and_pdf(stack, catalog, tmp_path):
+    http, resident = stack.http, stack.resident()
+    reviewer = stack.caseworker("cw-1")  # holds every role: reviewer, surveyor, approver
+    approver = stack.caseworker("cw-2", roles="approver")
+
+    created = await http.post(APPS, json=filing(example(catalog)), headers=resident)
+    assert created.status_code == 201, created.text
+    app_id = created.json()["id"]
+    assert created.json()["status"] == "in_progress"
+    assert created.json()["stage"] == "intake"
+    assert created.json()["actions"] == ["withdraw"]
+
+    async def queued():
+        reply = await http.get("/api/queue", params={"stage": "intake"}, headers=reviewer)
+        return [row for row in reply.json() if row["id"] == app_id]
+
+    (row,) = await eventually(queued)
+    assert row["procedure"] == "disaster-certificate" and row["municipality"] == "131016"
+
+    # 補正: the caseworker asks, the resident answers with amended data.
+    refused = await act(http, app_id, reviewer, "request_correction")
+    assert refused.status_code == 422 and refused.json()["error"] == "comment_required"
+    asked = await act(http, app_id, reviewer, "request_correction",
+                      comment="電話番号に誤りがあります。日中につながる番号にしてください。")
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["status"] == "awaiting_correction"
+    assert asked.json()["correction"]["due_at"] is not None
+    early = await act(http, app_id, reviewer, "accept")
+    assert early.status_code == 409 and early.json()["error"] == "awaiting_correction"
+
+    amended = example(catalog)
+    amended["applicant"]["phone"] = "0398765432"
+    bad = copy.deepcopy(amended)
+    bad["applicant"]["address"]["postal_code"] = "12-34"
+    invalid = await act(http, app_id, resident, "submit_correction", data=bad)
+    assert invalid.status_code == 422
+    assert any(e["path"] == "/applicant/address/postal_code" for e in invalid.json()["details"])
+    answered = await act(http, app_id, resident, "submit_correction", data=amended)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["status"] == "in_progress"
+    assert answered.json()["data"]["applicant"]["phone"] == "0398765432"
+
+    accepted = await act(http, app_id, reviewer, "accept")
+    assert accepted.status_code == 200 and accepted.json()["stage"] == "survey"
+
+    out_of_range = await act(http, app_id, reviewer, "survey",
+                             data={"damage_ratio": 120, "surveyed_on": "2026-10-01"})
+    assert out_of_range.status_code == 422
+    surveyed = await act(http, app_id, reviewer, "survey",
+                         data={"damage_ratio": 42.5, "surveyed_on": "2026-10-01",
+                               "notes": "床上浸水、外壁損傷"})
+    assert surveyed.status_code == 200, surveyed.text
+    assert surveyed.json()["stage"] == "approval"
+    assert surveyed.json()["computed"]["damage_grade"]["code"] == "large_scale_half"
+
+    # Four eyes: the surveyor may not approve their own survey.
+    own = await act(http, app_id, reviewer, "approve")
+    assert own.status_code == 403 and own.json()["error"] == "four_eyes"
+    assert own.json()["message"]["ja"]
+    approved = await act(http, app_id, approver, "approve")
+    assert approved.status_code == 200, approved.text
+
+    async def issued():
+        reply = await http.get(f"{APPS}/{app_id}", headers=resident)
+        body = reply.json()
+        return body if body["status"] == "completed" and body["documents"] else None
+
+    final = await eventually(issued)
+    (doc,) = final["documents"]
+    assert final["actions"] == []
+    assert all(e["actor"] in (None, "applicant", "system", "municipality")
+               for e in final["timeline"]), "residents must not see caseworker ids"
+    events = [e["event"] for e in final["timeline"]]
+    assert events[:3] == ["submitted", "correction_requested", "correction_submitted"]
+    assert events[-1] == "issued"
+
+    pdf = await http.get(doc["url"], headers=resident)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    for expected in ("罹災証明書", "大規模半壊", "山田", "千代田区長", "令和8年台風第15号"):
+        assert expected in text, expected
+    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "certificate.pdf").write_bytes(pdf.content)
+
+    stranger = await http.get(doc["url"], headers=stack.resident("someone-else", "他人 花子"))
+    assert stranger.status_code == 404
+
+    inbox = (await http.get("/api/inbox", headers=resident)).json()
+    notices = {entry["event"] for entry in inbox}
+    assert {"submitted", "correction_requested", "issued"} <= notices
+    issued_notice = next(e for e in inbox if e["event"] == "issued")
+    assert "罹災証明書" in issued_notice["title"]["ja"] + issued_notice["body"]["ja"]
+
+
+async def test_duplicate_filing_is_refused_with_a_link_to_the_first(stack, catalog):
+    resident = stack.resident("dup-1", "重複 太郎")
+    first, second = await asyncio.gather(
+        stack.http.post(APPS, json=filing(example(catalog)), headers=resident),
+        stack.http.post(APPS, json=filing(example(catalog)), headers=resident),
+    )
+    codes = sorted([first.status_code, second.status_code])
+    assert codes == [201, 409], (first.text, second.text)
+    winner, loser = (first, second) if first.status_code == 201 else (second, first)
+    assert loser.json()["error"] == "duplicate_application"
+    assert loser.json()["details"]["existing_application"] == winner.json()["id"]
+
+    other_event = example(catalog)
+    other_event["disaster_event"] = "2026-heavy-rain-07"
+    third = await stack.http.post(APPS, json=filing(other_event), headers=resident)
+    assert third.status_code == 201, "another disaster is another application"
+
+
+async def test_refusals_401_403_404_422(stack, catalog):
+    http = stack.http
+    none = await http.post(APPS, json=filing(example(catalog)))
+    assert none.status_code == 401 and none.json()["error"] == "unauthenticated"
+    assert none.headers["www-authenticate"].startswith("Bearer")
+    forged = await http.post(APPS, json=filing(example(catalog)),
+                             headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."})
+    assert forged.status_code == 401
+
+    broken = example(catalog)
+    del broken["applicant"]["phone"]
+    broken["applicant"]["address"]["postal_code"] = "abc"
+    invalid = await http.post(APPS, json=filing(broken), headers=stack.resident())
+    assert invalid.status_code == 422
+    body = invalid.json()
+    assert body["error"] == "invalid_data"
+    paths = {e["path"] for e in body["details"]}
+    assert {"/applicant/phone", "/applicant/address/postal_code"} <= paths
+    for error in body["details"]:
+        assert error["code"] and error["message"]["ja"] and error["message"]["en"]
+
+    by_caseworker = await http.post(APPS, json=filing(example(catalog)),
+                                    headers=stack.caseworker("cw-1"))
+    assert by_caseworker.status_code == 403
+
+    unknown = await http.post(APPS, json={**filing(example(catalog)),
+                                          "procedure": "no-such-thing"},
+                              headers=stack.resident())
+    assert unknown.status_code == 404
+
+    created = await http.post(APPS, json=filing(example(catalog)), headers=stack.resident())
+    app_id = created.json()["id"]
+    elsewhere = stack.caseworker("cw-yokohama", municipality="141003")
+    assert (await http.get(f"{APPS}/{app_id}", headers=elsewhere)).status_code == 404
+    assert (await act(http, app_id, elsewhere, "accept")).status_code == 404
+    other = stack.resident("other-1", "別人 次郎")
+    assert (await http.get(f"{APPS}/{app_id}", headers=other)).status_code == 404
+    assert (await act(http, app_id, other, "withdraw")).status_code == 404
+    by_resident = await act(http, app_id, stack.resident(), "accept")
+    assert by_resident.status_code == 403 and by_resident.json()["error"] == "caseworker_only"
+    surveyor_only = stack.caseworker("cw-3", roles="surveyor")
+    wrong_role = await act(http, app_id, surveyor_only, "accept")
+    assert wrong_role.status_code == 403 and wrong_role.json()["error"] == "role_required"
+    wrong_stage = await act(http, app_id, stack.caseworker("cw-1"), "approve")
+    assert wrong_stage.status_code == 409 and wrong_stage.json()["error"] == "not_available"
+    assert (await http.get("/api/queue", headers=stack.resident())).status_code == 403
+
+    async def listed():
+        rows = (await http.get(APPS, headers=stack.resident())).json()
+        return {row["id"] for row in rows}
+
+    assert await eventually(listed) == {app_id}
+    assert (await http.get(APPS, headers=other)).json() == []
+
+
+async def test_withdrawal_closes_the_case(stack, catalog):
+    resident = stack.resident("wd-1", "取下 三郎")
+    created = await stack.http.post(APPS, json=filing(example(catalog)), headers=resident)
+    app_id = created.json()["id"]
+    withdrawn = await act(stack.http, app_id, resident, "withdraw", comment="自分で修理しました")
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["status"] == "withdrawn"
+    assert withdrawn.json()["actions"] == []
+    again = await act(stack.http, app_id, resident, "withdraw")
+    assert again.status_code == 409 and again.json()["error"] == "case_closed"
+    late = await act(stack.http, app_id, stack.caseworker("cw-1"), "accept")
+    assert late.status_code == 409
+
+    handle = stack.client.get_workflow_handle_for(ProcedureWorkflow.run, app_id)
+    result = await handle.result()
+    assert result.status == "withdrawn"

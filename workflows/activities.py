@@ -1,0 +1,156 @@
+"""The side effects of a case, as idempotent activities.
+
+Each is keyed by something the workflow derives deterministically (notice key, document
+number), so a retry after a worker crash finds its earlier work and does not repeat it.
+They raise on failure (Temporal retries with backoff); only a problem no retry can fix is
+a non-retryable ``ApplicationError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta, timezone
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from documents.render import DocumentRenderer, TemplateError
+from forms.catalog import Catalog, Procedure, UnknownProcedure
+from forms.municipalities import Municipality
+from notices.compose import NoticeTemplateInvalid, NoticeTemplateMissing, compose_notice
+from notices.inbox import InboxChannel
+from records.blobs import BlobStore
+from records.register import DocumentRegister, IssuedDocument
+from workflows.models import DocumentRef, IssueDocumentInput, NoticeInput
+
+JST = timezone(timedelta(hours=9), "JST")
+
+
+class CaseActivities:
+    """Activities with the stores and services they need, wired by the worker."""
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        municipalities: dict[str, Municipality],
+        renderer: DocumentRenderer,
+        blobs: BlobStore,
+        register: DocumentRegister,
+        inbox: InboxChannel,
+    ) -> None:
+        self._catalog = catalog
+        self._municipalities = municipalities
+        self._renderer = renderer
+        self._blobs = blobs
+        self._register = register
+        self._inbox = inbox
+        renderer.font_family  # noqa: B018 - look the font up now: fail at start, not mid-case
+
+    def _procedure(self, procedure_id: str, version: str) -> Procedure:
+        try:
+            return self._catalog.get(procedure_id, version)
+        except UnknownProcedure as exc:
+            # A worker without this version cannot do better on retry.
+            raise ApplicationError(
+                f"procedure {procedure_id} {version} is not in this worker's catalogue",
+                type="unknown_procedure", non_retryable=True,
+            ) from exc
+
+    @activity.defn(name="deliver_notice")
+    def deliver_notice(self, notice: NoticeInput) -> bool:
+        """Put one notice in the recipient's inbox; True if it was not there yet."""
+        procedure = self._procedure(notice.procedure, notice.procedure_version)
+        params: dict[str, Any] = {**notice.params,
+                                  "procedure_title": procedure.definition.title.model_dump()}
+        try:
+            composed = compose_notice(procedure.messages, notice.event, params)
+        except (NoticeTemplateMissing, NoticeTemplateInvalid) as exc:
+            # A catalogue defect: retrying cannot fix it; the case shows the failure.
+            raise ApplicationError(str(exc), type="notice_template", non_retryable=True) from exc
+        delivered = self._inbox.deliver(
+            key=notice.key, recipient=notice.recipient, application_id=notice.application_id,
+            event=notice.event, notice=composed, created_at=notice.created_at,
+        )
+        activity.logger.info("notice %s %s delivered=%s", notice.key, notice.event, delivered)
+        return delivered
+
+    @activity.defn(name="issue_document")
+    def issue_document(self, request: IssueDocumentInput) -> DocumentRef:
+        """Render, store and register one document; the same request yields the same document."""
+        existing = self._register.get(request.document_id)
+        if existing is not None:
+            return _ref(existing)
+        procedure = self._procedure(request.procedure, request.procedure_version)
+        spec = procedure.definition.document(request.document_type)
+        if spec is None:
+            raise ApplicationError(f"procedure has no document {request.document_type!r}",
+                                   type="unknown_document", non_retryable=True)
+        blob_key = f"documents/{request.document_id}.pdf"
+        if self._blobs.exists(blob_key):
+            pdf = self._blobs.get(blob_key)  # stored, but the worker died before registering
+        else:
+            pdf = self._produce_pdf(procedure, request)
+            self._blobs.put(blob_key, pdf)
+        issued = IssuedDocument(
+            id=request.document_id,
+            application_id=request.application_id,
+            procedure=request.procedure,
+            procedure_version=request.procedure_version,
+            municipality=request.municipality,
+            document_type=request.document_type,
+            title=spec.title.model_dump(),
+            filename=spec.filename,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            size=len(pdf),
+            blob_key=blob_key,
+            issued_at=request.issued_at,
+        )
+        self._register.record(issued)
+        activity.logger.info("document %s issued for %s", issued.id, issued.application_id)
+        return _ref(issued)
+
+    def _produce_pdf(self, procedure: Procedure, request: IssueDocumentInput) -> bytes:
+        """Render the document. (Sealing, PAdES + RFC 3161, will wrap this step.)"""
+        spec = procedure.definition.document(request.document_type)
+        assert spec is not None
+        context = self._document_context(request, spec.title.ja)
+        template = procedure.directory / spec.template  # resources resolve beside it
+        try:
+            return self._renderer.render_pdf(
+                template.parent, template.name, context,
+                identifier=request.document_id, title=spec.title.ja,
+            )
+        except TemplateError as exc:
+            # A defect of the procedure package: retrying cannot fix it.
+            raise ApplicationError(str(exc), type="template_error", non_retryable=True) from exc
+
+    def _document_context(self, request: IssueDocumentInput, title: str) -> dict[str, Any]:
+        municipality = self._municipalities.get(request.municipality)
+        if municipality is None:
+            raise ApplicationError(f"unknown municipality {request.municipality}",
+                                   type="unknown_municipality", non_retryable=True)
+        context: dict[str, Any] = {
+            "document": {"id": request.document_id, "title": title},
+            "issued_at": request.issued_at.astimezone(JST),
+            "application_id": request.application_id,
+            "municipality": municipality.model_dump(mode="json"),
+            "data": request.data,
+            "computed": request.computed,
+            "step_data": request.step_data,
+        }
+        # Each step's input is also available under its own name (e.g. ``survey``).
+        for step, values in request.step_data.items():
+            context.setdefault(step, values)
+        # Municipal reference data the form points at by id (a 罹災証明書's disaster).
+        event_id = request.data.get("disaster_event")
+        event = next((e for e in municipality.disaster_events if e.id == event_id), None)
+        if event is not None:
+            context["disaster_event"] = event.model_dump(mode="json")
+        return context
+
+
+def _ref(doc: IssuedDocument) -> DocumentRef:
+    return DocumentRef(id=doc.id, type=doc.document_type, title=doc.title,
+                       filename=doc.filename, sha256=doc.sha256)

@@ -1,0 +1,305 @@
+"""The client side of cases: file, read, act, list — business rules, no HTTP.
+
+The portal turns the errors raised here (all ``CaseError``) into HTTP answers in one
+place; a CLI or a batch job could use the same service.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from forms.catalog import Catalog, Procedure, UnknownProcedure
+from forms.dedupe import dedupe_material
+from forms.municipalities import Municipality
+from forms.validation import FieldError, validate_application, validate_data
+from identity.principals import Caseworker, Resident
+from workflows import search_attributes as sa
+from workflows.models import (
+    ActionRequest,
+    Actor,
+    Applicant,
+    ApplicationView,
+    StartApplication,
+)
+from workflows.procedure import ProcedureWorkflow
+from workflows.rules import available_actions
+
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+
+
+class CaseError(Exception):
+    """A refusal the caller should see; ``status`` is its HTTP status."""
+
+    def __init__(self, code: str, status: int, ja: str, en: str, details: Any = None) -> None:
+        super().__init__(en)
+        self.code = code
+        self.status = status
+        self.message = {"ja": ja, "en": en}
+        self.details = details
+
+
+class InvalidData(CaseError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("invalid_data", 422, "入力内容に誤りがあります。",
+                         "Some answers need to be corrected.",
+                         details=[e.model_dump() for e in errors])
+
+
+def _not_found() -> CaseError:
+    return CaseError("not_found", 404, "申請が見つかりません。", "Application not found.")
+
+
+class CaseSummary(BaseModel):
+    """A row of a list or queue: search attributes only, no personal data."""
+
+    id: str
+    procedure: str | None
+    municipality: str | None
+    stage: str | None
+    status: str | None
+    assignee: str | None
+    due_at: datetime | None
+    started_at: datetime | None
+
+
+class CaseDetails(BaseModel):
+    view: ApplicationView
+    actions: list[str]
+
+
+class CaseService:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        catalog: Catalog,
+        municipalities: dict[str, Municipality],
+        id_secret: bytes,
+        task_queue: str,
+    ) -> None:
+        self._client = client
+        self._catalog = catalog
+        self._municipalities = municipalities
+        self._secret = id_secret
+        self._task_queue = task_queue
+
+    # ---- identities -----------------------------------------------------------------
+
+    def applicant_key(self, resident: Resident) -> str:
+        """An opaque, stable key for a resident: safe in search attributes and ids."""
+        return self._mac(f"applicant|{resident.issuer}|{resident.subject}")[:32]
+
+    def actor(self, principal: Resident | Caseworker) -> Actor:
+        if isinstance(principal, Resident):
+            return Actor(kind="resident", subject=principal.subject,
+                         applicant_key=self.applicant_key(principal), name=principal.name)
+        return Actor(kind="caseworker", subject=principal.subject, name=principal.name,
+                     municipalities=sorted(principal.municipalities),
+                     roles=sorted(principal.roles))
+
+    def _mac(self, text: str) -> str:
+        digest = hmac.new(self._secret, text.encode(), hashlib.sha256).digest()
+        return base64.b32encode(digest).decode().rstrip("=").lower()
+
+    # ---- filing ---------------------------------------------------------------------
+
+    def procedures(self) -> list[Procedure]:
+        return self._catalog.procedures()
+
+    def procedure(self, procedure_id: str, version: str | None = None) -> Procedure:
+        try:
+            return self._catalog.get(procedure_id, version)
+        except UnknownProcedure as exc:
+            raise CaseError("unknown_procedure", 404, "その手続きはありません。",
+                            f"There is no procedure '{procedure_id}'.") from exc
+
+    def municipality(self, code: str) -> Municipality:
+        found = self._municipalities.get(code)
+        if found is None:
+            raise CaseError("unknown_municipality", 404, "その自治体はありません。",
+                            f"There is no municipality '{code}'.")
+        return found
+
+    async def submit(
+        self, principal: Resident | Caseworker, procedure_id: str, municipality_code: str,
+        data: dict[str, Any], *, lang: Literal["ja", "en"] = "ja",
+    ) -> ApplicationView:
+        if not isinstance(principal, Resident):
+            raise CaseError("resident_only", 403, "申請は住民の方のみ行えます。",
+                            "Only residents can file applications.")
+        procedure = self.procedure(procedure_id)
+        municipality = self.municipality(municipality_code)
+        result = validate_application(procedure, municipality, data)
+        if not result.valid:
+            raise InvalidData(result.errors)
+        definition = procedure.definition
+        key = self.applicant_key(principal)
+        application_id = "app-" + self._mac(
+            dedupe_material(definition, municipality.code, key, data))[:26]
+        start = StartApplication(
+            application_id=application_id, definition=definition,
+            municipality=municipality.code, applicant=Applicant(key=key, name=principal.name),
+            data=data, submitted_at=datetime.now(UTC), lang=lang,
+        )
+        try:
+            handle = await self._client.start_workflow(
+                ProcedureWorkflow.run, start, id=application_id, task_queue=self._task_queue,
+                # One case per dedupe key, ever: the server refuses the second, race-free.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(sa.MUNICIPALITY, municipality.code),
+                    SearchAttributePair(sa.PROCEDURE, definition.id),
+                    SearchAttributePair(sa.STAGE, definition.initial_stage),
+                    SearchAttributePair(sa.STATUS, "in_progress"),
+                    SearchAttributePair(sa.APPLICANT, key),
+                ]),
+            )
+        except WorkflowAlreadyStartedError as exc:
+            raise CaseError("duplicate_application", 409,
+                            "同じ内容の申請がすでにあります。",
+                            "You have already applied for this.",
+                            details={"existing_application": application_id}) from exc
+        return await handle.query(ProcedureWorkflow.view)
+
+    # ---- reading --------------------------------------------------------------------
+
+    async def details(self, principal: Resident | Caseworker, application_id: str) -> CaseDetails:
+        view = await self._visible_view(principal, application_id)
+        definition = self.procedure(view.procedure, view.procedure_version).definition
+        return CaseDetails(view=view,
+                           actions=available_actions(definition, view, self.actor(principal)))
+
+    async def _visible_view(
+        self, principal: Resident | Caseworker, application_id: str
+    ) -> ApplicationView:
+        if not _SAFE_VALUE.match(application_id):
+            raise _not_found()
+        try:
+            view = await self._handle(application_id).query(ProcedureWorkflow.view)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise _not_found() from exc
+            raise
+        if not self._may_see(principal, view):
+            raise _not_found()  # do not reveal that someone else's case exists
+        return view
+
+    def _may_see(self, principal: Resident | Caseworker, view: ApplicationView) -> bool:
+        if isinstance(principal, Resident):
+            return view.applicant_key == self.applicant_key(principal)
+        return principal.can_act_for(view.municipality)
+
+    def _handle(self, application_id: str) -> WorkflowHandle[Any, Any]:
+        return self._client.get_workflow_handle(application_id)
+
+    async def list_cases(
+        self, principal: Resident | Caseworker, *, procedure: str | None = None,
+        stage: str | None = None, assignee: str | None = None, open_only: bool = False,
+        limit: int = 200,
+    ) -> list[CaseSummary]:
+        clauses = ["WorkflowType = 'ProcedureWorkflow'"]
+        if isinstance(principal, Resident):
+            clauses.append(_eq(sa.APPLICANT.name, self.applicant_key(principal)))
+        else:
+            codes = sorted(principal.municipalities)
+            clauses.append(f"{sa.MUNICIPALITY.name} IN ({', '.join(_quote(c) for c in codes)})")
+        for attr, value in ((sa.PROCEDURE, procedure), (sa.STAGE, stage), (sa.ASSIGNEE, assignee)):
+            if value:
+                clauses.append(_eq(attr.name, value))
+        if open_only:
+            clauses.append("ExecutionStatus = 'Running'")
+        # No ORDER BY: SQL visibility (dev server, PostgreSQL) does not support it.
+        query = " AND ".join(clauses)
+        rows: list[CaseSummary] = []
+        async for wf in self._client.list_workflows(query, limit=limit):
+            attrs = wf.typed_search_attributes
+            rows.append(CaseSummary(
+                id=wf.id, procedure=attrs.get(sa.PROCEDURE),
+                municipality=attrs.get(sa.MUNICIPALITY), stage=attrs.get(sa.STAGE),
+                status=attrs.get(sa.STATUS), assignee=attrs.get(sa.ASSIGNEE),
+                due_at=attrs.get(sa.DUE_AT), started_at=wf.start_time,
+            ))
+        return sorted(rows, key=lambda r: r.started_at or datetime.min.replace(tzinfo=UTC),
+                      reverse=True)
+
+    # ---- acting ---------------------------------------------------------------------
+
+    async def act(
+        self, principal: Resident | Caseworker, application_id: str, action: str,
+        comment: str | None, data: dict[str, Any] | None,
+    ) -> CaseDetails:
+        view = await self._visible_view(principal, application_id)
+        procedure = self.procedure(view.procedure, view.procedure_version)
+        self._validate_input(procedure, view, action, data)
+        request = ActionRequest(action=action, actor=self.actor(principal), comment=comment,
+                                data=data)
+        handle = self._handle(application_id)
+        try:
+            view = await handle.execute_update(ProcedureWorkflow.act, request)
+        except WorkflowUpdateFailedError as exc:
+            raise _refusal(exc) from exc
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                raise CaseError("case_closed", 409, "この申請の手続きは終了しています。",
+                                "This application is already closed.") from exc
+            raise
+        return CaseDetails(view=view, actions=available_actions(
+            procedure.definition, view, self.actor(principal)))
+
+    def _validate_input(self, procedure: Procedure, view: ApplicationView, action: str,
+                        data: dict[str, Any] | None) -> None:
+        if action == "submit_correction" and data is not None:
+            result = validate_application(procedure, self.municipality(view.municipality), data)
+            if not result.valid:
+                raise InvalidData(result.errors)
+            return
+        stage = procedure.definition.stage(view.stage)
+        spec = stage.action(action) if stage else None
+        if spec is not None and spec.input_schema and data is not None:
+            result = validate_data(procedure.step_schemas[spec.input_schema], data,
+                                   messages=procedure.messages)
+            if not result.valid:
+                raise InvalidData(result.errors)
+
+
+def _refusal(exc: WorkflowUpdateFailedError) -> CaseError:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.details:
+        refusal = cause.details[0]
+        if isinstance(refusal, dict) and "status" in refusal:
+            return CaseError(refusal["code"], int(refusal["status"]), refusal["message"]["ja"],
+                             refusal["message"]["en"])
+    return CaseError("refused", 409, "この操作は受け付けられませんでした。",
+                     "The action was refused.")
+
+
+def _quote(value: str) -> str:
+    if not _SAFE_VALUE.match(value):
+        raise CaseError("invalid_filter", 422, "検索条件が正しくありません。",
+                        f"Invalid filter value {value!r}.")
+    return f"'{value}'"
+
+
+def _eq(name: str, value: str) -> str:
+    return f"{name} = {_quote(value)}"

@@ -1,0 +1,113 @@
+"""Payload encryption for everything madoguchi writes into Temporal history.
+
+Every payload (workflow inputs, update arguments, activity results, failure details) is
+sealed with AES-256-GCM before it leaves the process, so the Temporal server, its
+database and its UI hold ciphertext only. The key id travels in the payload metadata:
+a new key encrypts, older keys still decrypt, so keys rotate without touching history.
+
+This module is never imported by workflow code (``cryptography`` upsets the sandbox).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+from records.secretfile import read_or_create
+
+ENCODING = b"binary/encrypted"
+_NONCE_BYTES = 12
+
+
+class KeyRingError(RuntimeError):
+    """The key file is missing, unreadable or does not hold the key a payload names."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Encryption keys by id; ``active`` encrypts, all of them decrypt."""
+
+    keys: dict[str, bytes]
+    active: str
+
+    def __post_init__(self) -> None:
+        if self.active not in self.keys:
+            raise KeyRingError(f"active key {self.active!r} is not in the key ring")
+        for key_id, key in self.keys.items():
+            if len(key) != 32:
+                raise KeyRingError(f"key {key_id!r} must be 32 bytes (AES-256)")
+
+    @classmethod
+    def generate(cls, key_id: str = "k1") -> KeyRing:
+        return cls(keys={key_id: AESGCM.generate_key(bit_length=256)}, active=key_id)
+
+    def rotated(self, new_id: str) -> KeyRing:
+        """A ring with a fresh active key; the old keys stay for decryption."""
+        if new_id in self.keys:
+            raise KeyRingError(f"key id {new_id!r} already exists")
+        return KeyRing({**self.keys, new_id: AESGCM.generate_key(bit_length=256)}, new_id)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"active": self.active, "keys": {k: v.hex() for k, v in self.keys.items()}},
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> KeyRing:
+        try:
+            raw = json.loads(text)
+            return cls(keys={k: bytes.fromhex(v) for k, v in raw["keys"].items()},
+                       active=raw["active"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise KeyRingError(f"malformed key file: {exc}") from exc
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> KeyRing:
+        """Read the ring from ``path``, creating it (mode 0600) on first start."""
+        return cls.from_json(read_or_create(path, lambda: cls.generate().to_json()))
+
+
+class EncryptionCodec(PayloadCodec):
+    """AES-GCM payload codec; the key id is bound into the ciphertext as associated data."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self._ring = ring
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in ring.keys.items()}
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        key_id = self._ring.active
+        cipher = self._ciphers[key_id]
+        out = []
+        for p in payloads:
+            nonce = secrets.token_bytes(_NONCE_BYTES)
+            sealed = cipher.encrypt(nonce, p.SerializeToString(), key_id.encode())
+            out.append(
+                Payload(
+                    metadata={"encoding": ENCODING, "encryption-key-id": key_id.encode()},
+                    data=nonce + sealed,
+                )
+            )
+        return out
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        out = []
+        for p in payloads:
+            if p.metadata.get("encoding", b"") != ENCODING:
+                out.append(p)  # written before encryption was on, or by a tool
+                continue
+            key_id = p.metadata.get("encryption-key-id", b"").decode()
+            cipher = self._ciphers.get(key_id)
+            if cipher is None:
+                raise KeyRingError(f"payload encrypted with unknown key id {key_id!r}")
+            plain = cipher.decrypt(p.data[:_NONCE_BYTES], p.data[_NONCE_BYTES:], key_id.encode())
+            out.append(Payload.FromString(plain))
+        return out
+

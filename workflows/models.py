@@ -1,0 +1,135 @@
+"""The messages that cross the Temporal boundary: workflow input, updates, queries, activities.
+
+Each handler takes one model, so fields can be added later without breaking histories
+(new fields get defaults). They hold personal data (names, addresses): the payload codec
+encrypts them in history; never log them whole.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from forms.definition import ProcedureDefinition
+
+Status = Literal[
+    "in_progress",  # a caseworker stage is open
+    "awaiting_correction",  # 補正: waiting for the applicant, legal clock paused
+    "issuing",  # decided; documents are being issued
+    "completed",
+    "rejected",
+    "withdrawn",
+    "closed",  # the correction deadline passed without an answer
+]
+TERMINAL: frozenset[str] = frozenset({"completed", "rejected", "withdrawn", "closed"})
+
+
+class Applicant(BaseModel):
+    """Who filed: an opaque key (HMAC of issuer + subject) and a display name."""
+
+    key: str
+    name: str | None = None
+
+
+class StartApplication(BaseModel):
+    """Workflow input: the pinned definition and everything known at submission."""
+
+    application_id: str
+    definition: ProcedureDefinition
+    municipality: str
+    applicant: Applicant
+    data: dict[str, Any]
+    submitted_at: datetime
+    lang: Literal["ja", "en"] = "ja"
+
+
+class Actor(BaseModel):
+    """Who asks for an action, as the portal verified them."""
+
+    kind: Literal["resident", "caseworker"]
+    subject: str
+    applicant_key: str | None = None
+    municipalities: list[str] = Field(default_factory=list)
+    roles: list[str] = Field(default_factory=list)
+    name: str | None = None
+
+
+class ActionRequest(BaseModel):
+    """An Update: a caseworker decision or the applicant's correction or withdrawal."""
+
+    action: str
+    actor: Actor
+    comment: str | None = Field(default=None, max_length=4000)
+    data: dict[str, Any] | None = None
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    event: str
+    stage: str
+    actor: str | None = None  # "applicant", "system" or a caseworker's subject
+    action: str | None = None
+    comment: str | None = None
+
+
+class DocumentRef(BaseModel):
+    id: str
+    type: str
+    title: dict[str, str]
+    filename: str
+    sha256: str
+
+
+class ApplicationView(BaseModel):
+    """What a Query returns: the case as the portal shows it (before authorization)."""
+
+    application_id: str
+    procedure: str
+    procedure_version: str
+    municipality: str
+    applicant_key: str
+    applicant_name: str | None
+    status: Status
+    stage: str
+    assignee: str | None
+    submitted_at: datetime
+    due_at: datetime | None
+    correction_due_at: datetime | None
+    correction_comment: str | None
+    data: dict[str, Any]
+    step_data: dict[str, dict[str, Any]]
+    computed: dict[str, Any]
+    actors: dict[str, str]  # action id -> caseworker subject who took it last
+    timeline: list[TimelineEntry]
+    documents: list[DocumentRef]
+    escalated: bool
+
+
+class NoticeInput(BaseModel):
+    """Activity input: one notice to one recipient, idempotent by ``key``."""
+
+    key: str
+    application_id: str
+    procedure: str
+    procedure_version: str
+    event: str
+    recipient: str
+    params: dict[str, str]
+    created_at: datetime
+
+
+class IssueDocumentInput(BaseModel):
+    """Activity input: render and store one document of a case, idempotent by its id."""
+
+    document_id: str
+    document_type: str
+    application_id: str
+    procedure: str
+    procedure_version: str
+    municipality: str
+    issued_at: datetime
+    data: dict[str, Any]
+    step_data: dict[str, dict[str, Any]]
+    computed: dict[str, Any]

@@ -1,0 +1,364 @@
+"""``ProcedureWorkflow``: one generic workflow that interprets a pinned procedure definition.
+
+A case is one workflow execution; its id is the application id (the dedupe key), its
+event history the audit trail. Human steps are Updates (validated by ``workflows.rules``),
+reads are Queries, side effects (notices, documents) run as activities from the main
+loop, and the legal clock (標準処理期間) is a durable timer paused during a correction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    import jsonpointer
+
+    from forms.computations import default_registry
+    from forms.definition import ActionDefinition, ProcedureDefinition
+    from workflows import search_attributes as sa
+    from workflows.models import (
+        TERMINAL,
+        ActionRequest,
+        ApplicationView,
+        DocumentRef,
+        IssueDocumentInput,
+        NoticeInput,
+        StartApplication,
+        Status,
+        TimelineEntry,
+    )
+    from workflows.rules import Refusal, check_action
+
+NOTICE_ACTIVITY = "deliver_notice"
+ISSUE_ACTIVITY = "issue_document"
+DOCUMENTS_QUEUE_SUFFIX = "-documents"
+
+_ACTIVITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+)
+
+
+def document_number(application_id: str, document_type: str, sequence: int) -> str:
+    """A stable document id: the same case step always yields the same number."""
+    digest = hashlib.sha256(f"{application_id}:{document_type}:{sequence}".encode()).hexdigest()
+    return "DOC-" + digest[:20].upper()
+
+
+@workflow.defn
+class ProcedureWorkflow:
+    @workflow.init
+    def __init__(self, start: StartApplication) -> None:
+        # Validators read this state, and an update may arrive before run() starts.
+        self._start = start
+        self._definition: ProcedureDefinition = start.definition
+        self._status: Status = "in_progress"
+        self._stage = start.definition.initial_stage
+        self._assignee: str | None = None
+        self._data: dict[str, Any] = dict(start.data)
+        self._step_data: dict[str, dict[str, Any]] = {}
+        self._computed: dict[str, Any] = {}
+        self._actors: dict[str, str] = {}
+        self._documents: list[DocumentRef] = []
+        self._timeline: list[TimelineEntry] = []
+        self._clock_used = timedelta(0)
+        self._clock_started: datetime | None = start.submitted_at
+        self._correction_due: datetime | None = None
+        self._correction_comment: str | None = None
+        self._reminded = False
+        self._escalated = False
+        self._pending_notices: list[tuple[str, dict[str, str]]] = []
+        self._pending_documents: list[str] = []
+        self._notice_seq = 0
+        # What the portal set at start; see _sync_search_attributes.
+        self._indexed: tuple[Any, ...] = (self._stage, self._status, None, self._due_at())
+        self._record("submitted", at=start.submitted_at, actor="applicant")
+        self._notify("submitted")
+
+    # ---- main loop: timers and side effects -------------------------------------------
+
+    @workflow.run
+    async def run(self, start: StartApplication) -> ApplicationView:
+        while True:
+            await self._drain_effects()
+            self._sync_search_attributes()
+            if self._status in TERMINAL:
+                break
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._pending_notices or self._pending_documents)
+                    or self._status in TERMINAL,
+                    timeout=self._next_timer_delay(),
+                )
+            except TimeoutError:
+                self._on_timer()
+            self._sync_search_attributes()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view()
+
+    async def _drain_effects(self) -> None:
+        while self._pending_notices or self._pending_documents:
+            if self._pending_documents:
+                await self._issue(self._pending_documents.pop(0))
+                if not self._pending_documents and self._status == "issuing":
+                    self._finish("completed")
+                continue
+            event, params = self._pending_notices.pop(0)
+            await self._deliver(event, params)
+
+    def _next_timer_delay(self) -> timedelta | None:
+        now = workflow.now()
+        if self._status == "awaiting_correction" and self._correction_due is not None:
+            moments = [self._correction_due]
+        elif self._status == "in_progress":
+            due = self._due_at()
+            assert due is not None  # the clock runs whenever a caseworker stage is open
+            remind_at = due - timedelta(days=self._definition.processing_period.remind_before_days)
+            moments = [m for m, done in ((remind_at, self._reminded), (due, self._escalated))
+                       if not done]
+        else:
+            moments = []
+        if not moments:
+            return None
+        return max(min(moments) - now, timedelta(milliseconds=1))
+
+    def _on_timer(self) -> None:
+        now = workflow.now()
+        if self._status == "awaiting_correction":
+            if self._correction_due is not None and now >= self._correction_due:
+                self._record("correction_expired", actor="system")
+                self._notify("correction_expired")
+                self._finish("closed")
+            return
+        due = self._due_at()
+        if due is None:
+            return
+        period = self._definition.processing_period
+        if not self._reminded and now >= due - timedelta(days=period.remind_before_days):
+            self._reminded = True
+            self._record("deadline_reminder", actor="system")
+            self._notify("deadline_reminder")
+        if not self._escalated and now >= due:
+            self._escalated = True
+            self._record("deadline_escalation", actor="system")
+            self._notify("deadline_escalation")
+
+    # ---- updates and queries ------------------------------------------------------------
+
+    @workflow.query
+    def view(self) -> ApplicationView:
+        return self._view()
+
+    @workflow.update
+    def act(self, request: ActionRequest) -> ApplicationView:
+        name = request.action
+        if name == "withdraw":
+            self._record("withdrawn", actor="applicant", action=name, comment=request.comment)
+            self._notify("withdrawn")
+            self._finish("withdrawn")
+        elif name == "submit_correction":
+            self._data = dict(request.data or {})
+            self._status = "in_progress"
+            self._correction_due = None
+            self._correction_comment = None
+            self._clock_started = workflow.now()
+            self._record("correction_submitted", actor="applicant", action=name)
+            self._notify("correction_submitted")
+        else:
+            stage = self._definition.stage(self._stage)
+            assert stage is not None
+            action = stage.action(name)
+            assert action is not None  # the validator checked both
+            self._caseworker_action(action, request)
+        self._sync_search_attributes()
+        return self._view()
+
+    @act.validator
+    def _validate_act(self, request: ActionRequest) -> None:
+        refusal = check_action(self._definition, self._view(), request)
+        if refusal is None:
+            refusal = self._check_computations(request)
+        if refusal is not None:
+            raise ApplicationError(
+                refusal.message["en"], refusal.model_dump(), type=refusal.code, non_retryable=True
+            )
+
+    def _check_computations(self, request: ActionRequest) -> Refusal | None:
+        stage = self._definition.stage(self._stage)
+        action = stage.action(request.action) if stage else None
+        if action is None or not action.compute:
+            return None
+        try:
+            self._compute(action, request.data or {})
+        except (KeyError, ValueError, TypeError, jsonpointer.JsonPointerException) as exc:
+            return Refusal(code="invalid_input", status=422,
+                           message={"ja": "入力内容を確認してください。", "en": str(exc)})
+        return None
+
+    # ---- state changes ------------------------------------------------------------------
+
+    def _caseworker_action(self, action: ActionDefinition, request: ActionRequest) -> None:
+        actor = request.actor.subject
+        if action.kind == "claim":
+            self._assignee = actor
+            self._record("claimed", actor=actor, action=action.id)
+            return
+        if action.kind == "request_correction":
+            self._pause_clock()
+            days = self._definition.correction.deadline_days
+            self._correction_due = workflow.now() + timedelta(days=days)
+            self._correction_comment = request.comment
+            self._status = "awaiting_correction"
+            self._record("correction_requested", actor=actor, action=action.id,
+                         comment=request.comment)
+            self._notify("correction_requested", comment=request.comment or "",
+                         due_date=_jst_date(self._correction_due))
+            return
+        if request.data is not None:
+            self._step_data[action.id] = dict(request.data)
+        self._computed.update(self._compute(action, request.data or {}))
+        self._actors[action.id] = actor
+        self._record(action.id, actor=actor, action=action.id, comment=request.comment)
+        if action.to is not None:
+            if self._stage == self._definition.initial_stage:
+                self._notify("accepted")
+            self._stage = action.to
+            self._assignee = None
+        elif action.outcome == "rejected":
+            self._notify("rejected", comment=request.comment or "")
+            self._finish("rejected")
+        elif action.issue:
+            self._status = "issuing"
+            self._pending_documents.extend(action.issue)
+        else:
+            self._finish("completed")
+
+    def _compute(self, action: ActionDefinition, data: dict[str, Any]) -> dict[str, Any]:
+        registry = default_registry()
+        return {
+            name: registry.compute(c.function, jsonpointer.resolve_pointer(data, c.input))
+            for name, c in action.compute.items()
+        }
+
+    def _finish(self, status: Status) -> None:
+        self._pause_clock()
+        self._status = status
+        self._stage = status
+        self._assignee = None
+
+    def _pause_clock(self) -> None:
+        if self._clock_started is not None:
+            self._clock_used += workflow.now() - self._clock_started
+            self._clock_started = None
+
+    def _due_at(self) -> datetime | None:
+        if self._clock_started is None:
+            return None
+        period = timedelta(days=self._definition.processing_period.days)
+        return self._clock_started + period - self._clock_used
+
+    def _record(self, event: str, *, actor: str | None, at: datetime | None = None,
+                action: str | None = None, comment: str | None = None) -> None:
+        self._timeline.append(TimelineEntry(
+            at=at or workflow.now(), event=event, stage=self._stage, actor=actor,
+            action=action, comment=comment,
+        ))
+
+    def _notify(self, event: str, **params: str) -> None:
+        if event in self._definition.notices:
+            self._pending_notices.append((event, params))
+
+    def _sync_search_attributes(self) -> None:
+        """Index what changed, and only that: every upsert is a history event."""
+        due = self._due_at()
+        indexed = (self._stage, self._status, self._assignee, due)
+        if indexed == self._indexed:
+            return
+        self._indexed = indexed
+        workflow.upsert_search_attributes([
+            sa.STAGE.value_set(self._stage),
+            sa.STATUS.value_set(self._status),
+            sa.ASSIGNEE.value_set(self._assignee) if self._assignee else sa.ASSIGNEE.value_unset(),
+            sa.DUE_AT.value_set(due) if due else sa.DUE_AT.value_unset(),
+        ])
+
+    # ---- activities ---------------------------------------------------------------------
+
+    async def _deliver(self, event: str, params: dict[str, str]) -> None:
+        rule = self._definition.notices[event]
+        recipient = (f"applicant:{self._start.applicant.key}" if rule.to == "applicant"
+                     else f"municipality:{self._start.municipality}")
+        self._notice_seq += 1
+        notice = NoticeInput(
+            key=f"{self._start.application_id}:{self._notice_seq}:{event}",
+            application_id=self._start.application_id,
+            procedure=self._definition.id,
+            procedure_version=self._definition.version,
+            event=event,
+            recipient=recipient,
+            params={"application_id": self._start.application_id, **params},
+            created_at=workflow.now(),
+        )
+        await workflow.execute_activity(
+            NOTICE_ACTIVITY, notice, result_type=bool,
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=_ACTIVITY_RETRY,
+        )
+
+    async def _issue(self, document_type: str) -> None:
+        request = IssueDocumentInput(
+            document_id=document_number(self._start.application_id, document_type,
+                                        len(self._documents)),
+            document_type=document_type,
+            application_id=self._start.application_id,
+            procedure=self._definition.id,
+            procedure_version=self._definition.version,
+            municipality=self._start.municipality,
+            issued_at=workflow.now(),
+            data=self._data,
+            step_data=self._step_data,
+            computed=self._computed,
+        )
+        ref = await workflow.execute_activity(
+            ISSUE_ACTIVITY, request, result_type=DocumentRef,
+            task_queue=workflow.info().task_queue + DOCUMENTS_QUEUE_SUFFIX,
+            start_to_close_timeout=timedelta(minutes=2), retry_policy=_ACTIVITY_RETRY,
+        )
+        self._documents.append(ref)
+        self._record("issued", actor="system", comment=ref.id)
+        self._notify("issued", document_title=ref.title.get("ja", ""))
+
+    def _view(self) -> ApplicationView:
+        return ApplicationView(
+            application_id=self._start.application_id,
+            procedure=self._definition.id,
+            procedure_version=self._definition.version,
+            municipality=self._start.municipality,
+            applicant_key=self._start.applicant.key,
+            applicant_name=self._start.applicant.name,
+            status=self._status,
+            stage=self._stage,
+            assignee=self._assignee,
+            submitted_at=self._start.submitted_at,
+            due_at=self._due_at(),
+            correction_due_at=self._correction_due,
+            correction_comment=self._correction_comment,
+            data=self._data,
+            step_data=self._step_data,
+            computed=self._computed,
+            actors=self._actors,
+            timeline=list(self._timeline),
+            documents=list(self._documents),
+            escalated=self._escalated,
+        )
+
+
+def _jst_date(moment: datetime) -> str:
+    """A date as residents read it: the calendar day in Japan."""
+    return (moment + timedelta(hours=9)).date().isoformat()

@@ -1,0 +1,125 @@
+"""Who may do what to a case, now: pure functions shared by the workflow's update
+validators and the portal (which shows the caller the actions they may take).
+
+Keeping the rule in one place means the button a caseworker sees and the refusal the
+workflow gives can never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from forms.definition import ActionDefinition, ProcedureDefinition
+from workflows.models import TERMINAL, ActionRequest, Actor, ApplicationView
+
+#: Actions of the applicant, the same for every procedure.
+APPLICANT_ACTIONS: frozenset[str] = frozenset({"submit_correction", "withdraw"})
+
+
+class Refusal(BaseModel):
+    """Why an action is refused, for the caller; ``status`` is the HTTP status it maps to."""
+
+    code: str
+    status: Literal[403, 409, 422]
+    message: dict[str, str]
+
+
+def _refuse(code: str, status: Literal[403, 409, 422], ja: str, en: str) -> Refusal:
+    return Refusal(code=code, status=status, message={"ja": ja, "en": en})
+
+
+def is_applicant(view: ApplicationView, actor: Actor) -> bool:
+    return actor.kind == "resident" and actor.applicant_key == view.applicant_key
+
+
+def is_caseworker_of(view: ApplicationView, actor: Actor) -> bool:
+    return actor.kind == "caseworker" and view.municipality in actor.municipalities
+
+
+def check_action(
+    definition: ProcedureDefinition, view: ApplicationView, request: ActionRequest
+) -> Refusal | None:
+    """None when ``request`` may be carried out now, else the reason it may not."""
+    actor, name = request.actor, request.action
+    if name in APPLICANT_ACTIONS:
+        return _check_applicant_action(view, request)
+    if actor.kind != "caseworker":
+        return _refuse("caseworker_only", 403, "この操作は担当職員のみ行えます。",
+                       "Only a caseworker can do this.")
+    if not is_caseworker_of(view, actor):
+        return _refuse("wrong_municipality", 403, "この申請は別の自治体の担当です。",
+                       "This application belongs to another municipality.")
+    if view.status in TERMINAL:
+        return _refuse("case_closed", 409, "この申請の手続きは終了しています。",
+                       "This application is already closed.")
+    if view.status == "awaiting_correction":
+        return _refuse("awaiting_correction", 409, "申請者の補正を待っています。",
+                       "The applicant has been asked for a correction; wait for it.")
+    if view.status == "issuing":
+        return _refuse("issuing", 409, "決定済みで、書類を発行しています。",
+                       "The decision is made; documents are being issued.")
+    stage = definition.stage(view.stage)
+    action = stage.action(name) if stage else None
+    if stage is None or action is None:
+        return _refuse("not_available", 409, "この段階ではその操作はできません。",
+                       f"'{name}' is not possible at the '{view.stage}' stage.")
+    if stage.role not in actor.roles:
+        return _refuse("role_required", 403,
+                       f"この操作には「{stage.role}」の権限が必要です。",
+                       f"This needs the '{stage.role}' role.")
+    return _check_action_input(view, action, request)
+
+
+def _check_applicant_action(view: ApplicationView, request: ActionRequest) -> Refusal | None:
+    if not is_applicant(view, request.actor):
+        return _refuse("applicant_only", 403, "この操作は申請者本人のみ行えます。",
+                       "Only the applicant can do this.")
+    if view.status in TERMINAL:
+        return _refuse("case_closed", 409, "この申請の手続きは終了しています。",
+                       "This application is already closed.")
+    if request.action == "withdraw" and view.status == "issuing":
+        return _refuse("issuing", 409, "すでに決定され、書類を発行しています。",
+                       "The decision is made; documents are being issued.")
+    if request.action == "submit_correction":
+        if view.status != "awaiting_correction":
+            return _refuse("no_correction_requested", 409, "補正は求められていません。",
+                           "No correction has been requested.")
+        if not request.data:
+            return _refuse("data_required", 422, "補正後の申請内容を入力してください。",
+                           "Send the corrected application data.")
+    return None
+
+
+def _check_action_input(
+    view: ApplicationView, action: ActionDefinition, request: ActionRequest
+) -> Refusal | None:
+    if action.comment_required and not (request.comment and request.comment.strip()):
+        return _refuse("comment_required", 422, "理由（コメント）を入力してください。",
+                       "Give a reason in the comment.")
+    if action.input_schema and request.data is None:
+        return _refuse("data_required", 422, "入力項目を入力してください。",
+                       "This action needs its input data.")
+    for earlier in action.distinct_from:
+        if view.actors.get(earlier) == request.actor.subject:
+            return _refuse("four_eyes", 403,
+                           "同じ職員が調査と決裁を行うことはできません（二者確認）。",
+                           "Four-eyes rule: a different caseworker must do this.")
+    return None
+
+
+def available_actions(
+    definition: ProcedureDefinition, view: ApplicationView, actor: Actor
+) -> list[str]:
+    """The action ids ``actor`` could take now (ignoring comment and data they must add)."""
+    candidates = list(APPLICANT_ACTIONS)
+    stage = definition.stage(view.stage)
+    if stage is not None:
+        candidates += [a.id for a in stage.actions]
+    allowed = []
+    for name in candidates:
+        probe = ActionRequest(action=name, actor=actor, comment="-", data={"-": "-"})
+        if check_action(definition, view, probe) is None:
+            allowed.append(name)
+    return sorted(allowed)
