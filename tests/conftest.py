@@ -8,12 +8,14 @@ started from the binaries the pip packages install next to this Python, never do
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,7 @@ import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from documents.render import DocumentRenderer
@@ -114,6 +117,7 @@ class Stack:
     register: DocumentRegister
     blobs: LocalBlobStore
     task_queue: str
+    started: list[str] = field(default_factory=list)  # cases to terminate after the test
 
     def resident(self, sub: str = "demo-1", name: str = "山田 太郎") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.issuer.issue_resident(sub, name)}"}
@@ -148,13 +152,36 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
     return stack, activities
 
 
-@pytest.fixture
-async def stack(dev_env: WorkflowEnvironment, tmp_path: Path, catalog: Catalog,
-                renderer: DocumentRenderer) -> AsyncIterator[Stack]:
-    built, activities = await start_stack(dev_env.client, tmp_path, catalog, renderer)
+@asynccontextmanager
+async def running_stack(env: WorkflowEnvironment, data_dir: Path, catalog: Catalog,
+                        renderer: DocumentRenderer) -> AsyncIterator[Stack]:
+    built, activities = await start_stack(env.client, data_dir, catalog, renderer)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as executor:
         cases_worker, documents_worker = build_workers(
-            dev_env.client, activities, task_queue=built.task_queue, executor=executor)
+            env.client, activities, task_queue=built.task_queue, executor=executor)
         async with cases_worker, documents_worker:
             yield built
     await built.http.aclose()
+
+
+@pytest.fixture
+async def stack(dev_env: WorkflowEnvironment, tmp_path: Path, catalog: Catalog,
+                renderer: DocumentRenderer) -> AsyncIterator[Stack]:
+    """A whole installation on the dev server."""
+    async with running_stack(dev_env, tmp_path, catalog, renderer) as built:
+        yield built
+
+
+@pytest.fixture
+async def time_stack(time_env: WorkflowEnvironment, tmp_path: Path, catalog: Catalog,
+                     renderer: DocumentRenderer) -> AsyncIterator[Stack]:
+    """A whole installation on the time-skipping test server (deadline tests)."""
+    async with running_stack(time_env, tmp_path, catalog, renderer) as built:
+        try:
+            yield built
+        finally:
+            # The server has one clock for all tests: a case left open here would fire
+            # timers for a worker that is gone, and time could no longer skip.
+            for case_id in built.started:
+                with contextlib.suppress(RPCError):
+                    await time_env.client.get_workflow_handle(case_id).terminate("test over")

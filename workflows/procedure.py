@@ -69,7 +69,9 @@ class ProcedureWorkflow:
         self._documents: list[DocumentRef] = []
         self._timeline: list[TimelineEntry] = []
         self._clock_used = timedelta(0)
-        self._clock_started: datetime | None = start.submitted_at
+        # The server's clock, not the portal's: deadlines must follow workflow time.
+        self._submitted_at = workflow.now()
+        self._clock_started: datetime | None = self._submitted_at
         self._correction_due: datetime | None = None
         self._correction_comment: str | None = None
         self._reminded = False
@@ -79,7 +81,7 @@ class ProcedureWorkflow:
         self._notice_seq = 0
         # What the portal set at start; see _sync_search_attributes.
         self._indexed: tuple[Any, ...] = (self._stage, self._status, None, self._due_at())
-        self._record("submitted", at=start.submitted_at, actor="applicant")
+        self._record("submitted", actor="applicant")
         self._notify("submitted")
 
     # ---- main loop: timers and side effects -------------------------------------------
@@ -264,10 +266,10 @@ class ProcedureWorkflow:
         period = timedelta(days=self._definition.processing_period.days)
         return self._clock_started + period - self._clock_used
 
-    def _record(self, event: str, *, actor: str | None, at: datetime | None = None,
-                action: str | None = None, comment: str | None = None) -> None:
+    def _record(self, event: str, *, actor: str | None, action: str | None = None,
+                comment: str | None = None) -> None:
         self._timeline.append(TimelineEntry(
-            at=at or workflow.now(), event=event, stage=self._stage, actor=actor,
+            at=workflow.now(), event=event, stage=self._stage, actor=actor,
             action=action, comment=comment,
         ))
 
@@ -345,7 +347,7 @@ class ProcedureWorkflow:
             status=self._status,
             stage=self._stage,
             assignee=self._assignee,
-            submitted_at=self._start.submitted_at,
+            submitted_at=self._submitted_at,
             due_at=self._due_at(),
             correction_due_at=self._correction_due,
             correction_comment=self._correction_comment,
