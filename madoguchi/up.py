@@ -50,6 +50,8 @@ def temporal_cli() -> Path:
 
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As the servers do: a port whose old connections linger in TIME_WAIT is free.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -166,15 +168,10 @@ def up(data_dir: str, port: int, temporal_port: int, demo: bool) -> None:
            "MADOGUCHI_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
            "MADOGUCHI_PUBLIC_URL": f"http://127.0.0.1:{port}", "PYTHONUNBUFFERED": "1"}
 
-    stopping = False
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops us like Ctrl-C does, even mid-start
 
-    def _request_stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _request_stop)
-    signal.signal(signal.SIGTERM, _request_stop)
-
+    signal.signal(signal.SIGTERM, _interrupt)
     procs: list[subprocess.Popen] = []
     log = data.logs / "temporal.log"
     try:
@@ -193,13 +190,17 @@ def up(data_dir: str, port: int, temporal_port: int, demo: bool) -> None:
         _wait_until(lambda: _web_answers(port), what="the web server", proc=web, timeout=60)
         seeded = seed_demo(data, port) if demo else None
         _banner(data, port, ui_port, temporal_port, font, seeded)
-        while not stopping:
+        while True:
             for proc in procs:
                 if proc.poll() is not None:
                     raise UpError(f"{' '.join(proc.args[:4])} exited with code {proc.returncode}")
             time.sleep(0.3)
+    except KeyboardInterrupt:
         click.echo("\nmadoguchi: stopping ...")
     finally:
+        # Stopping must not be cut short by an impatient second Ctrl-C.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _stop(procs)
     click.echo("madoguchi: stopped. Start again with the same --data to continue.")
 

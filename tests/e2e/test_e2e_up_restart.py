@@ -1,0 +1,167 @@
+"""`madoguchi up` as a user runs it: real processes, real ports, crashes and restarts.
+
+A case is started, every process is killed with SIGKILL mid-case, `madoguchi up` is
+started again on the same data directory, and the case goes on to its issued PDF.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from identity.devissuer import DevIssuer
+
+MADOGUCHI = [sys.executable, "-m", "madoguchi"]
+EXAMPLE = (Path(__file__).resolve().parents[2] / "forms" / "catalog" / "disaster-certificate"
+           / "examples" / "valid-basic.json")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Up:
+    """One `madoguchi up` process tree."""
+
+    def __init__(self, data: Path, port: int, temporal_port: int, log: Path) -> None:
+        self.port = port
+        self.log = log
+        self.proc = subprocess.Popen(
+            [*MADOGUCHI, "up", "--data", str(data), "--port", str(port),
+             "--temporal-port", str(temporal_port), "--no-demo"],
+            stdout=open(log, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"madoguchi up exited {self.proc.returncode}:\n{self.output()}")
+            if "Press Ctrl-C to stop." in self.output():
+                return
+            time.sleep(0.3)
+        pytest.fail(f"madoguchi up not ready in {timeout} s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def children(self) -> list[int]:
+        found = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True,
+                               text=True).stdout.split()
+        return [int(pid) for pid in found]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie still answers kill(0); it is gone for our purposes.
+    status = Path(f"/proc/{pid}/status")
+    return not status.exists() or "State:\tZ" in status.read_text()
+
+
+@pytest.fixture
+def installation(tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
+    data = tmp_path / "var"
+    yield data, _free_port(), _free_port()
+
+
+def _wait_for(check, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.3)
+    raise AssertionError("condition not met in time")
+
+
+def test_kill_everything_mid_case_then_restart_and_finish(installation, tmp_path):
+    data, port, temporal_port = installation
+    first = Up(data, port, temporal_port, tmp_path / "first.log")
+    try:
+        first.wait_ready()
+        issuer = DevIssuer.load_or_create(data / "keys")
+        resident = {"Authorization": "Bearer " + issuer.issue_resident("demo-1", "山田 太郎")}
+        surveyor = {"Authorization": "Bearer " + issuer.issue_caseworker(
+            "cw-1", ["131016"], ["reviewer", "surveyor"])}
+        approver = {"Authorization": "Bearer " + issuer.issue_caseworker(
+            "cw-2", ["131016"], ["approver"])}
+        filing = {"procedure": "disaster-certificate", "municipality": "131016",
+                  "data": json.loads(EXAMPLE.read_text(encoding="utf-8"))}
+        created = httpx.post(first.url("/api/applications"), json=filing, headers=resident,
+                             timeout=30)
+        assert created.status_code == 201, created.text
+        app_id = created.json()["id"]
+        for action, body in (("accept", {}), ("survey", {"data": {
+                "damage_ratio": 25, "surveyed_on": "2026-10-03"}})):
+            reply = httpx.post(first.url(f"/api/applications/{app_id}/actions"),
+                               json={"action": action, **body}, headers=surveyor, timeout=30)
+            assert reply.status_code == 200, reply.text
+    finally:
+        pids = first.children()
+        for pid in [*pids, first.proc.pid]:
+            os.kill(pid, signal.SIGKILL)  # a crash: nobody gets to clean up
+        first.proc.wait(timeout=10)
+    _wait_for(lambda: all(_gone(pid) for pid in pids))
+
+    second = Up(data, port, temporal_port, tmp_path / "second.log")
+    try:
+        second.wait_ready()
+        after = httpx.get(second.url(f"/api/applications/{app_id}"), headers=resident,
+                          timeout=30)
+        assert after.status_code == 200, after.text
+        assert after.json()["stage"] == "approval"
+        assert after.json()["computed"]["damage_grade"]["code"] == "half"
+        approved = httpx.post(second.url(f"/api/applications/{app_id}/actions"),
+                              json={"action": "approve"}, headers=approver, timeout=30)
+        assert approved.status_code == 200, approved.text
+
+        def issued():
+            body = httpx.get(second.url(f"/api/applications/{app_id}"), headers=resident,
+                             timeout=30).json()
+            return body["documents"] if body["status"] == "completed" else None
+
+        (doc,) = _wait_for(issued, timeout=60)
+        pdf = httpx.get(second.url(doc["url"]), headers=resident, timeout=30)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True,
+                              check=True).stdout.decode()
+        assert "半壊" in text and "罹災証明書" in text
+    finally:
+        children = second.children()
+        second.proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert second.proc.wait(timeout=60) == 0, second.output()
+    assert "stopped" in second.output()
+    assert all(_gone(pid) for pid in children), "Ctrl-C must stop every child process"
+
+
+def test_up_refuses_a_port_in_use_with_a_clear_message(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [*MADOGUCHI, "up", "--data", str(tmp_path / "var"), "--port", str(port),
+             "--temporal-port", str(_free_port()), "--no-demo"],
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert f"port {port} is in use" in result.stderr
+    assert "Traceback" not in result.stderr
