@@ -171,6 +171,8 @@ def up(data_dir: str, port: int, temporal_port: int, demo: bool) -> None:
     def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops us like Ctrl-C does, even mid-start
 
+    # Also SIGINT: a shell may start us with it ignored (background jobs); Ctrl-C must work.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     procs: list[subprocess.Popen] = []
     log = data.logs / "temporal.log"
