@@ -136,6 +136,14 @@ class NoticeRule(_Strict):
     )
 
 
+class AssuranceRule(_Strict):
+    """How strongly the applicant must be identified (the token's ``acr``), e.g. a My
+    Number card login for a certificate; ``message`` tells a resident what to use instead."""
+
+    accepted: list[str] = Field(min_length=1, description="acr values accepted")
+    message: LocalizedText
+
+
 class ProcedureDefinition(_Strict):
     """The whole declarative definition of one procedure version."""
 
@@ -143,6 +151,7 @@ class ProcedureDefinition(_Strict):
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     title: LocalizedText
     applicant: Literal["resident", "business"] = "resident"
+    assurance: AssuranceRule | None = None
     form: str = "form.schema.json"
     dedupe: DedupeRule = DedupeRule()
     processing_period: ProcessingPeriod

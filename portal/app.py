@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from types import ModuleType
 
 from fastapi import FastAPI
 
-from portal.api.routes import applications, documents, inbox, procedures, queue
 from portal.deps import PortalContext
 from portal.errors import install_error_handlers
 
@@ -29,7 +31,7 @@ def create_app(context_factory: ContextFactory) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (applications, queue, inbox, documents, procedures):
+    for module in _router_modules():
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"])
@@ -38,3 +40,19 @@ def create_app(context_factory: ContextFactory) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def _router_modules() -> list[ModuleType]:
+    """Every module of ``portal.api.routes`` (and ``portal.pages`` when present) that has a
+    ``router``: a new resource is one new file, no registry to edit."""
+    modules = []
+    for package_name in ("portal.api.routes", "portal.pages"):
+        try:
+            package = importlib.import_module(package_name)
+        except ModuleNotFoundError:
+            continue
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+            module = importlib.import_module(f"{package_name}.{info.name}")
+            if hasattr(module, "router"):
+                modules.append(module)
+    return modules

@@ -11,6 +11,8 @@ Only SQLAlchemy Core is used, and only features both support.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import UTC, datetime
 from typing import Any
 
@@ -182,6 +184,7 @@ def create_schema(engine: Engine) -> None:
     Idempotent, and safe when the worker and the portal start at the same moment: it uses
     ``CREATE ... IF NOT EXISTS`` rather than inspect-then-create.
     """
+    _import_table_modules()
     with engine.begin() as conn:
         for table in metadata.sorted_tables:
             conn.execute(CreateTable(table, if_not_exists=True))
@@ -206,3 +209,12 @@ def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> boo
     pk = [column.name for column in table.primary_key.columns]
     stmt = dialect_insert(table).values(values).on_conflict_do_nothing(index_elements=pk)
     return conn.execute(stmt).rowcount == 1
+
+
+def _import_table_modules() -> None:
+    """Import every module of this package, so tables defined beside their store (e.g.
+    ``records/drafts.py``) are registered on ``metadata`` before the schema is created."""
+    import records
+
+    for module in pkgutil.iter_modules(records.__path__):
+        importlib.import_module(f"records.{module.name}")

@@ -15,6 +15,8 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # --- Debian packages ---------------------------------------------------------------
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-ipaexfont
           poppler-utils)
+# The tests also drive a real browser and check PDFs and QR codes with Debian's tools.
+[ -n "$extra" ] && packages+=(chromium qpdf zbar-tools)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
