@@ -12,11 +12,18 @@ Tests build their own :class:`ComputationRegistry` instead of touching the defau
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
 
-__all__ = ["ComputationRegistry", "damage_grade", "default_registry"]
+__all__ = [
+    "ComputationRegistry",
+    "damage_grade",
+    "default_registry",
+    "final_subsidy_amount",
+    "subsidy_amount",
+]
 
-Computation = Callable[[object], object]
+Computation = Callable[..., object]
 
 
 class ComputationRegistry:
@@ -42,8 +49,8 @@ class ComputationRegistry:
         """The registered names, sorted."""
         return sorted(self._functions)
 
-    def compute(self, name: str, value: object) -> object:
-        """Run the computation ``name`` on ``value``.
+    def compute(self, name: str, value: object, **params: object) -> object:
+        """Run the computation ``name`` on ``value`` with the procedure's ``params``.
 
         :raises KeyError: if no computation has that name.
         :raises ValueError / TypeError: whatever the computation raises for a bad value.
@@ -53,7 +60,7 @@ class ComputationRegistry:
         except KeyError:
             known = ", ".join(self.names()) or "none"
             raise KeyError(f"unknown computation {name!r} (registered: {known})") from None
-        return fn(value)
+        return fn(value, **params)
 
 
 # 災害に係る住家の被害認定基準運用指針 (内閣府): the grade follows the ratio of damage to
@@ -87,8 +94,56 @@ def damage_grade(ratio: float) -> dict[str, str]:
     raise AssertionError("unreachable: the last grade starts at 0")  # pragma: no cover
 
 
+def _eligible_total(expenses: object, eligible: Sequence[str]) -> int:
+    if not isinstance(expenses, list):
+        raise TypeError("expenses must be a list of {category, amount} items")
+    total = 0
+    for item in expenses:
+        if not isinstance(item, dict) or isinstance(item.get("amount"), bool) or not isinstance(
+            item.get("amount"), int
+        ):
+            raise TypeError("each expense needs an integer 'amount'")
+        if item["amount"] < 0:
+            raise ValueError("an expense amount cannot be negative")
+        if item.get("category") in eligible:
+            total += item["amount"]
+    return total
+
+
+def _subsidy(eligible_total: int, rate: float, cap: int) -> int:
+    # 補助金の額は千円未満切捨て; exact fractions, so 0.5 × 1,999 yen never rounds up.
+    share = Fraction(str(rate)) * eligible_total
+    return min(int(share) // 1000 * 1000, cap)
+
+
+def subsidy_amount(
+    value: Mapping[str, object], *, rate: float, cap: int, eligible: Sequence[str]
+) -> dict[str, object]:
+    """The grant for planned expenses: ``rate`` of the eligible total, floored to 1,000 yen,
+    at most ``cap``. ``value`` is ``{"expenses": [{"category", "amount"}, ...]}``."""
+    if not 0 < rate <= 1 or cap < 0:
+        raise ValueError("rate must be in (0, 1] and cap non-negative")
+    total = _eligible_total(value.get("expenses"), eligible)
+    return {"amount": _subsidy(total, rate, cap), "eligible_total": total,
+            "eligible_categories": list(eligible), "rate": rate, "cap": cap}
+
+
+def final_subsidy_amount(
+    value: Mapping[str, object], *, rate: float, cap: int, eligible: Sequence[str]
+) -> dict[str, object]:
+    """額の確定: the grant for the expenses actually paid, never above the amount granted.
+    ``value`` is ``{"granted": int, "expenses": [...]}``."""
+    granted = value.get("granted")
+    if isinstance(granted, bool) or not isinstance(granted, int):
+        raise TypeError("the granted amount must be an integer")
+    planned = subsidy_amount(value, rate=rate, cap=cap, eligible=eligible)
+    return {**planned, "amount": min(int(planned["amount"]), granted), "granted": granted}
+
+
 def default_registry() -> ComputationRegistry:
     """A fresh registry holding the computations procedures may use."""
     registry = ComputationRegistry()
     registry.register("damage_grade", damage_grade)
+    registry.register("subsidy_amount", subsidy_amount)
+    registry.register("final_subsidy_amount", final_subsidy_amount)
     return registry

@@ -28,6 +28,13 @@ NoticeEvent = Literal[
     "issued",
     "deadline_reminder",
     "deadline_escalation",
+    "stage_reminder",  # an applicant step (e.g. 実績報告) is due soon
+    "stage_expired",  # an applicant step's deadline passed
+    "resurvey_requested",
+    "report_submitted",
+    "payment_instruction",  # 支払指示: to the municipality's finance system
+    "campaign_opened",
+    "campaign_reminder",
 ]
 
 
@@ -43,10 +50,28 @@ class LocalizedText(_Strict):
 
 
 class Computation(_Strict):
-    """A named computation from the registry, fed one value of the step input."""
+    """A named computation from the registry.
+
+    It is fed either one value of the action's input (``input``, a JSON pointer into it) or
+    several named values (``inputs``: JSON pointers into the case document
+    ``{"input", "application", "steps", "computed"}``), plus constant ``params`` (a rate,
+    a cap) that a municipality may change in its overlay.
+    """
 
     function: str = Field(description="Name in forms.computations' registry, e.g. damage_grade")
-    input: str = Field(description="JSON pointer into the action's input data, e.g. /damage_ratio")
+    input: str | None = Field(
+        default=None, description="JSON pointer into the action's input data, e.g. /damage_ratio"
+    )
+    inputs: dict[str, str] | None = Field(
+        default=None, description="name -> JSON pointer into the case document"
+    )
+    params: dict[str, int | float | str | list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Computation:
+        if (self.input is None) == (self.inputs is None):
+            raise ValueError("a computation needs exactly one of 'input' or 'inputs'")
+        return self
 
 
 class ActionDefinition(_Strict):
@@ -67,6 +92,12 @@ class ActionDefinition(_Strict):
         default=None, description="File (in the procedure folder) with the JSON Schema of data"
     )
     compute: dict[str, Computation] = Field(default_factory=dict)
+    correction_of: str | None = Field(
+        default=None,
+        description="request_correction: the applicant action whose data is to be corrected "
+        "(default: the application form)",
+    )
+    notify: NoticeEvent | None = Field(default=None, description="Event emitted when taken")
     distinct_from: list[str] = Field(
         default_factory=list,
         description="Four-eyes: the actor must not be who performed these action ids",
@@ -85,13 +116,36 @@ class ActionDefinition(_Strict):
         return self
 
 
+class StageDeadline(_Strict):
+    """A deadline for one stage (e.g. 実績報告 within 60 days), counted from entering it."""
+
+    days: int = Field(gt=0, le=3650)
+    remind_before_days: list[int] = Field(default_factory=list)
+    on_expiry: Literal["notify", "complete", "close"] = Field(
+        default="notify",
+        description="notify: tell the municipality; complete/close: end the case that way",
+    )
+
+
 class StageDefinition(_Strict):
-    """A step of the procedure worked by caseworkers holding ``role``."""
+    """A step of the procedure: worked by caseworkers holding ``role``, or by the applicant
+    (``actor: applicant``, e.g. filing a performance report or asking for a re-survey)."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: LocalizedText
-    role: str
+    actor: Literal["caseworker", "applicant"] = "caseworker"
+    role: str | None = None
     actions: list[ActionDefinition] = Field(min_length=1)
+    deadline: StageDeadline | None = None
+    withdrawable: bool = Field(default=True, description="May the applicant withdraw here?")
+
+    @model_validator(mode="after")
+    def _role_matches_actor(self) -> StageDefinition:
+        if self.actor == "caseworker" and not self.role:
+            raise ValueError(f"stage '{self.id}': a caseworker stage needs a 'role'")
+        if self.actor == "applicant" and self.role:
+            raise ValueError(f"stage '{self.id}': an applicant stage takes no 'role'")
+        return self
 
     def action(self, action_id: str) -> ActionDefinition | None:
         return next((a for a in self.actions if a.id == action_id), None)
@@ -144,14 +198,23 @@ class AssuranceRule(_Strict):
     message: LocalizedText
 
 
+class CampaignRule(_Strict):
+    """An annual campaign (e.g. 現況届): filings are accepted only while the municipality's
+    campaign for the period named by ``period_field`` is open; non-filers are reminded."""
+
+    period_field: str = Field(description="JSON pointer to the period in the form, /fiscal_year")
+    remind_before_days: list[int] = Field(default_factory=lambda: [14, 3])
+
+
 class ProcedureDefinition(_Strict):
     """The whole declarative definition of one procedure version."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     title: LocalizedText
-    applicant: Literal["resident", "business"] = "resident"
+    applicant: Literal["resident", "business", "any"] = "resident"
     assurance: AssuranceRule | None = None
+    campaign: CampaignRule | None = None
     form: str = "form.schema.json"
     dedupe: DedupeRule = DedupeRule()
     processing_period: ProcessingPeriod
@@ -184,6 +247,10 @@ class ProcedureDefinition(_Strict):
                 where = f"stage '{stage.id}', action '{action.id}'"
                 if action.to is not None and action.to not in stage_ids:
                     raise ValueError(f"{where}: 'to' names unknown stage '{action.to}'")
+                if action.correction_of is not None and not any(
+                    a.id == action.correction_of for st in self.stages for a in st.actions
+                ):
+                    raise ValueError(f"{where}: 'correction_of' names unknown action")
                 for doc in action.issue:
                     if doc not in doc_ids:
                         raise ValueError(f"{where}: 'issue' names unknown document '{doc}'")

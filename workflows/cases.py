@@ -269,13 +269,18 @@ class CaseService:
 
     def _validate_input(self, procedure: Procedure, view: ApplicationView, action: str,
                         data: dict[str, Any] | None) -> None:
-        if action == "submit_correction" and data is not None:
+        if action == "submit_correction" and data is not None and view.correction_target is None:
             result = validate_application(procedure, self.municipality(view.municipality), data)
             if not result.valid:
                 raise InvalidData(result.errors)
             return
-        stage = procedure.definition.stage(view.stage)
-        spec = stage.action(action) if stage else None
+        if action == "submit_correction":
+            # A correction of an applicant step (e.g. the 実績報告) follows that step's schema.
+            spec = next((a for st in procedure.definition.stages for a in st.actions
+                         if a.id == view.correction_target), None)
+        else:
+            stage = procedure.definition.stage(view.stage)
+            spec = stage.action(action) if stage else None
         if spec is not None and spec.input_schema and data is not None:
             result = validate_data(procedure.step_schemas[spec.input_schema], data,
                                    messages=procedure.messages)

@@ -16,6 +16,7 @@ from forms.definition import ProcedureDefinition
 
 Status = Literal[
     "in_progress",  # a caseworker stage is open
+    "awaiting_applicant",  # an applicant stage is open (e.g. 実績報告, re-survey window)
     "awaiting_correction",  # 補正: waiting for the applicant, legal clock paused
     "issuing",  # decided; documents are being issued
     "completed",
@@ -43,12 +44,14 @@ class StartApplication(BaseModel):
     data: dict[str, Any]
     submitted_at: datetime
     lang: Literal["ja", "en"] = "ja"
+    campaign_id: str | None = None  # 現況届 etc.: the campaign workflow to tell of this filing
+    proxy: dict[str, Any] | None = None  # 代理申請: who is represented, and the relationship
 
 
 class Actor(BaseModel):
     """Who asks for an action, as the portal verified them."""
 
-    kind: Literal["resident", "caseworker"]
+    kind: Literal["resident", "business", "caseworker"]
     subject: str
     applicant_key: str | None = None
     municipalities: list[str] = Field(default_factory=list)
@@ -105,6 +108,9 @@ class ApplicationView(BaseModel):
     timeline: list[TimelineEntry]
     documents: list[DocumentRef]
     escalated: bool
+    correction_target: str | None = None  # the action whose data a correction replaces
+    stage_due_at: datetime | None = None  # an applicant stage's own deadline
+    proxy: dict[str, Any] | None = None
 
 
 class NoticeInput(BaseModel):
@@ -133,3 +139,17 @@ class IssueDocumentInput(BaseModel):
     data: dict[str, Any]
     step_data: dict[str, dict[str, Any]]
     computed: dict[str, Any]
+    supersedes: str | None = None  # the document this one replaces (e.g. after 再調査)
+
+
+class CampaignFiling(BaseModel):
+    """Signal to a campaign workflow: this applicant has filed."""
+
+    applicant_key: str
+    application_id: str
+
+
+class BatchNoticeInput(BaseModel):
+    """Activity input: the same notice to many recipients (campaign reminders)."""
+
+    notices: list[NoticeInput]

@@ -20,12 +20,13 @@ with workflow.unsafe.imports_passed_through():
     import jsonpointer
 
     from forms.computations import default_registry
-    from forms.definition import ActionDefinition, ProcedureDefinition
+    from forms.definition import ActionDefinition, ProcedureDefinition, StageDefinition
     from workflows import search_attributes as sa
     from workflows.models import (
         TERMINAL,
         ActionRequest,
         ApplicationView,
+        CampaignFiling,
         DocumentRef,
         IssueDocumentInput,
         NoticeInput,
@@ -76,6 +77,10 @@ class ProcedureWorkflow:
         self._correction_comment: str | None = None
         self._reminded = False
         self._escalated = False
+        self._correction_target: str | None = None
+        self._stage_entered = self._submitted_at
+        self._stage_reminders_sent: set[int] = set()
+        self._final_outcome: Status | None = None  # where "issuing" ends
         self._pending_notices: list[tuple[str, dict[str, str]]] = []
         self._pending_documents: list[str] = []
         self._notice_seq = 0
@@ -88,6 +93,10 @@ class ProcedureWorkflow:
 
     @workflow.run
     async def run(self, start: StartApplication) -> ApplicationView:
+        if start.campaign_id is not None:
+            await workflow.get_external_workflow_handle(start.campaign_id).signal(
+                "filed", CampaignFiling(applicant_key=start.applicant.key,
+                                        application_id=start.application_id))
         while True:
             await self._drain_effects()
             self._sync_search_attributes()
@@ -110,47 +119,77 @@ class ProcedureWorkflow:
             if self._pending_documents:
                 await self._issue(self._pending_documents.pop(0))
                 if not self._pending_documents and self._status == "issuing":
-                    self._finish("completed")
+                    self._finish(self._final_outcome or "completed")
                 continue
             event, params = self._pending_notices.pop(0)
             await self._deliver(event, params)
 
     def _next_timer_delay(self) -> timedelta | None:
-        now = workflow.now()
-        if self._status == "awaiting_correction" and self._correction_due is not None:
-            moments = [self._correction_due]
-        elif self._status == "in_progress":
-            due = self._due_at()
-            assert due is not None  # the clock runs whenever a caseworker stage is open
-            remind_at = due - timedelta(days=self._definition.processing_period.remind_before_days)
-            moments = [m for m, done in ((remind_at, self._reminded), (due, self._escalated))
-                       if not done]
-        else:
-            moments = []
+        moments = [moment for moment, _ in self._timers()]
         if not moments:
             return None
-        return max(min(moments) - now, timedelta(milliseconds=1))
+        return max(min(moments) - workflow.now(), timedelta(milliseconds=1))
+
+    def _timers(self) -> list[tuple[datetime, str]]:
+        """The durable timers that apply now, as (when, what)."""
+        timers: list[tuple[datetime, str]] = []
+        if self._status == "awaiting_correction" and self._correction_due is not None:
+            timers.append((self._correction_due, "correction_expired"))
+        if self._status == "in_progress":
+            due = self._due_at()
+            assert due is not None  # the legal clock runs whenever a caseworker stage is open
+            remind_at = due - timedelta(days=self._definition.processing_period.remind_before_days)
+            if not self._reminded:
+                timers.append((remind_at, "deadline_reminder"))
+            if not self._escalated:
+                timers.append((due, "deadline_escalation"))
+        if self._status in ("in_progress", "awaiting_applicant"):
+            deadline = self._stage_deadline()
+            if deadline is not None:
+                rule = self._current_stage().deadline
+                assert rule is not None
+                for days in rule.remind_before_days:
+                    if days not in self._stage_reminders_sent:
+                        timers.append((deadline - timedelta(days=days), f"stage_reminder:{days}"))
+                timers.append((deadline, "stage_expired"))
+        return timers
 
     def _on_timer(self) -> None:
         now = workflow.now()
-        if self._status == "awaiting_correction":
-            if self._correction_due is not None and now >= self._correction_due:
+        # By time only: the stable sort keeps reminder before escalation when both are due.
+        for moment, what in sorted(self._timers(), key=lambda timer: timer[0]):
+            if moment > now or self._status in TERMINAL:
+                continue
+            if what == "correction_expired":
                 self._record("correction_expired", actor="system")
                 self._notify("correction_expired")
                 self._finish("closed")
-            return
-        due = self._due_at()
-        if due is None:
-            return
-        period = self._definition.processing_period
-        if not self._reminded and now >= due - timedelta(days=period.remind_before_days):
-            self._reminded = True
-            self._record("deadline_reminder", actor="system")
-            self._notify("deadline_reminder")
-        if not self._escalated and now >= due:
-            self._escalated = True
-            self._record("deadline_escalation", actor="system")
-            self._notify("deadline_escalation")
+            elif what == "deadline_reminder":
+                self._reminded = True
+                self._record("deadline_reminder", actor="system")
+                self._notify("deadline_reminder")
+            elif what == "deadline_escalation":
+                self._escalated = True
+                self._record("deadline_escalation", actor="system")
+                self._notify("deadline_escalation")
+            elif what.startswith("stage_reminder:"):
+                self._stage_reminders_sent.add(int(what.split(":", 1)[1]))
+                self._record("stage_reminder", actor="system")
+                self._notify("stage_reminder", due_date=_jst_date(moment))
+            elif what == "stage_expired":
+                self._on_stage_expired()
+
+    def _on_stage_expired(self) -> None:
+        rule = self._current_stage().deadline
+        assert rule is not None
+        self._record("stage_expired", actor="system")
+        if rule.on_expiry == "complete":
+            self._finish("completed")
+        elif rule.on_expiry == "close":
+            self._notify("stage_expired")
+            self._finish("closed")
+        else:
+            self._notify("stage_expired")
 
     # ---- updates and queries ------------------------------------------------------------
 
@@ -166,19 +205,21 @@ class ProcedureWorkflow:
             self._notify("withdrawn")
             self._finish("withdrawn")
         elif name == "submit_correction":
-            self._data = dict(request.data or {})
+            if self._correction_target is None:
+                self._data = dict(request.data or {})
+            else:
+                self._step_data[self._correction_target] = dict(request.data or {})
             self._status = "in_progress"
             self._correction_due = None
             self._correction_comment = None
+            self._correction_target = None
             self._clock_started = workflow.now()
             self._record("correction_submitted", actor="applicant", action=name)
             self._notify("correction_submitted")
         else:
-            stage = self._definition.stage(self._stage)
-            assert stage is not None
-            action = stage.action(name)
-            assert action is not None  # the validator checked both
-            self._caseworker_action(action, request)
+            action = self._current_stage().action(name)
+            assert action is not None  # the validator checked it
+            self._stage_action(action, request)
         self._sync_search_attributes()
         return self._view()
 
@@ -206,8 +247,8 @@ class ProcedureWorkflow:
 
     # ---- state changes ------------------------------------------------------------------
 
-    def _caseworker_action(self, action: ActionDefinition, request: ActionRequest) -> None:
-        actor = request.actor.subject
+    def _stage_action(self, action: ActionDefinition, request: ActionRequest) -> None:
+        actor = "applicant" if request.actor.kind != "caseworker" else request.actor.subject
         if action.kind == "claim":
             self._assignee = actor
             self._record("claimed", actor=actor, action=action.id)
@@ -217,6 +258,7 @@ class ProcedureWorkflow:
             days = self._definition.correction.deadline_days
             self._correction_due = workflow.now() + timedelta(days=days)
             self._correction_comment = request.comment
+            self._correction_target = action.correction_of
             self._status = "awaiting_correction"
             self._record("correction_requested", actor=actor, action=action.id,
                          comment=request.comment)
@@ -228,26 +270,66 @@ class ProcedureWorkflow:
         self._computed.update(self._compute(action, request.data or {}))
         self._actors[action.id] = actor
         self._record(action.id, actor=actor, action=action.id, comment=request.comment)
+        if action.notify is not None:
+            self._notify(action.notify, comment=request.comment or "")
+        self._pending_documents.extend(action.issue)
         if action.to is not None:
             if self._stage == self._definition.initial_stage:
                 self._notify("accepted")
-            self._stage = action.to
-            self._assignee = None
-        elif action.outcome == "rejected":
+            self._enter(action.to)
+        elif action.outcome == "rejected" and not action.issue:
             self._notify("rejected", comment=request.comment or "")
             self._finish("rejected")
         elif action.issue:
+            if action.outcome == "rejected":
+                self._notify("rejected", comment=request.comment or "")
             self._status = "issuing"
-            self._pending_documents.extend(action.issue)
+            self._final_outcome = action.outcome
         else:
             self._finish("completed")
 
+    def _enter(self, stage_id: str) -> None:
+        """Move to a stage: whose turn it is decides the status and the legal clock."""
+        self._stage = stage_id
+        self._assignee = None
+        self._stage_entered = workflow.now()
+        self._stage_reminders_sent = set()
+        if self._current_stage().actor == "caseworker":
+            self._status = "in_progress"
+            if self._clock_started is None:
+                self._clock_started = workflow.now()
+        else:
+            self._status = "awaiting_applicant"  # the applicant's turn: not the municipality's
+            self._pause_clock()
+
+    def _current_stage(self) -> StageDefinition:
+        stage = self._definition.stage(self._stage)
+        assert stage is not None  # only called while a stage is open
+        return stage
+
+    def _stage_deadline(self) -> datetime | None:
+        stage = self._definition.stage(self._stage)
+        if stage is None or stage.deadline is None or self._stage_expired_here():
+            return None
+        return self._stage_entered + timedelta(days=stage.deadline.days)
+
+    def _stage_expired_here(self) -> bool:
+        return any(e.event == "stage_expired" and e.at >= self._stage_entered
+                   for e in self._timeline)
+
     def _compute(self, action: ActionDefinition, data: dict[str, Any]) -> dict[str, Any]:
         registry = default_registry()
-        return {
-            name: registry.compute(c.function, jsonpointer.resolve_pointer(data, c.input))
-            for name, c in action.compute.items()
-        }
+        document = {"input": data, "application": self._data, "steps": self._step_data,
+                    "computed": self._computed}
+        results: dict[str, Any] = {}
+        for name, c in action.compute.items():
+            if c.input is not None:
+                value: Any = jsonpointer.resolve_pointer(data, c.input)
+            else:
+                value = {key: jsonpointer.resolve_pointer(document, ptr, None)
+                         for key, ptr in (c.inputs or {}).items()}
+            results[name] = registry.compute(c.function, value, **c.params)
+        return results
 
     def _finish(self, status: Status) -> None:
         self._pause_clock()
@@ -326,6 +408,8 @@ class ProcedureWorkflow:
             data=self._data,
             step_data=self._step_data,
             computed=self._computed,
+            supersedes=next((d.id for d in reversed(self._documents) if d.type == document_type),
+                            None),
         )
         ref = await workflow.execute_activity(
             ISSUE_ACTIVITY, request, result_type=DocumentRef,
@@ -358,6 +442,9 @@ class ProcedureWorkflow:
             timeline=list(self._timeline),
             documents=list(self._documents),
             escalated=self._escalated,
+            correction_target=self._correction_target,
+            stage_due_at=self._stage_deadline(),
+            proxy=self._start.proxy,
         )
 
 

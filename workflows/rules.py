@@ -31,7 +31,7 @@ def _refuse(code: str, status: Literal[403, 409, 422], ja: str, en: str) -> Refu
 
 
 def is_applicant(view: ApplicationView, actor: Actor) -> bool:
-    return actor.kind == "resident" and actor.applicant_key == view.applicant_key
+    return actor.kind != "caseworker" and actor.applicant_key == view.applicant_key
 
 
 def is_caseworker_of(view: ApplicationView, actor: Actor) -> bool:
@@ -44,7 +44,10 @@ def check_action(
     """None when ``request`` may be carried out now, else the reason it may not."""
     actor, name = request.actor, request.action
     if name in APPLICANT_ACTIONS:
-        return _check_applicant_action(view, request)
+        return _check_applicant_action(definition, view, request)
+    stage = definition.stage(view.stage)
+    if stage is not None and stage.actor == "applicant":
+        return _check_applicant_stage_action(definition, view, request)
     if actor.kind != "caseworker":
         return _refuse("caseworker_only", 403, "この操作は担当職員のみ行えます。",
                        "Only a caseworker can do this.")
@@ -72,16 +75,47 @@ def check_action(
     return _check_action_input(view, action, request)
 
 
-def _check_applicant_action(view: ApplicationView, request: ActionRequest) -> Refusal | None:
+def _applicant_refusal(view: ApplicationView, request: ActionRequest) -> Refusal | None:
     if not is_applicant(view, request.actor):
         return _refuse("applicant_only", 403, "この操作は申請者本人のみ行えます。",
                        "Only the applicant can do this.")
     if view.status in TERMINAL:
         return _refuse("case_closed", 409, "この申請の手続きは終了しています。",
                        "This application is already closed.")
-    if request.action == "withdraw" and view.status == "issuing":
-        return _refuse("issuing", 409, "すでに決定され、書類を発行しています。",
-                       "The decision is made; documents are being issued.")
+    return None
+
+
+def _check_applicant_stage_action(
+    definition: ProcedureDefinition, view: ApplicationView, request: ActionRequest
+) -> Refusal | None:
+    refusal = _applicant_refusal(view, request)
+    if refusal is not None:
+        return refusal
+    if view.status != "awaiting_applicant":
+        return _refuse("not_available", 409, "いまはこの操作はできません。",
+                       "This is not possible now.")
+    stage = definition.stage(view.stage)
+    action = stage.action(request.action) if stage else None
+    if action is None:
+        return _refuse("not_available", 409, "この段階ではその操作はできません。",
+                       f"'{request.action}' is not possible at the '{view.stage}' stage.")
+    return _check_action_input(view, action, request)
+
+
+def _check_applicant_action(
+    definition: ProcedureDefinition, view: ApplicationView, request: ActionRequest
+) -> Refusal | None:
+    refusal = _applicant_refusal(view, request)
+    if refusal is not None:
+        return refusal
+    if request.action == "withdraw":
+        if view.status == "issuing":
+            return _refuse("issuing", 409, "すでに決定され、書類を発行しています。",
+                           "The decision is made; documents are being issued.")
+        stage = definition.stage(view.stage)
+        if stage is not None and not stage.withdrawable:
+            return _refuse("not_withdrawable", 409, "この段階では取り下げできません。",
+                           "The application can no longer be withdrawn.")
     if request.action == "submit_correction":
         if view.status != "awaiting_correction":
             return _refuse("no_correction_requested", 409, "補正は求められていません。",

@@ -43,6 +43,14 @@ async def eventually(check, *, timeout: float = 15.0, interval: float = 0.2):
         await asyncio.sleep(interval)
 
 
+async def issued(http: httpx.AsyncClient, app_id: str, headers: dict[str, str],
+                 count: int = 1) -> dict[str, Any] | None:
+    """The application once ``count`` documents are issued and none is being issued."""
+    body = (await http.get(f"{APPS}/{app_id}", headers=headers)).json()
+    done = len(body["documents"]) >= count and body["status"] != "issuing"
+    return body if done else None
+
+
 async def act(http: httpx.AsyncClient, app_id: str, headers: dict[str, str], action: str,
               **body: Any) -> httpx.Response:
     return await http.post(f"{APPS}/{app_id}/actions", json={"action": action, **body},
@@ -111,14 +119,11 @@ async def test_full_journey_correction_survey_four_eyes_and_pdf(stack, catalog, 
     approved = await act(http, app_id, approver, "approve")
     assert approved.status_code == 200, approved.text
 
-    async def issued():
-        reply = await http.get(f"{APPS}/{app_id}", headers=resident)
-        body = reply.json()
-        return body if body["status"] == "completed" and body["documents"] else None
-
-    final = await eventually(issued)
+    final = await eventually(lambda: issued(http, app_id, resident))
     (doc,) = final["documents"]
-    assert final["actions"] == []
+    # Issued: the case stays open 90 days for a re-survey request (再調査), then completes.
+    assert final["status"] == "awaiting_applicant" and final["stage"] == "issued"
+    assert final["actions"] == ["request_resurvey"]
     assert all(e["actor"] in (None, "applicant", "system", "municipality")
                for e in final["timeline"]), "residents must not see caseworker ids"
     events = [e["event"] for e in final["timeline"]]
@@ -255,8 +260,7 @@ async def _complete_case(stack, catalog) -> str:
     for who, action, body in steps:
         reply = await act(http, app_id, who, action, **body)
         assert reply.status_code == 200, (action, reply.text)
-    handle = stack.client.get_workflow_handle_for(ProcedureWorkflow.run, app_id)
-    assert (await handle.result()).status == "completed"
+    await eventually(lambda: issued(http, app_id, resident))
     return app_id
 
 
@@ -278,8 +282,34 @@ async def test_history_holds_no_personal_data_in_plain_text(stack, catalog):
     # The same history, decoded with the key, does hold the data: the check above is real.
     start = raw.history.events[0].workflow_execution_started_event_attributes
     assert start.input.payloads[0].metadata["encoding"] == b"binary/encrypted"
-    readable = await stack.client.get_workflow_handle_for(ProcedureWorkflow.run, app_id).result()
+    handle = stack.client.get_workflow_handle_for(ProcedureWorkflow.run, app_id)
+    readable = await handle.query(ProcedureWorkflow.view)
     assert readable.data["applicant"]["phone"] == person["phone"]
+
+
+async def test_resurvey_after_issue_issues_a_new_certificate(stack, catalog):
+    http, resident = stack.http, stack.resident()
+    surveyor, approver = stack.caseworker("cw-1"), stack.caseworker("cw-2", roles="approver")
+    app_id = await _complete_case(stack, catalog)
+    no_reason = await act(http, app_id, resident, "request_resurvey")
+    assert no_reason.status_code == 422
+    asked = await act(http, app_id, resident, "request_resurvey",
+                      comment="2階の被害が調査されていません。")
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["stage"] == "survey" and asked.json()["status"] == "in_progress"
+    async def municipality_told():
+        return "resurvey_requested" in {n.event for n in stack.inbox.for_recipient(
+            "municipality:131016") if n.application_id == app_id}
+
+    await eventually(municipality_told)
+    assert (await act(http, app_id, surveyor, "survey", data={
+        "damage_ratio": 45, "surveyed_on": "2026-11-02"})).status_code == 200
+    assert (await act(http, app_id, approver, "approve")).status_code == 200
+    final = await eventually(lambda: issued(http, app_id, resident, count=2))
+    first, second = final["documents"]
+    assert first["id"] != second["id"]
+    assert final["computed"]["damage_grade"]["code"] == "large_scale_half"
+    assert stack.register.get(second["id"]) is not None
 
 
 async def test_recorded_history_replays_and_can_be_refreshed(stack, catalog):

@@ -137,7 +137,7 @@ def test_kill_everything_mid_case_then_restart_and_finish(installation, tmp_path
         def issued():
             body = httpx.get(second.url(f"/api/applications/{app_id}"), headers=resident,
                              timeout=30).json()
-            return body["documents"] if body["status"] == "completed" else None
+            return body["documents"] if body["stage"] == "issued" else None
 
         (doc,) = _wait_for(issued, timeout=60)
         pdf = httpx.get(second.url(doc["url"]), headers=resident, timeout=30)

@@ -77,4 +77,4 @@ def test_computations_module_imports_only_pure_stdlib():
             imported |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module)
-    assert imported <= {"__future__", "math", "collections.abc"}
+    assert imported <= {"__future__", "math", "fractions", "collections.abc"}

@@ -109,3 +109,63 @@ async def test_an_unanswered_correction_closes_the_case(time_env: WorkflowEnviro
     assert abs(waited - timedelta(days=14)) < timedelta(minutes=5), waited
     resident_notices = {n.event for n in time_stack.inbox.for_application(app_id)}
     assert "correction_expired" in resident_notices
+
+
+async def _act(stack, app_id: str, headers: dict[str, str], action: str, **body: Any) -> dict:
+    reply = await stack.http.post(f"{APPS}/{app_id}/actions", headers=headers,
+                                  json={"action": action, **body})
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+async def test_the_performance_report_is_reminded_and_its_deadline_escalated(
+        time_env: WorkflowEnvironment, time_stack, catalog):
+    examples = catalog.get("sme-telework-grant").directory / "examples"
+    data = json.loads((examples / "valid-corporation.json").read_text(encoding="utf-8"))
+    owner = time_stack.resident("biz-1", "佐藤 一郎")
+    reply = await time_stack.http.post(APPS, headers=owner, json={
+        "procedure": "sme-telework-grant", "municipality": "131016", "data": data})
+    assert reply.status_code == 201, reply.text
+    app_id = reply.json()["id"]
+    time_stack.started.append(app_id)
+    await _act(time_stack, app_id, time_stack.caseworker("cw-1", roles="reviewer"), "accept")
+    decided = await _act(time_stack, app_id, time_stack.caseworker("cw-2", roles="approver"),
+                         "decide_grant")
+    assert decided["stage"] == "report"
+
+    def reminders() -> list[str]:
+        return [n.event for n in time_stack.inbox.for_application(app_id)
+                if n.event == "stage_reminder"]
+
+    await time_env.sleep(timedelta(days=149))
+    assert "stage_reminder" not in _events(await _view(time_stack, app_id))
+    await time_env.sleep(timedelta(days=2))  # 30 days before the 180-day deadline
+    assert _events(await _view(time_stack, app_id)).count("stage_reminder") == 1
+    await time_env.sleep(timedelta(days=23))  # 7 days before
+    assert _events(await _view(time_stack, app_id)).count("stage_reminder") == 2
+    await time_env.sleep(timedelta(days=7))
+    view = await _view(time_stack, app_id)
+    assert _events(view)[-1] == "stage_expired"
+    assert view["status"] == "awaiting_applicant", "the municipality decides what follows"
+    assert "deadline_escalation" not in _events(view), "the legal clock was stopped"
+    told = {n.event for n in time_stack.inbox.for_recipient("municipality:131016")}
+    assert "stage_expired" in told
+    assert len(reminders()) == 2
+
+
+async def test_a_certificate_case_completes_when_the_resurvey_window_closes(
+        time_env: WorkflowEnvironment, time_stack, catalog):
+    app_id = await _file(time_stack, catalog)
+    surveyor = time_stack.caseworker("cw-1", roles="reviewer,surveyor")
+    await _act(time_stack, app_id, surveyor, "accept")
+    await _act(time_stack, app_id, surveyor, "survey",
+               data={"damage_ratio": 12, "surveyed_on": "2026-10-01"})
+    approved = await _act(time_stack, app_id, time_stack.caseworker("cw-2", roles="approver"),
+                          "approve")
+    assert approved["stage"] == "issued"
+    await time_env.sleep(timedelta(days=89))
+    assert (await _view(time_stack, app_id))["status"] == "awaiting_applicant"
+    await time_env.sleep(timedelta(days=2))
+    view = await _view(time_stack, app_id)
+    assert view["status"] == "completed" and view["actions"] == []
+    assert len(view["documents"]) == 1
