@@ -167,11 +167,11 @@ class ProcedureWorkflow:
             elif what == "deadline_reminder":
                 self._reminded = True
                 self._record("deadline_reminder", actor="system")
-                self._notify("deadline_reminder")
+                self._notify("deadline_reminder", due_date=_jst_date(self._due_at() or moment))
             elif what == "deadline_escalation":
                 self._escalated = True
                 self._record("deadline_escalation", actor="system")
-                self._notify("deadline_escalation")
+                self._notify("deadline_escalation", due_date=_jst_date(moment))
             elif what.startswith("stage_reminder:"):
                 self._stage_reminders_sent.add(int(what.split(":", 1)[1]))
                 self._record("stage_reminder", actor="system")

@@ -7,7 +7,7 @@ deadline, 14 days for the applicant to answer a correction request.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from workflows.procedure import ProcedureWorkflow
 
 APPS = "/api/applications"
+JST = timezone(timedelta(hours=9))
 
 
 def _filing(catalog) -> dict[str, Any]:
@@ -59,6 +60,8 @@ async def test_reminder_before_the_deadline_then_escalation(time_env: WorkflowEn
     notices = time_stack.inbox.for_recipient("municipality:131016")
     assert {n.event for n in notices} == {"deadline_reminder", "deadline_escalation"}
     assert all(n.application_id == app_id for n in notices)
+    due = datetime.fromisoformat(view["due_at"]).astimezone(JST).date().isoformat()
+    assert all(due in n.body["ja"] for n in notices), "the notice names the deadline"
 
 
 async def test_a_correction_pauses_the_legal_clock(time_env: WorkflowEnvironment, time_stack,
