@@ -22,7 +22,7 @@ from notices.compose import NoticeTemplateInvalid, NoticeTemplateMissing, compos
 from notices.inbox import InboxChannel
 from records.blobs import BlobStore
 from records.register import DocumentRegister, IssuedDocument
-from workflows.models import DocumentRef, IssueDocumentInput, NoticeInput
+from workflows.models import BatchNoticeInput, DocumentRef, IssueDocumentInput, NoticeInput
 
 JST = timezone(timedelta(hours=9), "JST")
 
@@ -75,6 +75,11 @@ class CaseActivities:
         )
         activity.logger.info("notice %s %s delivered=%s", notice.key, notice.event, delivered)
         return delivered
+
+    @activity.defn(name="deliver_notices")
+    def deliver_notices(self, batch: BatchNoticeInput) -> int:
+        """Many notices at once (campaign reminders); each is idempotent by its own key."""
+        return sum(self.deliver_notice(notice) for notice in batch.notices)
 
     @activity.defn(name="issue_document")
     def issue_document(self, request: IssueDocumentInput) -> DocumentRef:

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import jsonpointer
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
@@ -34,6 +35,7 @@ from forms.municipalities import Municipality
 from forms.validation import FieldError, validate_application, validate_data
 from identity.principals import Caseworker, Resident
 from workflows import search_attributes as sa
+from workflows.campaign import CampaignInput, CampaignView, CampaignWorkflow, campaign_id
 from workflows.models import (
     ActionRequest,
     Actor,
@@ -107,7 +109,10 @@ class CaseService:
 
     def applicant_key(self, resident: Resident) -> str:
         """An opaque, stable key for a resident: safe in search attributes and ids."""
-        return self._mac(f"applicant|{resident.issuer}|{resident.subject}")[:32]
+        return self._key(resident.issuer, resident.subject)
+
+    def _key(self, issuer: str, subject: str) -> str:
+        return self._mac(f"applicant|{issuer}|{subject}")[:32]
 
     def actor(self, principal: Resident | Caseworker) -> Actor:
         if isinstance(principal, Resident):
@@ -154,12 +159,13 @@ class CaseService:
             raise InvalidData(result.errors)
         definition = procedure.definition
         key = self.applicant_key(principal)
+        campaign = await self._open_campaign_for(procedure, municipality.code, data)
         application_id = "app-" + self._mac(
             dedupe_material(definition, municipality.code, key, data))[:26]
         start = StartApplication(
             application_id=application_id, definition=definition,
             municipality=municipality.code, applicant=Applicant(key=key, name=principal.name),
-            data=data, submitted_at=datetime.now(UTC), lang=lang,
+            data=data, submitted_at=datetime.now(UTC), lang=lang, campaign_id=campaign,
         )
         try:
             handle = await self._client.start_workflow(
@@ -181,6 +187,82 @@ class CaseService:
                             "You have already applied for this.",
                             details={"existing_application": application_id}) from exc
         return await handle.query(ProcedureWorkflow.view)
+
+    async def _open_campaign_for(self, procedure: Procedure, municipality: str,
+                                 data: dict[str, Any]) -> str | None:
+        """The open campaign a filing belongs to; a campaign procedure outside one is refused."""
+        rule = procedure.definition.campaign
+        if rule is None:
+            return None
+        period = str(jsonpointer.resolve_pointer(data, rule.period_field, ""))
+        view = await self.campaign(campaign_id(municipality, procedure.definition.id, period))
+        if view is None or view.status != "open":
+            raise CaseError("campaign_not_open", 409,
+                            "いまは受付期間ではありません。市区町村からのお知らせを確認してください。",
+                            "This procedure is not open for filing now. "
+                            "Check your municipality's notice for the filing period.",
+                            details={"period": period})
+        return view.campaign_id
+
+    # ---- campaigns ------------------------------------------------------------------
+
+    async def open_campaign(
+        self, caseworker: Caseworker, procedure_id: str, municipality: str, period: str,
+        opens_at: datetime, closes_at: datetime, targets: list[tuple[str, str]],
+    ) -> CampaignView:
+        """Start a campaign; ``targets`` are (issuer, subject) pairs of the residents who must
+        file, as the municipality's resident register links them to their eID."""
+        if "admin" not in caseworker.roles or not caseworker.can_act_for(municipality):
+            raise CaseError("admin_only", 403, "受付期間の設定は管理者のみ行えます。",
+                            "Only an administrator of this municipality can open a campaign.")
+        procedure = self.procedure(procedure_id)
+        self.municipality(municipality)
+        if procedure.definition.campaign is None:
+            raise CaseError("not_a_campaign", 422, "この手続きは受付期間を設けません。",
+                            "This procedure has no filing campaigns.")
+        if not (opens_at.tzinfo and closes_at.tzinfo) or closes_at <= opens_at:
+            raise CaseError("invalid_period", 422, "受付期間の開始と終了を正しく入力してください。",
+                            "The campaign must close after it opens (times with a time zone).")
+        identifier = campaign_id(municipality, procedure_id, period)
+        start = CampaignInput(
+            campaign_id=identifier, municipality=municipality, procedure=procedure_id,
+            procedure_version=procedure.definition.version, period=period, opens_at=opens_at,
+            closes_at=closes_at,
+            remind_before_days=procedure.definition.campaign.remind_before_days,
+            targets=sorted({self._key(issuer, subject) for issuer, subject in targets}),
+        )
+        try:
+            handle = await self._client.start_workflow(
+                CampaignWorkflow.run, start, id=identifier, task_queue=self._task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(sa.MUNICIPALITY, municipality),
+                    SearchAttributePair(sa.PROCEDURE, procedure_id),
+                ]),
+            )
+        except WorkflowAlreadyStartedError as exc:
+            raise CaseError("duplicate_campaign", 409, "この期間の受付はすでに設定されています。",
+                            "A campaign for this period already exists.",
+                            details={"existing_campaign": identifier}) from exc
+        return await handle.query(CampaignWorkflow.view)
+
+    async def campaign(self, identifier: str) -> CampaignView | None:
+        if not _SAFE_VALUE.match(identifier):
+            return None
+        try:
+            handle = self._client.get_workflow_handle_for(CampaignWorkflow.run, identifier)
+            return await handle.query(CampaignWorkflow.view)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                return None
+            raise
+
+    async def campaign_for_caseworker(self, caseworker: Caseworker,
+                                      identifier: str) -> CampaignView:
+        view = await self.campaign(identifier)
+        if view is None or not caseworker.can_act_for(view.municipality):
+            raise CaseError("not_found", 404, "受付期間が見つかりません。", "Campaign not found.")
+        return view
 
     # ---- reading --------------------------------------------------------------------
 

@@ -167,15 +167,15 @@ class ProcedureWorkflow:
             elif what == "deadline_reminder":
                 self._reminded = True
                 self._record("deadline_reminder", actor="system")
-                self._notify("deadline_reminder", due_date=_jst_date(self._due_at() or moment))
+                self._notify("deadline_reminder", due_date=jst_date(self._due_at() or moment))
             elif what == "deadline_escalation":
                 self._escalated = True
                 self._record("deadline_escalation", actor="system")
-                self._notify("deadline_escalation", due_date=_jst_date(moment))
+                self._notify("deadline_escalation", due_date=jst_date(moment))
             elif what.startswith("stage_reminder:"):
                 self._stage_reminders_sent.add(int(what.split(":", 1)[1]))
                 self._record("stage_reminder", actor="system")
-                self._notify("stage_reminder", due_date=_jst_date(moment))
+                self._notify("stage_reminder", due_date=jst_date(moment))
             elif what == "stage_expired":
                 self._on_stage_expired()
 
@@ -263,7 +263,7 @@ class ProcedureWorkflow:
             self._record("correction_requested", actor=actor, action=action.id,
                          comment=request.comment)
             self._notify("correction_requested", comment=request.comment or "",
-                         due_date=_jst_date(self._correction_due))
+                         due_date=jst_date(self._correction_due))
             return
         if request.data is not None:
             self._step_data[action.id] = dict(request.data)
@@ -448,6 +448,6 @@ class ProcedureWorkflow:
         )
 
 
-def _jst_date(moment: datetime) -> str:
+def jst_date(moment: datetime) -> str:
     """A date as residents read it: the calendar day in Japan."""
     return (moment + timedelta(hours=9)).date().isoformat()

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from workflows.activities import CaseActivities
+from workflows.campaign import CampaignWorkflow
 from workflows.procedure import DOCUMENTS_QUEUE_SUFFIX, ProcedureWorkflow
 
 DEFAULT_TASK_QUEUE = "madoguchi-cases"
@@ -30,8 +31,8 @@ def build_workers(
     cases = Worker(
         client,
         task_queue=task_queue,
-        workflows=[ProcedureWorkflow],
-        activities=[activities.deliver_notice],
+        workflows=[ProcedureWorkflow, CampaignWorkflow],
+        activities=[activities.deliver_notice, activities.deliver_notices],
         activity_executor=executor,
     )
     documents = Worker(
