@@ -148,7 +148,10 @@ class CaseService:
     async def submit(
         self, principal: Resident | Caseworker, procedure_id: str, municipality_code: str,
         data: dict[str, Any], *, lang: Literal["ja", "en"] = "ja",
+        idempotency_key: str | None = None,
     ) -> ApplicationView:
+        """File an application. A retry carrying the same ``idempotency_key`` (the HTTP
+        ``Idempotency-Key``) gets the application the first attempt created, not a 409."""
         if not isinstance(principal, Resident):
             raise CaseError("resident_only", 403, "申請は住民の方のみ行えます。",
                             "Only residents can file applications.")
@@ -166,6 +169,7 @@ class CaseService:
             application_id=application_id, definition=definition,
             municipality=municipality.code, applicant=Applicant(key=key, name=principal.name),
             data=data, submitted_at=datetime.now(UTC), lang=lang, campaign_id=campaign,
+            request_key=self._mac(f"request|{key}|{idempotency_key}") if idempotency_key else None,
         )
         try:
             handle = await self._client.start_workflow(
@@ -182,6 +186,10 @@ class CaseService:
                 ]),
             )
         except WorkflowAlreadyStartedError as exc:
+            if start.request_key is not None:
+                existing = await self._handle(application_id).query(ProcedureWorkflow.view)
+                if existing.request_key == start.request_key:
+                    return existing  # the same request again: answer as the first time
             raise CaseError("duplicate_application", 409,
                             "同じ内容の申請がすでにあります。",
                             "You have already applied for this.",

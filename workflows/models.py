@@ -45,6 +45,7 @@ class StartApplication(BaseModel):
     submitted_at: datetime
     lang: Literal["ja", "en"] = "ja"
     campaign_id: str | None = None  # 現況届 etc.: the campaign workflow to tell of this filing
+    request_key: str | None = None  # HMAC of the client's Idempotency-Key: a retry is no duplicate
     proxy: dict[str, Any] | None = None  # 代理申請: who is represented, and the relationship
 
 
@@ -111,6 +112,7 @@ class ApplicationView(BaseModel):
     correction_target: str | None = None  # the action whose data a correction replaces
     stage_due_at: datetime | None = None  # an applicant stage's own deadline
     proxy: dict[str, Any] | None = None
+    request_key: str | None = None
 
 
 class NoticeInput(BaseModel):

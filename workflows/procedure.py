@@ -445,6 +445,7 @@ class ProcedureWorkflow:
             correction_target=self._correction_target,
             stage_due_at=self._stage_deadline(),
             proxy=self._start.proxy,
+            request_key=self._start.request_key,
         )
 
 

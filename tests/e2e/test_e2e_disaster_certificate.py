@@ -324,3 +324,21 @@ async def test_recorded_history_replays_and_can_be_refreshed(stack, catalog):
         target = REPLAY_DIR / "disaster-certificate-1.0.0-full-journey.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(history.to_json(), encoding="utf-8")
+
+
+async def test_a_retry_with_the_same_idempotency_key_gets_the_same_application(stack, catalog):
+    resident = {**stack.resident("retry-1", "再送 四郎"), "Idempotency-Key": "7f1c-try"}
+    first, retry = await asyncio.gather(
+        stack.http.post(APPS, json=filing(example(catalog)), headers=resident),
+        stack.http.post(APPS, json=filing(example(catalog)), headers=resident),
+    )
+    assert first.status_code == retry.status_code == 201, (first.text, retry.text)
+    assert first.json()["id"] == retry.json()["id"]
+    other_request = await stack.http.post(
+        APPS, json=filing(example(catalog)), headers={**resident, "Idempotency-Key": "other"})
+    assert other_request.status_code == 409
+    someone_else = await stack.http.post(
+        APPS, json=filing(example(catalog)),
+        headers={**stack.resident("retry-2", "別人 五郎"), "Idempotency-Key": "7f1c-try"})
+    assert someone_else.status_code == 201
+    assert someone_else.json()["id"] != first.json()["id"]

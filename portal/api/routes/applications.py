@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Header, status
 
 from portal.deps import Context, CurrentPrincipal
 from portal.errors import ErrorBody
@@ -14,11 +16,13 @@ _errors = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_errors)
-async def file_application(body: ApplicationIn, principal: CurrentPrincipal,
-                           context: Context) -> ApplicationOut:
-    """File an application (residents)."""
+async def file_application(
+    body: ApplicationIn, principal: CurrentPrincipal, context: Context,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> ApplicationOut:
+    """File an application (residents). Send an `Idempotency-Key` to retry safely."""
     view = await context.cases.submit(principal, body.procedure, body.municipality, body.data,
-                                      lang=body.lang)
+                                      lang=body.lang, idempotency_key=idempotency_key)
     return await _read(context, principal, view.application_id)
 
 
