@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -129,9 +130,10 @@ class Stack:
 
 
 async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
-                      renderer: DocumentRenderer) -> tuple[Stack, CaseActivities]:
-    """Wire a Stack like `madoguchi up` does, with the test's client and a fresh data dir."""
-    task_queue = f"tq-{uuid.uuid4().hex[:12]}"
+                      renderer: DocumentRenderer, *, task_queue: str | None = None,
+                      id_secret: bytes | None = None) -> tuple[Stack, CaseActivities]:
+    """Wire a Stack like `madoguchi up` does, with the test's client and a data dir."""
+    task_queue = task_queue or f"tq-{uuid.uuid4().hex[:12]}"
     engine = make_engine(f"sqlite:///{data_dir / 'madoguchi.db'}")
     create_schema(engine)
     inbox, register = InboxStore(engine), DocumentRegister(engine)
@@ -139,7 +141,7 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
     issuer = DevIssuer.load_or_create(data_dir / "keys")
     municipalities = load_municipalities()
     cases = CaseService(client, catalog=catalog, municipalities=municipalities,
-                        id_secret=os.urandom(32), task_queue=task_queue)
+                        id_secret=id_secret or os.urandom(32), task_queue=task_queue)
     context = PortalContext(cases=cases, verifier=TokenVerifier(issuer.trusted_issuers()),
                             inbox=inbox, register=register, blobs=blobs)
     app = create_app(lambda: None)  # type: ignore[arg-type,return-value]
@@ -153,22 +155,34 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
 
 
 @asynccontextmanager
-async def running_stack(env: WorkflowEnvironment, data_dir: Path, catalog: Catalog,
-                        renderer: DocumentRenderer) -> AsyncIterator[Stack]:
-    built, activities = await start_stack(env.client, data_dir, catalog, renderer)
+async def running_stack(client: Client, data_dir: Path, catalog: Catalog,
+                        renderer: DocumentRenderer, **options: Any) -> AsyncIterator[Stack]:
+    """A Stack with its workers running; ``options`` go to start_stack (task_queue,
+    id_secret), so a second Stack can take over the first one's cases."""
+    built, activities = await start_stack(client, data_dir, catalog, renderer, **options)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as executor:
         cases_worker, documents_worker = build_workers(
-            env.client, activities, task_queue=built.task_queue, executor=executor)
+            client, activities, task_queue=built.task_queue, executor=executor)
         async with cases_worker, documents_worker:
             yield built
     await built.http.aclose()
 
 
 @pytest.fixture
+def stack_on(tmp_path: Path, catalog: Catalog, renderer: DocumentRenderer):
+    """``stack_on(client, **options)``: a running Stack on any client (other keys, say)."""
+
+    def factory(client: Client, **options: Any):
+        return running_stack(client, tmp_path, catalog, renderer, **options)
+
+    return factory
+
+
+@pytest.fixture
 async def stack(dev_env: WorkflowEnvironment, tmp_path: Path, catalog: Catalog,
                 renderer: DocumentRenderer) -> AsyncIterator[Stack]:
     """A whole installation on the dev server."""
-    async with running_stack(dev_env, tmp_path, catalog, renderer) as built:
+    async with running_stack(dev_env.client, tmp_path, catalog, renderer) as built:
         yield built
 
 
@@ -176,7 +190,7 @@ async def stack(dev_env: WorkflowEnvironment, tmp_path: Path, catalog: Catalog,
 async def time_stack(time_env: WorkflowEnvironment, tmp_path: Path, catalog: Catalog,
                      renderer: DocumentRenderer) -> AsyncIterator[Stack]:
     """A whole installation on the time-skipping test server (deadline tests)."""
-    async with running_stack(time_env, tmp_path, catalog, renderer) as built:
+    async with running_stack(time_env.client, tmp_path, catalog, renderer) as built:
         try:
             yield built
         finally:
