@@ -12,11 +12,13 @@ from fastapi import FastAPI
 
 from portal.deps import PortalContext
 from portal.errors import install_error_handlers
+from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
 
 ContextFactory = Callable[[], Awaitable[PortalContext]]
 
 
-def create_app(context_factory: ContextFactory) -> FastAPI:
+def create_app(context_factory: ContextFactory,
+               rate_limits: tuple[Rule, ...] = DEFAULT_RULES) -> FastAPI:
     """An app whose lifespan builds its context (clients, stores) with ``context_factory``."""
 
     @asynccontextmanager
@@ -31,6 +33,7 @@ def create_app(context_factory: ContextFactory) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RateLimitMiddleware, rules=rate_limits)
     for module in _router_modules():
         app.include_router(module.router)
 

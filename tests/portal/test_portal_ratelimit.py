@@ -1,0 +1,44 @@
+"""Rate limits: 429 with Retry-After per client, others unaffected, buckets refill."""
+
+from __future__ import annotations
+
+import json
+
+from portal.ratelimit import Rule, TokenBuckets
+
+
+def test_a_bucket_allows_its_burst_then_says_how_long_to_wait():
+    now = [0.0]
+    buckets = TokenBuckets(clock=lambda: now[0])
+    rule = Rule("POST", "/x", per_minute=6, burst=2)
+    assert buckets.take(rule, "a") == 0
+    assert buckets.take(rule, "a") == 0
+    assert buckets.take(rule, "a") == 10.0  # one token every 10 s
+    assert buckets.take(rule, "b") == 0, "another client has its own bucket"
+    now[0] = 10.0
+    assert buckets.take(rule, "a") == 0
+
+
+def test_least_recently_used_clients_are_forgotten():
+    buckets = TokenBuckets(max_clients=2)
+    rule = Rule("POST", "/x", per_minute=1, burst=1)
+    for client in ("a", "b", "c"):
+        buckets.take(rule, client)
+    assert buckets.take(rule, "a") == 0, "a was dropped, so it starts afresh"
+
+
+async def test_filing_too_fast_gets_429_with_retry_after(stack, catalog):
+    examples = catalog.get("disaster-certificate").directory / "examples"
+    body = {"procedure": "disaster-certificate", "municipality": "131016",
+            "data": json.loads((examples / "valid-basic.json").read_text(encoding="utf-8"))}
+    resident = stack.resident("fast-1", "早川 一")
+    codes = [(await stack.http.post("/api/applications", json=body, headers=resident))
+             for _ in range(11)]
+    assert [r.status_code for r in codes[:10]].count(429) == 0
+    limited = codes[10]
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["error"] == "rate_limited" and limited.json()["message"]["ja"]
+    other = await stack.http.post("/api/applications", json=body,
+                                  headers=stack.resident("calm-1", "静 かな"))
+    assert other.status_code == 201
