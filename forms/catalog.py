@@ -35,8 +35,11 @@ from referencing.jsonschema import DRAFT202012
 if typing.TYPE_CHECKING:
     from referencing._core import Resolver
 
+from forms.attachments import rule_problems
 from forms.computations import ComputationRegistry, default_registry
 from forms.definition import NoticeEvent, ProcedureDefinition
+from forms.municipalities import MUNICIPALITIES_DIR, Municipality, read_municipalities
+from forms.overlay import Contact, Overlay, form_problems, merge_patch, procedure_patch_problems
 from forms.validation import (
     CHOICE_SOURCES,
     COMMON_BASE_URI,
@@ -75,9 +78,11 @@ NOTICE_PLACEHOLDERS = frozenset(
 MESSAGE_LANGUAGES = ("ja", "en")
 
 
-def required_message_keys() -> list[str]:
-    """The keys every messages file must define: a title and body per engine event."""
-    return [f"notice.{event}.{part}" for event in NOTICE_EVENTS for part in ("title", "body")]
+def required_message_keys(events: Iterable[str] | None = None) -> list[str]:
+    """The keys a messages file must define: a title and body per event the procedure
+    notifies (``procedure.json``'s ``notices``), or per engine event when none is given."""
+    chosen = NOTICE_EVENTS if events is None else tuple(events)
+    return [f"notice.{event}.{part}" for event in chosen for part in ("title", "body")]
 
 
 class CatalogProblem(BaseModel):
@@ -122,6 +127,10 @@ class Procedure:
     """Schemas of action inputs keyed by file name, e.g. ``"survey.schema.json"``."""
     messages: dict[str, dict[str, str]] = field(repr=False)
     """``{"ja": {...}, "en": {...}}``."""
+    municipality: str | None = None
+    """The municipality whose overlay made this effective definition (``None``: standard)."""
+    contact: Contact | None = None
+    """Where residents ask about it, from the municipality's overlay."""
 
     @property
     def id(self) -> str:
@@ -216,7 +225,9 @@ class _Problems:
 # --- schemas -------------------------------------------------------------------------------
 
 # Keywords whose values are data, not subschemas: a "$ref" key inside them is not a reference.
-_DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples", "x-messages", "x-enum-titles"})
+_DATA_KEYWORDS = frozenset(
+    {"const", "enum", "default", "examples", "x-messages", "x-enum-titles", "x-attachment"}
+)
 
 
 # Keywords whose values map names to subschemas (so a property may be called "enum").
@@ -309,6 +320,10 @@ def _check_fields(problems: _Problems, relative: str, schema: dict, registry: Re
         for keyword, present in titled.items():
             if not present:
                 problems.add(relative, pointer, f"field has no {keyword!r}")
+        rule = node.get("x-attachment")
+        if rule is not None:
+            for where, message in rule_problems(rule):
+                problems.add(relative, f"{pointer}/x-attachment{where}", message)
         choices = node.get("x-choices")
         if choices is not None and choices not in CHOICE_SOURCES:
             known = ", ".join(sorted(CHOICE_SOURCES))
@@ -422,10 +437,13 @@ class _PackageLoader:
         self._check_distinct_from(raw)
         self._check_templates(raw)
         self._check_dedupe(raw, form_schema)
-        messages = self._messages()
+        notices = _dig(raw, "notices")
+        messages = self._messages(list(notices) if isinstance(notices, dict) else [])
         if form_schema is not None:
             self._check_examples(form_schema, messages or {})
 
+        if definition is not None:
+            self._check_folder_name(definition)
         if self.problems.items or definition is None or form_schema is None or messages is None:
             return None
         return Procedure(
@@ -435,6 +453,26 @@ class _PackageLoader:
             step_schemas=step_schemas,
             messages=messages,
         )
+
+    def _check_folder_name(self, definition: ProcedureDefinition) -> None:
+        # Versions live side by side as <id>@<version>/; a folder claiming one version
+        # while its procedure.json says another would pin the wrong definition.
+        name = self.directory.name
+        if "@" not in name:
+            return
+        folder_id, _, folder_version = name.partition("@")
+        if folder_id != definition.id:
+            self.problems.add(
+                "procedure.json",
+                "/id",
+                f"folder {name!r} is for {folder_id!r}, not {definition.id!r}",
+            )
+        if folder_version != definition.version:
+            self.problems.add(
+                "procedure.json",
+                "/version",
+                f"folder {name!r} is for version {folder_version}, not {definition.version}",
+            )
 
     def _schema(self, relative: str, origin: tuple[str, str] | None) -> dict | None:
         contents = self.problems.read_json(relative, origin)
@@ -516,8 +554,9 @@ class _PackageLoader:
                     f"{pointer!r} is not a field of the form",
                 )
 
-    def _messages(self) -> dict[str, dict[str, str]] | None:
+    def _messages(self, events: list[str]) -> dict[str, dict[str, str]] | None:
         result: dict[str, dict[str, str]] = {}
+        loaded: dict[str, tuple[dict[str, str], bool]] = {}
         formatter = string.Formatter()
         for lang in MESSAGE_LANGUAGES:
             relative = f"messages.{lang}.json"
@@ -548,10 +587,16 @@ class _PackageLoader:
                             f"unknown placeholder(s) {unknown} (allowed: {allowed})",
                         )
                         good = False
-            for key in required_message_keys():
-                if key not in contents:
-                    self.problems.add(relative, "", f"missing message {key!r}")
-                    good = False
+            loaded[lang] = (contents, good)
+        # Required: the events the procedure notifies, and any notice text one language
+        # has and the other lacks (so a resident never gets a notice in half a language).
+        required = set(required_message_keys(events)) | {
+            key for contents, _ in loaded.values() for key in contents if key.startswith("notice.")
+        }
+        for lang, (contents, good) in loaded.items():
+            for key in sorted(required - contents.keys()):
+                self.problems.add(f"messages.{lang}.json", "", f"missing message {key!r}")
+                good = False
             if good:
                 result[lang] = contents
         return result if len(result) == len(MESSAGE_LANGUAGES) else None
@@ -599,46 +644,289 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
+# --- overlays ------------------------------------------------------------------------------
+
+OVERLAYS_DIR = "overlays"
+
+
+def _overlay_procedure(
+    standard: Procedure,
+    overlay: Overlay,
+    code: str,
+    label: str,
+    registry: Registry,
+) -> tuple[Procedure | None, list[CatalogProblem]]:
+    """The effective procedure of ``standard`` with ``overlay`` applied, or its problems."""
+    problems: list[CatalogProblem] = []
+
+    def add(pointer: str, message: str) -> None:
+        problems.append(CatalogProblem(file=label, pointer=pointer, message=message))
+
+    for pointer, message in procedure_patch_problems(overlay.procedure):
+        add(f"/procedure{pointer}", message)
+    definition = None
+    if not problems:
+        raw = merge_patch(standard.definition.model_dump(mode="json"), overlay.procedure)
+        try:
+            definition = ProcedureDefinition.model_validate(raw)
+        except PydanticValidationError as exc:
+            for error in exc.errors():
+                add("/procedure" + to_pointer(list(error["loc"])), error["msg"])
+
+    form = merge_patch(standard.form_schema, overlay.form)
+    scratch = _Problems(standard.directory, "form")
+    if _check_schema(scratch, "form.schema.json", form, registry):
+        for pointer, message in form_problems(standard.form_schema, form, overlay.form, registry):
+            add(f"/form{pointer}", message)
+        fields = {p for p, _ in iter_fields(form, registry)}
+        for index, pointer in enumerate(standard.definition.dedupe.fields):
+            if pointer not in fields:
+                add(
+                    "/form",
+                    f"{pointer} is part of the dedupe rule ({standard.id} "
+                    f"procedure.json#/dedupe/fields/{index}) and cannot be removed",
+                )
+    for item in scratch.items:
+        add(f"/form{item.pointer}", item.message)
+
+    messages: dict[str, dict[str, str]] = {}
+    formatter = string.Formatter()
+    for lang in MESSAGE_LANGUAGES:
+        merged = dict(standard.messages.get(lang, {}))
+        for key, text in overlay.messages.get(lang, {}).items():
+            where = f"/messages/{lang}/{_escape(key)}"
+            if text is None:
+                if key in merged and key.startswith("notice."):
+                    add(where, f"the standard message {key!r} cannot be removed")
+                merged.pop(key, None)
+                continue
+            if key.startswith("notice."):
+                try:
+                    names = {f for _, f, _, _ in formatter.parse(text) if f is not None}
+                except ValueError as exc:
+                    add(where, f"bad placeholder: {exc}")
+                    continue
+                unknown = sorted(names - NOTICE_PLACEHOLDERS)
+                if unknown:
+                    allowed = ", ".join(sorted(NOTICE_PLACEHOLDERS))
+                    add(where, f"unknown placeholder(s) {unknown} (allowed: {allowed})")
+                    continue
+            merged[key] = text
+        messages[lang] = merged
+    for lang in overlay.messages:
+        if lang not in MESSAGE_LANGUAGES:
+            add(f"/messages/{_escape(lang)}", f"unknown language {lang!r} (ja, en)")
+
+    if problems or definition is None:
+        return None, problems
+    return Procedure(
+        definition=definition,
+        directory=standard.directory,
+        form_schema=form,
+        step_schemas=standard.step_schemas,
+        messages=messages,
+        municipality=code,
+        contact=overlay.contact,
+    ), []
+
+
+def _read_overlays(
+    root: Path,
+) -> Iterator[tuple[str, str, str, Overlay | None, list[CatalogProblem]]]:
+    """``(code, procedure id, file label, overlay or None, problems)`` under ``root``."""
+    base = root / MUNICIPALITIES_DIR
+    if not base.is_dir():
+        return
+    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+        overlays = folder / OVERLAYS_DIR
+        if folder.name.startswith((".", "_")) or not overlays.is_dir():
+            continue
+        problems = _Problems(overlays, f"{MUNICIPALITIES_DIR}/{folder.name}/{OVERLAYS_DIR}")
+        for path in sorted(overlays.glob("*.json")):
+            before = len(problems.items)
+            raw = problems.read_json(path.name)
+            overlay = None
+            if raw is not _UNREADABLE:
+                if not isinstance(raw, dict):
+                    problems.add(path.name, "", "an overlay must hold a JSON object")
+                else:
+                    try:
+                        overlay = Overlay.model_validate(raw)
+                    except PydanticValidationError as exc:
+                        for error in exc.errors():
+                            loc = list(error["loc"])
+                            message = (
+                                f"unknown key {loc[-1]!r}"
+                                if error["type"] == "extra_forbidden"
+                                else error["msg"]
+                            )
+                            problems.add(path.name, to_pointer(loc), message)
+            yield (
+                folder.name,
+                path.stem,
+                f"{problems.label}/{path.name}",
+                overlay,
+                problems.items[before:],
+            )
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _State:
+    procedures: dict[tuple[str, str], Procedure]
+    effective: dict[tuple[str, str, str], Procedure]
+    refused: dict[tuple[str, str, str], str]
+    """(id, version, municipality) whose overlay was refused -> the overlay file."""
+    municipalities: dict[str, Municipality]
+    problems: list[CatalogProblem]
+    by_directory: dict[Path, Procedure]
+
+
+def _fingerprint(roots: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
+    entries = []
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for path in root.rglob("*"):
+            if path.is_file() and not any(part.startswith(".") for part in path.parts[-3:]):
+                stat = path.stat()
+                entries.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(sorted(entries))
+
+
+class MunicipalityView(typing.Mapping[str, Municipality]):
+    """The catalogue's municipalities by code; follows reloads (a live view)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def __getitem__(self, code: str) -> Municipality:
+        return self._catalog._state.municipalities[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict(self._catalog._state.municipalities))
+
+    def __len__(self) -> int:
+        return len(self._catalog._state.municipalities)
+
+
 class Catalog:
-    """The loaded procedures, by id and version, plus what could not be loaded."""
+    """The loaded procedures by id and version, the municipalities and their overlays, and
+    what could not be loaded.
+
+    A catalogue made by :meth:`load` remembers its roots and can :meth:`reload` them: the
+    new contents replace the old in one step (readers see either), a package that loaded
+    before and is broken now keeps its last good contents (cases pinned to it keep their
+    notices and documents) while its problems are listed, and a new id or version asked
+    for by :meth:`get` triggers a reload if any file under the roots changed, so a worker
+    finds a version added after it started.
+    """
 
     def __init__(
         self, procedures: Iterable[Procedure] = (), problems: Iterable[CatalogProblem] = ()
     ):
-        self._procedures: dict[tuple[str, str], Procedure] = {}
+        found: dict[tuple[str, str], Procedure] = {}
         for procedure in procedures:
             key = (procedure.id, procedure.version)
-            if key in self._procedures:
+            if key in found:
                 raise ValueError(f"procedure {key[0]} {key[1]} given twice")
-            self._procedures[key] = procedure
-        self.problems: list[CatalogProblem] = list(problems)
+            found[key] = procedure
+        self._roots: tuple[Path, ...] = ()
+        self._fingerprint: tuple[tuple[str, int, int], ...] = ()
+        self._state = _State(
+            found, {}, {}, {}, list(problems), {p.directory: p for p in found.values()}
+        )
+        self.municipalities: typing.Mapping[str, Municipality] = MunicipalityView(self)
+
+    @property
+    def problems(self) -> list[CatalogProblem]:
+        """Everything that could not be loaded at the last (re)load, with file and pointer."""
+        return list(self._state.problems)
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        return self._roots
 
     @classmethod
-    def load(cls, root: Path | None = None) -> Catalog:
-        """Load every package under ``root`` (default: the packaged ``forms/catalog``).
+    def load(cls, *roots: Path | None) -> Catalog:
+        """Load every package under the ``roots`` (default: the packaged ``forms/catalog``).
 
-        Never raises for a bad package: it is left out and its problems are kept in
-        :attr:`problems`, with those of the shared schemas. Two packages declaring the
-        same id and version are both left out, since neither can be trusted to be the one
-        in force.
+        Each root holds procedure folders (``<id>/``, ``<id>@<version>/``) and a
+        ``municipalities/`` folder; later roots add to earlier ones. Never raises for a bad
+        package: it is left out and its problems are kept in :attr:`problems`, with those of
+        the shared schemas, municipalities and overlays. Two packages declaring the same id
+        and version are both left out, since neither can be trusted to be the one in force.
         """
-        root = DEFAULT_ROOT if root is None else root
+        chosen = tuple(r for r in roots if r is not None) or (DEFAULT_ROOT,)
+        catalog = cls()
+        catalog._roots = chosen
+        catalog.reload()
+        return catalog
+
+    @classmethod
+    def configured(cls, catalog_dir: Path | None) -> Catalog:
+        """The packaged catalogue extended by ``catalog_dir`` (``MADOGUCHI_CATALOG_DIR``)."""
+        return cls.load(DEFAULT_ROOT, catalog_dir)
+
+    def reload(self) -> list[CatalogProblem]:
+        """Read the roots again and swap the new contents in; returns the problems.
+
+        :raises RuntimeError: for a catalogue built from objects rather than loaded.
+        """
+        if not self._roots:
+            raise RuntimeError("this catalogue was not loaded from directories")
+        fingerprint = _fingerprint(self._roots)
+        self._state = self._build(self._state)
+        self._fingerprint = fingerprint
+        return self.problems
+
+    def refresh_if_changed(self) -> bool:
+        """Reload if a file under the roots changed since the last load; True if it did."""
+        if not self._roots or _fingerprint(self._roots) == self._fingerprint:
+            return False
+        self.reload()
+        return True
+
+    def _build(self, previous: _State) -> _State:
         problems = check_common()
         registry = common_registry()
         computations = default_registry()
         loaded: dict[tuple[str, str], list[Procedure]] = {}
-        for directory in sorted(p for p in root.iterdir() if p.is_dir()):
-            if directory.name.startswith((".", "_")):
+        by_directory: dict[Path, Procedure] = {}
+        for root in self._roots:
+            if not root.is_dir():
+                problems.append(
+                    CatalogProblem(
+                        file=str(root), pointer="", message="catalogue directory does not exist"
+                    )
+                )
                 continue
-            loader = _PackageLoader(directory, registry, computations)
-            procedure = loader.run()
-            problems.extend(loader.problems.items)
-            if procedure is not None:
+            for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+                if directory.name.startswith((".", "_")) or directory.name == MUNICIPALITIES_DIR:
+                    continue
+                loader = _PackageLoader(directory, registry, computations)
+                procedure = loader.run()
+                problems.extend(loader.problems.items)
+                if procedure is None:
+                    procedure = previous.by_directory.get(directory.resolve())
+                    if procedure is None:
+                        continue
+                    problems.append(
+                        CatalogProblem(
+                            file=f"{directory.name}/procedure.json",
+                            pointer="",
+                            message=f"the contents loaded before ({procedure.id} "
+                            f"{procedure.version}) stay in force until the problems are fixed",
+                        )
+                    )
+                by_directory[procedure.directory] = procedure
                 loaded.setdefault((procedure.id, procedure.version), []).append(procedure)
-        procedures = []
-        for (procedure_id, version), candidates in loaded.items():
+        procedures: dict[tuple[str, str], Procedure] = {}
+        for key, candidates in loaded.items():
             if len(candidates) == 1:
-                procedures.append(candidates[0])
+                procedures[key] = candidates[0]
                 continue
             folders = ", ".join(p.directory.name for p in candidates)
             for candidate in candidates:
@@ -646,29 +934,124 @@ class Catalog:
                     CatalogProblem(
                         file=f"{candidate.directory.name}/procedure.json",
                         pointer="/version",
-                        message=f"{procedure_id} {version} is declared by several packages "
+                        message=f"{key[0]} {key[1]} is declared by several packages "
                         f"({folders}); none of them is loaded",
                     )
                 )
-        return cls(procedures, problems)
 
-    def get(self, procedure_id: str, version: str | None = None) -> Procedure:
-        """The procedure with that id: the given version, or the highest one.
+        municipalities, municipal_problems = read_municipalities(self._roots)
+        problems.extend(
+            CatalogProblem(file=f, pointer=p, message=m) for f, p, m in municipal_problems
+        )
 
-        :raises UnknownProcedure: if there is none.
+        effective: dict[tuple[str, str, str], Procedure] = {}
+        refused: dict[tuple[str, str, str], str] = {}
+        overlays: dict[tuple[str, str], tuple[str, Overlay | None, list[CatalogProblem]]] = {}
+        for root in self._roots:
+            for code, procedure_id, label, overlay, found in _read_overlays(root):
+                overlays[(code, procedure_id)] = (label, overlay, found)  # later roots win
+        for (code, procedure_id), (label, overlay, found) in sorted(overlays.items()):
+            versions = [p for (pid, _), p in procedures.items() if pid == procedure_id]
+            if code not in municipalities:
+                found = [
+                    *found,
+                    CatalogProblem(
+                        file=label, pointer="", message=f"no municipality {code} is defined"
+                    ),
+                ]
+            if not versions:
+                found = [
+                    *found,
+                    CatalogProblem(
+                        file=label,
+                        pointer="",
+                        message=f"no standard procedure {procedure_id!r} to adopt",
+                    ),
+                ]
+            problems.extend(found)
+            for standard in versions:
+                key = (procedure_id, standard.version, code)
+                if found or overlay is None:
+                    refused[key] = label
+                    continue
+                if not overlay.applies_to(standard.version):
+                    continue
+                result, overlay_problems = _overlay_procedure(
+                    standard, overlay, code, label, registry
+                )
+                if result is None:
+                    refused[key] = label
+                    problems.extend(
+                        CatalogProblem(
+                            file=p.file,
+                            pointer=p.pointer,
+                            message=f"{p.message} (version {standard.version})",
+                        )
+                        for p in overlay_problems
+                    )
+                else:
+                    effective[key] = result
+        return _State(procedures, effective, refused, municipalities, problems, by_directory)
+
+    def get(
+        self, procedure_id: str, version: str | None = None, municipality: str | None = None
+    ) -> Procedure:
+        """The procedure with that id: the given version, or the highest one; with
+        ``municipality``, the effective definition after that municipality's overlay.
+
+        :raises UnknownProcedure: if there is none, or the municipality's overlay of it
+            was refused (see :attr:`problems`).
         """
+        try:
+            standard = self._standard(procedure_id, version)
+        except UnknownProcedure:
+            if not self.refresh_if_changed():
+                raise
+            standard = self._standard(procedure_id, version)
+        if municipality is None:
+            return standard
+        key = (standard.id, standard.version, municipality)
+        state = self._state
+        if key in state.refused:
+            raise UnknownProcedure(
+                f"procedure {procedure_id!r} is not available in {municipality}: its overlay "
+                f"{state.refused[key]} was refused"
+            )
+        return state.effective.get(key, standard)
+
+    def _standard(self, procedure_id: str, version: str | None) -> Procedure:
+        procedures = self._state.procedures
         if version is not None:
             try:
-                return self._procedures[(procedure_id, version)]
+                return procedures[(procedure_id, version)]
             except KeyError:
                 raise UnknownProcedure(
                     f"no procedure {procedure_id!r} version {version!r}"
                 ) from None
-        versions = [p for (pid, _), p in self._procedures.items() if pid == procedure_id]
+        versions = [p for (pid, _), p in procedures.items() if pid == procedure_id]
         if not versions:
             raise UnknownProcedure(f"no procedure {procedure_id!r}")
         return max(versions, key=lambda p: _version_key(p.version))
 
-    def procedures(self) -> list[Procedure]:
-        """Every loaded procedure, sorted by id then version."""
-        return sorted(self._procedures.values(), key=lambda p: (p.id, _version_key(p.version)))
+    def procedures(self, municipality: str | None = None) -> list[Procedure]:
+        """Every loaded procedure version, sorted by id then version; with
+        ``municipality``, the effective ones it offers (refused overlays left out)."""
+        ordered = sorted(
+            self._state.procedures.values(), key=lambda p: (p.id, _version_key(p.version))
+        )
+        if municipality is None:
+            return ordered
+        result = []
+        for procedure in ordered:
+            try:
+                result.append(self.get(procedure.id, procedure.version, municipality))
+            except UnknownProcedure:
+                continue
+        return result
+
+    def latest(self, municipality: str | None = None) -> list[Procedure]:
+        """The newest version of each procedure (what new applications use)."""
+        newest: dict[str, Procedure] = {}
+        for procedure in self.procedures(municipality):
+            newest[procedure.id] = procedure  # sorted by version: the last one wins
+        return list(newest.values())

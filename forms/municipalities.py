@@ -1,14 +1,25 @@
-"""The municipalities an installation serves, and their declared disaster events.
+"""The municipalities an installation serves, and the disaster events each declares.
 
-Loaded from ``forms/municipalities.json`` by default; a deployment points
-:func:`load_municipalities` at its own file. Codes are checked with the 地方公共団体コード
-check digit, so a mistyped code fails at start-up, not in a running case.
+Each municipality keeps its own data in its own folder of a catalogue root, so its staff
+edit it without touching anyone else's::
+
+    <catalog root>/municipalities/<code>/
+        municipality.json       {"code", "name": {"ja", "en"}, "prefecture"}
+        disaster-events.json    {"disaster_events": [{"id", "name", "date", "area"}, ...]}
+        overlays/<procedure-id>.json   local variants of standard procedures (forms.overlay)
+
+The packaged catalogue (``forms/catalog``) holds the defaults; a configured catalogue
+directory (``MADOGUCHI_CATALOG_DIR``) is read after it and wins per file: its
+``municipality.json`` replaces the packaged one, its ``disaster-events.json`` replaces the
+packaged list. Codes are checked with the 地方公共団体コード check digit, so a mistyped code
+fails at load, not in a running case.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -16,9 +27,18 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from forms.checkdigits import is_valid_municipality_code
 from forms.definition import LocalizedText
 
-__all__ = ["DEFAULT_PATH", "DisasterEvent", "Municipality", "load_municipalities"]
+__all__ = [
+    "DEFAULT_ROOT",
+    "MUNICIPALITIES_DIR",
+    "DisasterEvent",
+    "Municipality",
+    "load_municipalities",
+    "read_municipalities",
+]
 
-DEFAULT_PATH = Path(__file__).with_name("municipalities.json")
+DEFAULT_ROOT = Path(__file__).with_name("catalog")
+#: The folder of a catalogue root that holds one folder per municipality code.
+MUNICIPALITIES_DIR = "municipalities"
 
 
 class _Strict(BaseModel):
@@ -66,15 +86,116 @@ class Municipality(_Strict):
 
 _MunicipalityList = TypeAdapter(list[Municipality])
 
+#: ``(file relative to its root, JSON pointer, message)``
+Problem = tuple[str, str, str]
 
-def load_municipalities(path: Path | None = None) -> dict[str, Municipality]:
-    """Read the municipalities file: ``{"municipalities": [...]}``, keyed by code.
 
-    :raises FileNotFoundError: if the file does not exist.
-    :raises ValueError: if it is not valid JSON, does not match the model, or lists a
-        code twice (pydantic's ``ValidationError`` is a ``ValueError``).
+def _pointer(loc: Iterable[object]) -> str:
+    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in loc)
+
+
+def _read(path: Path, label: str, problems: list[Problem]) -> object | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append((label, "", f"cannot read file: {exc}"))
+    except json.JSONDecodeError as exc:
+        problems.append((label, "", f"invalid JSON: {exc.msg} (line {exc.lineno})"))
+    return None
+
+
+def read_municipalities(
+    roots: Sequence[Path] | None = None,
+) -> tuple[dict[str, Municipality], list[Problem]]:
+    """The municipalities of the catalogue ``roots`` (later roots win per file).
+
+    Never raises for bad data: a municipality whose files are wrong is left out, and every
+    problem is returned as ``(file, pointer, message)`` with ``file`` relative to its root
+    (``municipalities/131016/disaster-events.json``).
     """
-    path = DEFAULT_PATH if path is None else path
+    roots = [DEFAULT_ROOT] if roots is None else list(roots)
+    problems: list[Problem] = []
+    raw_by_code: dict[str, dict[str, tuple[str, object]]] = {}
+    for root in roots:
+        base = root / MUNICIPALITIES_DIR
+        if not base.is_dir():
+            continue
+        for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+            if folder.name.startswith((".", "_")):
+                continue
+            for name in ("municipality.json", "disaster-events.json"):
+                path = folder / name
+                if path.is_file():
+                    label = f"{MUNICIPALITIES_DIR}/{folder.name}/{name}"
+                    raw_by_code.setdefault(folder.name, {})[name] = (
+                        label,
+                        _read(path, label, problems),
+                    )
+    result: dict[str, Municipality] = {}
+    for code, files in sorted(raw_by_code.items()):
+        municipality = _assemble(code, files, problems)
+        if municipality is not None:
+            result[code] = municipality
+    return result, problems
+
+
+def _assemble(
+    code: str, files: dict[str, tuple[str, object]], problems: list[Problem]
+) -> Municipality | None:
+    if "municipality.json" not in files:
+        label = files["disaster-events.json"][0]
+        problems.append((label, "", f"no municipality.json for {code} in any catalogue"))
+        return None
+    label, info = files["municipality.json"]
+    if info is None:
+        return None
+    if not isinstance(info, dict):
+        problems.append((label, "", "must hold a JSON object"))
+        return None
+    if info.get("code", code) != code:
+        problems.append((label, "/code", f"must be the folder name {code!r}"))
+        return None
+    merged = {"code": code, **info}
+    if "disaster-events.json" in files:
+        events_label, events = files["disaster-events.json"]
+        if events is None:
+            return None
+        if not isinstance(events, dict) or set(events) != {"disaster_events"}:
+            problems.append((events_label, "", 'expected {"disaster_events": [...]}'))
+            return None
+        merged["disaster_events"] = events["disaster_events"]
+    try:
+        return Municipality.model_validate(merged)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = list(error["loc"])
+            where = label
+            if loc and loc[0] == "disaster_events" and "disaster-events.json" in files:
+                where = files["disaster-events.json"][0]
+            problems.append((where, _pointer(loc), error["msg"]))
+        return None
+
+
+def load_municipalities(
+    path: Path | None = None, *, roots: Sequence[Path] | None = None
+) -> dict[str, Municipality]:
+    """The municipalities, keyed by code.
+
+    :param path: a single file ``{"municipalities": [...]}`` (the older format), read
+        instead of folders.
+    :param roots: catalogue roots to read ``municipalities/<code>/`` folders from, later
+        ones winning; default the packaged catalogue.
+    :raises FileNotFoundError: if ``path`` does not exist.
+    :raises ValueError: listing every problem (bad JSON, model mismatch, a code listed
+        twice, a wrong check digit).
+    """
+    if path is None:
+        result, problems = read_municipalities(roots)
+        if problems:
+            raise ValueError(
+                "\n".join(f"{f}#{p}: {m}" if p else f"{f}: {m}" for f, p, m in problems)
+            )
+        return result
     raw = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict) or set(raw) != {"municipalities"}:
         raise ValueError(f"{path}: expected an object with the single key 'municipalities'")
@@ -82,9 +203,9 @@ def load_municipalities(path: Path | None = None) -> dict[str, Municipality]:
         items = _MunicipalityList.validate_python(raw["municipalities"])
     except ValidationError as exc:
         raise ValueError(f"{path}: {exc}") from exc
-    result: dict[str, Municipality] = {}
+    found: dict[str, Municipality] = {}
     for item in items:
-        if item.code in result:
+        if item.code in found:
             raise ValueError(f"{path}: municipality {item.code} is listed twice")
-        result[item.code] = item
-    return result
+        found[item.code] = item
+    return found

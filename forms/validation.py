@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaValidationError
@@ -66,6 +66,7 @@ __all__ = [
     "to_pointer",
     "validate_application",
     "validate_data",
+    "validate_draft",
 ]
 
 COMMON_DIR = Path(__file__).with_name("common")
@@ -103,6 +104,8 @@ class ValidationResult(BaseModel):
 
     valid: bool
     errors: list[FieldError]
+    warnings: list[FieldError] = []
+    """Problems that do not stop saving (drafts): shown, not enforced."""
 
     def paths(self) -> set[str]:
         """The pointers that have at least one error."""
@@ -358,6 +361,80 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "ja": "{title}は、この市区町村が受け付けている災害から選んでください",
         "en": "{title} must be one that this municipality has declared",
     },
+    "minItems": {
+        "ja": "{title}は{limit}件以上にしてください",
+        "en": "{title} needs at least {limit} entries",
+    },
+    "minItems:1": {
+        "ja": "{title}を1件以上入力してください",
+        "en": "{title} needs at least one entry",
+    },
+    "maxItems": {
+        "ja": "{title}は{limit}件までにしてください",
+        "en": "{title} can have at most {limit} entries",
+    },
+    "uniqueItems": {
+        "ja": "{title}に同じものが重なっています",
+        "en": "{title} lists the same entry twice",
+    },
+    "multipleOf": {
+        "ja": "{title}は{limit}の倍数にしてください",
+        "en": "{title} must be a multiple of {limit}",
+    },
+    "minProperties": {
+        "ja": "{title}を{limit}項目以上入力してください",
+        "en": "{title} needs at least {limit} answers",
+    },
+    "maxProperties": {
+        "ja": "{title}は{limit}項目までにしてください",
+        "en": "{title} can have at most {limit} answers",
+    },
+    "dependentRequired": {"ja": "{title}を入力してください", "en": "{title} is required"},
+    "oneOf": {
+        "ja": "{title}の内容が、どの選択肢にも当てはまりません",
+        "en": "{title} does not match any of the allowed forms",
+    },
+    "anyOf": {
+        "ja": "{title}の内容が、どの選択肢にも当てはまりません",
+        "en": "{title} does not match any of the allowed forms",
+    },
+    "not": {"ja": "{title}の内容は受け付けられません", "en": "{title} is not accepted"},
+    "contains": {
+        "ja": "{title}に必要なものが含まれていません",
+        "en": "{title} does not include what is needed",
+    },
+    "propertyNames": {
+        "ja": "{title}の項目名が正しくありません",
+        "en": "{title} has an invalid entry name",
+    },
+    "format:date-time": {
+        "ja": "{title}は日時（例: 2026-09-20T10:00:00+09:00）で入力してください",
+        "en": "{title} must be a date and time such as 2026-09-20T10:00:00+09:00",
+    },
+    "format:time": {
+        "ja": "{title}は時刻（例: 10:00:00+09:00）で入力してください",
+        "en": "{title} must be a time such as 10:00:00+09:00",
+    },
+    "format:uri": {
+        "ja": "{title}はURL（例: https://example.jp/）で入力してください",
+        "en": "{title} must be a URL such as https://example.jp/",
+    },
+    "unknown_attachment": {
+        "ja": "{title}の添付ファイルが見つかりません。もう一度添付してください",
+        "en": "The file attached to {title} was not found; please attach it again",
+    },
+    "attachment_type": {
+        "ja": "{title}に添付できるのは {types} のファイルです",
+        "en": "{title} accepts {types} files only",
+    },
+    "attachment_size": {
+        "ja": "{title}のファイルが大きすぎます（{limit}まで）",
+        "en": "A file attached to {title} is too large (at most {limit})",
+    },
+    "attachment_count": {
+        "ja": "{title}に添付できるのは{limit}件までです",
+        "en": "{title} takes at most {limit} files",
+    },
     "*": {"ja": "{title}の内容が正しくありません", "en": "{title} is not valid"},
 }
 
@@ -418,6 +495,7 @@ def _message(
     variant: str | None = None,
     limit: object = None,
     type_name: str | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     pointer = to_pointer(path)
     titles = field_titles(chain, pointer, messages)
@@ -434,6 +512,7 @@ def _message(
             values["limit"] = limit
         if type_name is not None:
             values["type"] = _TYPE_NAMES.get(type_name, {}).get(lang, type_name)
+        values.update(extra or {})
         result[lang] = _template(code, variant, lang, chain, messages).format_map(values)
     return result
 
@@ -444,6 +523,51 @@ def _additional(instance: dict, schema: dict) -> list[str]:
     return [
         key for key in instance if key not in declared and not any(p.search(key) for p in patterns)
     ]
+
+
+_LIMITED = frozenset(
+    {
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "minItems",
+        "maxItems",
+        "multipleOf",
+        "minProperties",
+        "maxProperties",
+    }
+)
+
+#: Keywords that can fail and have a message of their own (the rest fall back to "*").
+MESSAGE_KEYWORDS = frozenset(key.split(":")[0] for key in _BUILTIN if key != "*")
+#: Keywords that never fail by themselves: they structure, annotate or apply others.
+STRUCTURAL_KEYWORDS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$ref",
+        "$defs",
+        "$comment",
+        "$anchor",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "properties",
+        "patternProperties",
+        "items",
+        "prefixItems",
+        "allOf",
+        "if",
+        "then",
+        "else",
+        "dependentSchemas",
+        "readOnly",
+        "writeOnly",
+        "deprecated",
+    }
+)
 
 
 def _field_errors(
@@ -463,6 +587,21 @@ def _field_errors(
                 path=to_pointer(where), code=code, message=_message(code, where, chain, messages)
             )
         return
+    if code == "dependentRequired" and isinstance(error.instance, dict):
+        for trigger, needed in (error.validator_value or {}).items():
+            if trigger not in error.instance:
+                continue
+            for name in needed:
+                if name in error.instance:
+                    continue
+                where = [*path, name]
+                chain = _chain_at(schema, where, registry)
+                yield FieldError(
+                    path=to_pointer(where),
+                    code=code,
+                    message=_message(code, where, chain, messages),
+                )
+        return
     if code == "additionalProperties" and isinstance(error.instance, dict):
         for name in _additional(error.instance, error.schema):
             where = [*path, name]
@@ -478,9 +617,9 @@ def _field_errors(
     type_name = None
     if code == "format":
         variant = str(error.validator_value)
-    elif code == "minLength" and error.validator_value == 1:
+    elif code in {"minLength", "minItems"} and error.validator_value == 1:
         variant = "1"
-    elif code in {"minLength", "maxLength", "minimum", "maximum"} or code.startswith("exclusive"):
+    elif code in _LIMITED or code.startswith("exclusive"):
         limit = error.validator_value
     elif code == "type":
         value = error.validator_value
@@ -524,8 +663,118 @@ def validate_data(
     return ValidationResult(valid=not ordered, errors=ordered)
 
 
+class AttachmentInfo(Protocol):
+    """What validation needs to know of an uploaded file (records.attachments has it)."""
+
+    owner: str
+    media_type: str
+    size: int
+
+
+class AttachmentLookup(Protocol):
+    def get(self, attachment_id: str) -> AttachmentInfo | None: ...
+
+
+def _human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{size / 1024:g} KB"
+
+
+def _attachment_errors(
+    procedure: Procedure,
+    data: object,
+    failed: set[str],
+    attachments: AttachmentLookup | None,
+    owner: str | None,
+) -> list[FieldError]:
+    from forms.attachments import attachment_fields
+
+    errors: list[FieldError] = []
+    for pointer, rule in attachment_fields(procedure.form_schema):
+        value = resolve_pointer(data, pointer)
+        if is_missing(value) or pointer in failed:
+            continue
+        ids = value if isinstance(value, list) else [value]
+        path: list[str | int] = [_unescape(seg) for seg in pointer.split("/")[1:]]
+        chain = _chain_at(procedure.form_schema, path, common_registry())
+
+        def error(
+            code: str, at: list[str | int], chain: list[dict] = chain, **extra: object
+        ) -> FieldError:
+            limit = extra.pop("limit", None)
+            return FieldError(
+                path=to_pointer(at),
+                code=code,
+                message=_message(
+                    code,
+                    at,
+                    chain,
+                    procedure.messages,
+                    limit=limit,
+                    extra={k: str(v) for k, v in extra.items()},
+                ),
+            )
+
+        if len(ids) > rule.max_count:
+            errors.append(error("attachment_count", path, limit=rule.max_count))
+        if attachments is None:
+            continue
+        for index, attachment_id in enumerate(ids):
+            at = [*path, index] if isinstance(value, list) else path
+            found = attachments.get(attachment_id) if isinstance(attachment_id, str) else None
+            # Someone else's file is reported as missing: its existence is not revealed.
+            if found is None or (owner is not None and found.owner != owner):
+                errors.append(error("unknown_attachment", at))
+            elif found.media_type not in rule.types:
+                errors.append(
+                    error(
+                        "attachment_type",
+                        at,
+                        types=", ".join(t.split("/")[-1].upper() for t in rule.types),
+                    )
+                )
+            elif found.size > rule.max_bytes:
+                errors.append(error("attachment_size", at, limit=_human_size(rule.max_bytes)))
+    return errors
+
+
+def _unescape(segment: str) -> str:
+    return segment.replace("~1", "/").replace("~0", "~")
+
+
+def validate_draft(procedure: Procedure, data: object) -> ValidationResult:
+    """Lenient validation of a saved draft: nothing is enforced, problems are warnings.
+
+    Missing answers (``required``, ``minLength`` 1, ``minItems`` 1) are not reported at all:
+    a draft is unfinished by definition. ``valid`` is false only when ``data`` is not an
+    object, which no form can ever become.
+    """
+    result = validate_data(procedure.form_schema, data, messages=procedure.messages)
+    incomplete = {"required", "dependentRequired"}
+    warnings = []
+    for error in result.errors:
+        if error.code in incomplete:
+            continue
+        if error.code in {"minLength", "minItems"} and resolve_pointer(data, error.path) in (
+            "",
+            [],
+        ):
+            continue
+        warnings.append(error)
+    is_object = isinstance(data, dict)
+    return ValidationResult(
+        valid=is_object, errors=[] if is_object else result.errors, warnings=warnings
+    )
+
+
 def validate_application(
-    procedure: Procedure, municipality: Municipality, data: object
+    procedure: Procedure,
+    municipality: Municipality,
+    data: object,
+    *,
+    attachments: AttachmentLookup | None = None,
+    owner: str | None = None,
 ) -> ValidationResult:
     """Validate an application to ``procedure`` filed with ``municipality``.
 
@@ -533,10 +782,16 @@ def validate_application(
     field whose schema declares ``"x-choices": "disaster_events"`` must name one of the
     municipality's declared events (code ``unknown_disaster_event``). A field that
     already failed the schema is not cross-checked again.
+
+    Fields with ``x-attachment`` are checked against the rule's ``max_count``; with
+    ``attachments`` given, every referenced id must exist and belong to ``owner`` (the
+    applicant key; code ``unknown_attachment``), and its sniffed type and size must fit
+    the rule (``attachment_type``, ``attachment_size``).
     """
     result = validate_data(procedure.form_schema, data, messages=procedure.messages)
     errors = list(result.errors)
     failed = result.paths()
+    errors += _attachment_errors(procedure, data, failed, attachments, owner)
     registry = common_registry()
     for pointer, chain in iter_fields(procedure.form_schema, registry):
         source = _first(chain, "x-choices")

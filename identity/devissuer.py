@@ -30,7 +30,11 @@ from jose.backends.cryptography_backend import CryptographyECKey
 from identity.issuers import TrustedIssuer
 
 __all__ = [
+    "DEV_ACR_BUSINESS",
+    "DEV_ACR_CARD",
+    "DEV_ACR_PASSWORD",
     "DEV_AUDIENCE",
+    "DEV_BUSINESS_ISSUER",
     "DEV_RESIDENT_ISSUER",
     "DEV_STAFF_ISSUER",
     "KEY_FILE_NAME",
@@ -39,7 +43,16 @@ __all__ = [
 
 DEV_RESIDENT_ISSUER = "https://dev-issuer.madoguchi.invalid/resident"
 DEV_STAFF_ISSUER = "https://dev-issuer.madoguchi.invalid/staff"
+DEV_BUSINESS_ISSUER = "https://dev-issuer.madoguchi.invalid/business"
 DEV_AUDIENCE = "madoguchi"
+
+#: The development resident issuer's sign-in methods: a card login (like the 個人番号
+#: カード's JPKI login) at level ``high``, a password login at ``low``, so the refusal of
+#: a weak sign-in for a card-only procedure can be tried locally.
+DEV_ACR_CARD = "urn:madoguchi:acr:dev-card"
+DEV_ACR_PASSWORD = "urn:madoguchi:acr:dev-password"
+DEV_ACR_BUSINESS = "urn:madoguchi:acr:dev-business"
+_DEV_ACR_LEVELS = {DEV_ACR_CARD: "high", DEV_ACR_PASSWORD: "low", DEV_ACR_BUSINESS: "substantial"}
 KEY_FILE_NAME = "dev-issuer.jwk"
 
 _ALGORITHM = "ES256"
@@ -177,7 +190,7 @@ class DevIssuer:
         address: str | None = None,
         birthdate: date | None = None,
         gender: str | None = None,
-        acr: str = "urn:madoguchi:acr:dev-card",
+        acr: str = DEV_ACR_CARD,
         ttl: timedelta = timedelta(hours=8),
     ) -> str:
         """A signed resident token for subject ``sub``; ``None`` arguments are left out.
@@ -215,8 +228,41 @@ class DevIssuer:
             claims["name"] = name
         return self._sign(DEV_STAFF_ISSUER, claims, ttl)
 
+    def issue_business(
+        self,
+        sub: str,
+        corporate_number: str,
+        corporate_name: str,
+        *,
+        corporate_address: str | None = None,
+        representative_name: str | None = None,
+        user_name: str | None = None,
+        acr: str = DEV_ACR_BUSINESS,
+        ttl: timedelta = timedelta(hours=8),
+    ) -> str:
+        """A signed business token (like gBizID's) for the corporation ``corporate_number``.
+
+        The number is not checked here, so a test can mint a token with a wrong check
+        digit and see the verifier refuse it.
+
+        :raises ValueError: if ``ttl`` is under one second.
+        """
+        claims: dict[str, Any] = {
+            "sub": sub,
+            "corporate_number": corporate_number,
+            "corporate_name": corporate_name,
+            "acr": acr,
+        }
+        optional = {
+            "corporate_address": corporate_address,
+            "representative_name": representative_name,
+            "name": user_name,
+        }
+        claims.update({k: v for k, v in optional.items() if v is not None})
+        return self._sign(DEV_BUSINESS_ISSUER, claims, ttl)
+
     def trusted_issuers(self) -> list[TrustedIssuer]:
-        """The two issuers (resident, staff) the server trusts in development mode.
+        """The issuers (resident, business, staff) the server trusts in development mode.
 
         They hold the public key only.
         """
@@ -229,9 +275,11 @@ class DevIssuer:
                 keys={self._kid: self.public_jwk},
                 leeway_seconds=_LEEWAY_SECONDS,
                 max_age_seconds=_MAX_AGE_SECONDS,
+                acr_levels=dict(_DEV_ACR_LEVELS) if kind != "caseworker" else {},
             )
             for issuer, kind in (
                 (DEV_RESIDENT_ISSUER, "resident"),
+                (DEV_BUSINESS_ISSUER, "business"),
                 (DEV_STAFF_ISSUER, "caseworker"),
             )
         ]

@@ -18,7 +18,12 @@ python-jose's own exceptions never cross the package border (they are mapped in
         ├── TokenNotYetValid      before ``nbf``, or ``iat`` in the future
         ├── AudienceMismatch      ``aud`` does not name us
         ├── ClaimMissing          a required claim is absent (``.claim`` names it)
-        └── ClaimInvalid          a claim has the wrong type or value (``.claim``)
+        ├── ClaimInvalid          a claim has the wrong type or value (``.claim``)
+        ├── ClaimForbidden        a claim we must never receive, i.e. a 個人番号
+        │                         (``my_number``, ``individual_number``, ...)
+        └── TokenReplayed         a one-time token (its ``jti``) was already used
+    AssuranceTooLow               a valid principal whose ``acr`` a procedure does not
+                                  accept; carries the procedure's own message (HTTP 403)
 
 ``str(error)`` is a diagnostic for logs: it names claims and reasons but never contains
 claim values, since tokens carry names and addresses. ``public_message`` is what a user
@@ -33,7 +38,9 @@ from typing import ClassVar
 
 __all__ = [
     "AlgorithmNotAllowed",
+    "AssuranceTooLow",
     "AudienceMismatch",
+    "ClaimForbidden",
     "ClaimInvalid",
     "ClaimMissing",
     "IdentityError",
@@ -44,6 +51,7 @@ __all__ = [
     "TokenInvalid",
     "TokenMalformed",
     "TokenNotYetValid",
+    "TokenReplayed",
     "TokenTooLarge",
 ]
 
@@ -159,3 +167,44 @@ class AlgorithmNotAllowed(TokenInvalid):
     """The header ``alg`` is not one the issuer is trusted with (never ``none``, ``HS*``)."""
 
     code = "algorithm_not_allowed"
+
+
+class ClaimForbidden(_ClaimError):
+    """The token carries a claim madoguchi must never receive (a 個人番号); ``.claim``.
+
+    Login never asks for the My Number. An issuer that sends one anyway is misconfigured:
+    the token is refused, so the number is neither stored nor passed on, and the operator
+    sees ``claim_forbidden`` in the log (the claim's name only, never its value).
+    """
+
+    code = "claim_forbidden"
+
+
+class TokenReplayed(TokenInvalid):
+    """A token of a one-time issuer whose ``jti`` has been seen before."""
+
+    code = "token_replayed"
+
+
+class AssuranceTooLow(IdentityError):
+    """The principal is genuine, but its sign-in method is too weak for the procedure.
+
+    Raised by :func:`identity.assurance.check_assurance`. ``public_message`` is the
+    procedure's own text telling the user what to sign in with instead; the portal
+    answers 403 (not 401: signing in again the same way would not help).
+
+    :ivar required: the accepted ``acr`` values / levels, for logs.
+    """
+
+    code = "assurance_too_low"
+
+    def __init__(
+        self, message: dict[str, str], detail: str = "", *, required: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(detail or "sign-in method too weak for this procedure")
+        self._message = {"ja": message["ja"], "en": message["en"]}
+        self.required = required
+
+    @property
+    def public_message(self) -> dict[str, str]:
+        return dict(self._message)

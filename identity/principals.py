@@ -14,7 +14,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Caseworker", "Principal", "Resident"]
+from forms.checkdigits import is_valid_corporate_number
+from identity.issuers import AssuranceLevel
+
+__all__ = ["Business", "Caseworker", "Principal", "Resident"]
 
 # 地方公共団体コード: six ASCII digits (``\d`` would also accept full-width digits).
 _MUNICIPALITY_CODE = re.compile(r"[0-9]{6}")
@@ -34,7 +37,10 @@ class Resident(_PrincipalBase):
     """A resident (住民) signed in through a resident identity issuer.
 
     ``assurance`` is the token's ``acr``: how the identity was proven (e.g. with the
-    個人番号カード), which a procedure may require at a minimum level.
+    個人番号カード), which a procedure may require; ``assurance_level`` is what the
+    issuer's configuration maps that ``acr`` to (``low`` when it does not list it).
+    The basic four attributes (基本4情報: 氏名・住所・生年月日・性別) are present when the
+    issuer provides them, with the name's kana where it does.
     """
 
     kind: Literal["resident"] = "resident"
@@ -44,6 +50,33 @@ class Resident(_PrincipalBase):
     birthdate: date | None = None
     gender: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     assurance: _Text
+    assurance_level: AssuranceLevel = "low"
+
+
+class Business(_PrincipalBase):
+    """A business (法人) signed in through a business ID issuer such as gBizID.
+
+    ``corporate_number`` is the 13-digit 法人番号, check digit verified; ``name`` the
+    corporation's name, ``representative`` its representative (代表者). ``user_name`` is
+    the person at the keyboard when the issuer says (an employee acting for the company).
+    """
+
+    kind: Literal["business"] = "business"
+    corporate_number: Annotated[str, Field(min_length=13, max_length=13)]
+    name: _Text
+    name_kana: _Text | None = None
+    address: _Text | None = None
+    representative: _Text | None = None
+    user_name: _Text | None = None
+    assurance: _Text
+    assurance_level: AssuranceLevel = "low"
+
+    @field_validator("corporate_number")
+    @classmethod
+    def _corporate_number(cls, value: str) -> str:
+        if not is_valid_corporate_number(value):
+            raise ValueError("not a 法人番号 with a valid check digit")
+        return value
 
 
 class Caseworker(_PrincipalBase):
@@ -79,5 +112,5 @@ class Caseworker(_PrincipalBase):
         return municipality in self.municipalities
 
 
-Principal = Annotated[Resident | Caseworker, Field(discriminator="kind")]
-"""Either kind of principal; pydantic picks the model by ``kind``."""
+Principal = Annotated[Resident | Business | Caseworker, Field(discriminator="kind")]
+"""Any kind of principal; pydantic picks the model by ``kind``."""

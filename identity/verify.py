@@ -11,12 +11,18 @@ The order of checks is the security argument, so it is spelled out:
    *its* fixed list and ``kid`` must name one of *its* keys — we choose the single key,
    python-jose never sees a key set (with a set it would try every key and ignore
    ``kid``) and never chooses the algorithm;
+   The issuer's keys come from its :class:`~identity.jwks.KeySet` (inline keys, a JWKS
+   file or a JWKS URL; an unknown ``kid`` triggers a rate-limited refresh);
 5. python-jose verifies the signature with that one key and checks ``aud``, ``iss``,
    ``sub`` (all required);
 6. time claims are checked here against the verifier's clock (``exp`` and ``iat``
    required, ``nbf`` optional, leeway bounded by the issuer, ``iat`` not in the future
    and not older than the issuer's max age);
-7. the principal is built from the claims, strictly.
+7. a token carrying a 個人番号 claim (``my_number``, ``individual_number``, ...) is
+   refused: login never asks for it and we must not receive it;
+8. the principal is built from the claims, strictly;
+9. last, for a one-time issuer, the ``jti`` is recorded and a replay refused — last, so
+   a token refused for another reason does not use up its ``jti``.
 
 Every failure is an :class:`~identity.errors.IdentityError`; python-jose's exceptions are
 mapped at this border.
@@ -35,12 +41,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+import httpx
 from jose import jwt
 from jose.backends.base import Key
-from jose.backends.cryptography_backend import CryptographyECKey, CryptographyRSAKey
 from jose.exceptions import (
     ExpiredSignatureError,
     JOSEError,
@@ -53,6 +56,7 @@ from pydantic import ValidationError
 from identity.errors import (
     AlgorithmNotAllowed,
     AudienceMismatch,
+    ClaimForbidden,
     ClaimInvalid,
     ClaimMissing,
     IdentityError,
@@ -63,10 +67,15 @@ from identity.errors import (
     TokenInvalid,
     TokenMalformed,
     TokenNotYetValid,
+    TokenReplayed,
     TokenTooLarge,
 )
-from identity.issuers import TrustedIssuer, public_key_from_jwk
-from identity.principals import Caseworker, Resident
+from identity.issuers import TrustedIssuer
+from identity.jwks import KeySet, key_set_for
+from identity.principals import Business, Caseworker, Resident
+from identity.replay import ReplayStore
+
+AnyPrincipal = Resident | Business | Caseworker
 
 __all__ = ["DEFAULT_MAX_TOKEN_BYTES", "TokenVerifier"]
 
@@ -105,46 +114,28 @@ _JOSE_OPTIONS: Mapping[str, Any] = {
 }
 
 # Principal fields whose claim has another name, for error messages.
-_CLAIM_OF_FIELD = {"issuer": "iss", "subject": "sub", "assurance": "acr"}
+_CLAIM_OF_FIELD = {
+    "issuer": "iss",
+    "subject": "sub",
+    "assurance": "acr",
+    "corporate_number": "corporate_number",
+    "name": "name",
+    "representative": "representative_name",
+    "user_name": "name",
+}
 
-
-class _PSSKey(Key):
-    """PS256 verification (RFC 7518 §3.5), which python-jose 3.5 does not implement.
-
-    Passed to python-jose as the single key object: jose still checks that the header
-    ``alg`` is in the allowed list, then calls :meth:`verify`.
-    """
-
-    def __init__(self, public_key: rsa.RSAPublicKey) -> None:
-        self._public_key = public_key
-
-    def verify(self, msg: bytes, sig: bytes) -> bool:
-        try:
-            self._public_key.verify(
-                sig,
-                msg,
-                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
-                hashes.SHA256(),
-            )
-        except InvalidSignature:
-            return False
-        return True
-
-
-def _jose_key(public_key: Any, algorithm: str) -> Key:
-    if algorithm == "ES256":
-        assert isinstance(public_key, ec.EllipticCurvePublicKey)
-        return CryptographyECKey(public_key, algorithm)
-    assert isinstance(public_key, rsa.RSAPublicKey)
-    if algorithm == "RS256":
-        return CryptographyRSAKey(public_key, algorithm)
-    return _PSSKey(public_key)
+# Claim names under which a 個人番号 could arrive, compared after lower-casing and
+# dropping "_", "-" and spaces. Login must never carry one (DESIGN.md, Privacy).
+_FORBIDDEN_CLAIMS = frozenset(
+    {"mynumber", "individualnumber", "kojinbango", "kojinbangou", "個人番号", "マイナンバー"}
+)
+_MAX_JTI = 255
 
 
 @dataclass(frozen=True, slots=True)
 class _Issuer:
     config: TrustedIssuer
-    keys: Mapping[tuple[str, str], Key]  # (kid, alg) -> key object for exactly that alg
+    keys: KeySet
 
 
 class TokenVerifier:
@@ -153,7 +144,13 @@ class TokenVerifier:
     :param issuers: the trusted issuers; their ``issuer`` values must be distinct.
     :param max_token_bytes: tokens longer than this (UTF-8 bytes) are refused unparsed.
     :param clock: seconds since the epoch; the only clock used for ``exp``/``nbf``/``iat``.
-    :raises ValueError: on duplicate issuers or a non-positive size limit.
+    :param replay_store: where one-time issuers' ``jti`` values are recorded; required
+        when any issuer is ``one_time``.
+    :param http: the httpx client that fetches JWKS URLs (one with timeouts is made per
+        issuer if omitted).
+    :param monotonic: the clock of the key cache and its refresh rate limit.
+    :raises ValueError: on duplicate issuers, a non-positive size limit, or a one-time
+        issuer without a replay store.
     """
 
     def __init__(
@@ -162,6 +159,9 @@ class TokenVerifier:
         *,
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         clock: Callable[[], float] = time.time,
+        replay_store: ReplayStore | None = None,
+        http: httpx.Client | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if isinstance(max_token_bytes, bool) or not isinstance(max_token_bytes, int):
             raise ValueError("max_token_bytes must be an int")
@@ -173,14 +173,25 @@ class TokenVerifier:
         for config in issuers:
             if config.issuer in self._issuers:
                 raise ValueError(f"issuer configured twice: {config.issuer}")
-            keys: dict[tuple[str, str], Key] = {}
-            for kid, jwk in config.keys.items():
-                public_key = public_key_from_jwk(jwk)
-                for algorithm in config.algorithms_for(kid):
-                    keys[(kid, algorithm)] = _jose_key(public_key, algorithm)
+            if config.one_time and replay_store is None:
+                raise ValueError(f"issuer {config.issuer} is one_time: give a replay_store")
+            keys = key_set_for(config, http=http, monotonic=monotonic)
             self._issuers[config.issuer] = _Issuer(config=config, keys=keys)
+        self._replay_store = replay_store
 
-    def verify(self, token: str) -> Resident | Caseworker:
+    @property
+    def issuers(self) -> tuple[TrustedIssuer, ...]:
+        """The trusted issuers, in configuration order."""
+        return tuple(i.config for i in self._issuers.values())
+
+    def key_set(self, issuer: str) -> KeySet:
+        """The key cache of ``issuer`` (for operators' checks and tests).
+
+        :raises KeyError: if ``issuer`` is not trusted.
+        """
+        return self._issuers[issuer].keys
+
+    def verify(self, token: str) -> AnyPrincipal:
         """Verify ``token`` and return the principal it establishes.
 
         :param token: a compact JWS (without any ``Bearer`` prefix).
@@ -199,7 +210,7 @@ class TokenVerifier:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _verify(self, token: str) -> Resident | Caseworker:
+    def _verify(self, token: str) -> AnyPrincipal:
         if not isinstance(token, str):
             raise TokenMalformed("token is not a string")
         # len() in characters is a lower bound of the UTF-8 length: cheap first check.
@@ -246,17 +257,39 @@ class TokenVerifier:
         config = issuer.config
         if alg not in config.algorithms:
             raise AlgorithmNotAllowed(f"{alg} is not allowed for this issuer")
-        if kid not in config.keys:
+        if len(kid) > 256:
             raise KeyUnknown("kid is not a key of this issuer")
-        key = issuer.keys.get((kid, alg))
+        by_alg = issuer.keys.get(kid)
+        if by_alg is None:
+            raise KeyUnknown("kid is not a key of this issuer")
+        key = by_alg.get(alg)
         if key is None:
             raise AlgorithmNotAllowed(f"{alg} is not allowed with this key")
 
         claims = _jose_decode(token, key, config)
-        _check_times(claims, config, float(self._clock()))
+        now = float(self._clock())
+        _check_times(claims, config, now)
+        _refuse_forbidden_claims(claims)
+        principal: AnyPrincipal
         if config.kind == "resident":
-            return _resident(claims, config)
-        return _caseworker(claims, config)
+            principal = _resident(claims, config)
+        elif config.kind == "business":
+            principal = _business(claims, config)
+        else:
+            principal = _caseworker(claims, config)
+        if config.one_time:
+            self._use_once(claims, config, now)
+        return principal
+
+    def _use_once(self, claims: Mapping[str, Any], config: TrustedIssuer, now: float) -> None:
+        jti = _required_str(claims, "jti")
+        if not jti or len(jti) > _MAX_JTI:
+            raise ClaimInvalid("jti", f"empty or longer than {_MAX_JTI} characters")
+        assert self._replay_store is not None
+        # Remember it as long as the token could be accepted at all.
+        expires_at = float(claims["exp"]) + config.leeway_seconds
+        if not self._replay_store.first_use(config.issuer, jti, expires_at, now):
+            raise TokenReplayed("jti already used")
 
 
 # -- parsing -----------------------------------------------------------------------------
@@ -404,6 +437,13 @@ def _check_times(claims: Mapping[str, Any], config: TrustedIssuer, now: float) -
 # -- principals --------------------------------------------------------------------------
 
 
+def _refuse_forbidden_claims(claims: Mapping[str, Any]) -> None:
+    for name in claims:
+        normalized = name.lower().replace("_", "").replace("-", "").replace(" ", "")
+        if normalized in _FORBIDDEN_CLAIMS:
+            raise ClaimForbidden(name, "a token must never carry a 個人番号")
+
+
 def _optional_str(claims: Mapping[str, Any], name: str) -> str | None:
     value = claims.get(name)
     if value is None:
@@ -446,15 +486,15 @@ def _birthdate(claims: Mapping[str, Any]) -> date | None:
         raise ClaimInvalid("birthdate", "not a date") from exc
 
 
-def _address(claims: Mapping[str, Any]) -> str | None:
-    value = claims.get("address")
+def _address(claims: Mapping[str, Any], name: str = "address") -> str | None:
+    value = claims.get(name)
     # OpenID Connect's address is an object; its "formatted" member is the whole address.
     if isinstance(value, dict):
         value = value.get("formatted")
         if value is None:
-            raise ClaimInvalid("address", "object without 'formatted'")
+            raise ClaimInvalid(name, "object without 'formatted'")
     if value is not None and not isinstance(value, str):
-        raise ClaimInvalid("address", "not a string")
+        raise ClaimInvalid(name, "not a string")
     return value
 
 
@@ -476,6 +516,7 @@ def _resident(claims: Mapping[str, Any], config: TrustedIssuer) -> Resident:
         "gender": _optional_str(claims, "gender"),
         "assurance": _required_str(claims, "acr"),
     }
+    fields["assurance_level"] = config.assurance_level(fields["assurance"])
     try:
         return Resident(**fields)
     except ValidationError as exc:
@@ -494,3 +535,28 @@ def _caseworker(claims: Mapping[str, Any], config: TrustedIssuer) -> Caseworker:
         return Caseworker(**fields)
     except ValidationError as exc:
         raise _from_validation_error(exc) from None
+
+
+def _business(claims: Mapping[str, Any], config: TrustedIssuer) -> Business:
+    acr = _required_str(claims, "acr")
+    fields = {
+        "issuer": config.issuer,
+        "subject": claims["sub"],
+        "corporate_number": _required_str(claims, "corporate_number"),
+        "name": _required_str(claims, "corporate_name"),
+        "name_kana": _optional_str(claims, "corporate_name_kana"),
+        "address": _address(claims, "corporate_address"),
+        "representative": _optional_str(claims, "representative_name"),
+        "user_name": _optional_str(claims, "name"),
+        "assurance": acr,
+        "assurance_level": config.assurance_level(acr),
+    }
+    try:
+        return Business(**fields)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        claim = {"name": "corporate_name", "address": "corporate_address"}.get(field)
+        raise (
+            ClaimInvalid(claim, first["type"]) if claim else _from_validation_error(exc)
+        ) from None

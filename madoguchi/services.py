@@ -14,6 +14,7 @@ from identity.issuers import TrustedIssuer
 from identity.verify import TokenVerifier
 from madoguchi.datadir import DataDir
 from madoguchi.settings import Settings
+from notices.dispatch import NoticeSettings, NoticeSetup
 from notices.inbox import InboxChannel
 from portal.deps import PortalContext
 from records.blobs import LocalBlobStore
@@ -45,6 +46,8 @@ class Runtime:
         create_schema(engine)
         self.stores = Stores(InboxStore(engine), DocumentRegister(engine),
                              LocalBlobStore(self.data.blobs))
+        self.notices = NoticeSetup.build(NoticeSettings(), engine=engine,
+                                         keys_dir=self.data.keys, public_url=settings.public_url)
 
     def dev_issuer(self) -> DevIssuer:
         if not self.settings.development:
@@ -68,10 +71,11 @@ class Runtime:
         return PortalContext(cases=self.case_service(client),
                              verifier=TokenVerifier(self.trusted_issuers()),
                              inbox=self.stores.inbox, register=self.stores.register,
-                             blobs=self.stores.blobs)
+                             blobs=self.stores.blobs, notices=self.notices)
 
     def activities(self) -> CaseActivities:
         return CaseActivities(catalog=self.catalog, municipalities=self.municipalities,
                               renderer=DocumentRenderer(), blobs=self.stores.blobs,
                               register=self.stores.register,
-                              inbox=InboxChannel(self.stores.inbox))
+                              inbox=InboxChannel(self.stores.inbox),
+                              notices=self.notices.dispatcher(self.stores.inbox))

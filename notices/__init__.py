@@ -7,8 +7,12 @@ hands it to each channel. Every channel follows :class:`Channel`: delivery is id
 by ``key``, and failures are :class:`TransientDeliveryError` (Temporal retries) or
 :class:`PermanentDeliveryError` (the activity gives up on that channel).
 
-Channels register in a :class:`ChannelRegistry` under their id; the inbox is the first
-(:mod:`notices.inbox`). Tests build a fresh registry rather than touching :data:`channels`.
+Channels register in a :class:`ChannelRegistry` under their id: :mod:`notices.inbox`,
+:mod:`notices.email`, :mod:`notices.push`, :mod:`notices.webhook`. Tests build a fresh
+registry rather than touching :data:`channels`. :mod:`notices.dispatch` ties them together
+for the worker (one :class:`~notices.dispatch.NoticeDispatcher` per process): which
+channels apply to a recipient, exactly-once bookkeeping in :mod:`records.deliveries`, the
+bounded retry window and the inbox fallback. See ``docs/notices.md``.
 
 Errors::
 
@@ -45,15 +49,31 @@ __all__ = [
 
 
 class DeliveryError(Exception):
-    """A channel could not deliver a notice."""
+    """A channel could not deliver a notice.
+
+    ``code`` classifies the failure for the delivery log and the caseworker (e.g.
+    ``smtp-unavailable``, ``http-503``, ``push-gone``); it never holds personal data, so it
+    may be logged and stored. The message may be more specific but is kept free of
+    addresses and texts as well.
+    """
+
+    default_code = "delivery-error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.default_code
 
 
 class TransientDeliveryError(DeliveryError):
     """Delivery failed for a reason that may pass; the activity should be retried."""
 
+    default_code = "temporary"
+
 
 class PermanentDeliveryError(DeliveryError):
     """Delivery cannot succeed as asked; retrying will not help."""
+
+    default_code = "permanent"
 
 
 class Channel(Protocol):

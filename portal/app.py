@@ -17,8 +17,9 @@ from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
 ContextFactory = Callable[[], Awaitable[PortalContext]]
 
 
-def create_app(context_factory: ContextFactory,
-               rate_limits: tuple[Rule, ...] = DEFAULT_RULES) -> FastAPI:
+def create_app(
+    context_factory: ContextFactory, rate_limits: tuple[Rule, ...] = DEFAULT_RULES
+) -> FastAPI:
     """An app whose lifespan builds its context (clients, stores) with ``context_factory``."""
 
     @asynccontextmanager

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from identity.errors import TokenInvalid
 from identity.principals import Caseworker, Resident
 from identity.verify import TokenVerifier
+from notices.dispatch import NoticeSetup
 from records.blobs import BlobStore
 from records.inbox import InboxStore
 from records.register import DocumentRegister
@@ -26,6 +27,7 @@ class PortalContext:
     inbox: InboxStore
     register: DocumentRegister
     blobs: BlobStore
+    notices: NoticeSetup | None = None
 
 
 def _context(request: Request) -> PortalContext:
@@ -47,8 +49,12 @@ def _principal(
 
 def _caseworker(principal: Annotated[Resident | Caseworker, Depends(_principal)]) -> Caseworker:
     if not isinstance(principal, Caseworker):
-        raise CaseError("caseworker_only", 403, "この操作は担当職員のみ行えます。",
-                        "Only a caseworker can do this.")
+        raise CaseError(
+            "caseworker_only",
+            403,
+            "この操作は担当職員のみ行えます。",
+            "Only a caseworker can do this.",
+        )
     return principal
 
 

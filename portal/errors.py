@@ -26,8 +26,14 @@ class ErrorBody(BaseModel):
     details: Any = None
 
 
-def error_response(status: int, code: str, ja: str, en: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    ja: str,
+    en: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = ErrorBody(error=code, message={"ja": ja, "en": en}, details=details)
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
@@ -35,39 +41,58 @@ def error_response(status: int, code: str, ja: str, en: str, details: Any = None
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CaseError)
     async def _case_error(request: Request, exc: CaseError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message["ja"], exc.message["en"],
-                              exc.details)
+        return error_response(
+            exc.status, exc.code, exc.message["ja"], exc.message["en"], exc.details
+        )
 
     @app.exception_handler(IdentityError)
     async def _identity_error(request: Request, exc: IdentityError) -> JSONResponse:
         log.info("token refused: %s", exc.code)  # the class only: tokens are secrets
         message = exc.public_message
-        return error_response(401, "unauthenticated", message["ja"], message["en"],
-                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return error_response(
+            401,
+            "unauthenticated",
+            message["ja"],
+            message["en"],
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
-            {"path": "/" + "/".join(str(p) for p in err["loc"][1:]), "code": err["type"],
-             "message": {"ja": "リクエストの形式が正しくありません。", "en": err["msg"]}}
+            {
+                "path": "/" + "/".join(str(p) for p in err["loc"][1:]),
+                "code": err["type"],
+                "message": {"ja": "リクエストの形式が正しくありません。", "en": err["msg"]},
+            }
             for err in exc.errors()
         ]
-        return error_response(422, "invalid_request", "リクエストの形式が正しくありません。",
-                              "The request is not well formed.", details)
+        return error_response(
+            422,
+            "invalid_request",
+            "リクエストの形式が正しくありません。",
+            "The request is not well formed.",
+            details,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return error_response(404, "not_found", "見つかりません。", "Not found.")
         if exc.status_code == 405:
-            return error_response(405, "method_not_allowed", "この操作はできません。",
-                                  "Method not allowed.")
-        return error_response(exc.status_code, "http_error", "エラーが発生しました。",
-                              str(exc.detail))
+            return error_response(
+                405, "method_not_allowed", "この操作はできません。", "Method not allowed."
+            )
+        return error_response(
+            exc.status_code, "http_error", "エラーが発生しました。", str(exc.detail)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error",
-                              "システムで問題が起きました。時間をおいて、もう一度お試しください。",
-                              "Something went wrong on our side. Please try again later.")
+        return error_response(
+            500,
+            "internal_error",
+            "システムで問題が起きました。時間をおいて、もう一度お試しください。",
+            "Something went wrong on our side. Please try again later.",
+        )

@@ -40,8 +40,9 @@ DEFAULT_RULES = (
 class TokenBuckets:
     """Buckets keyed by (rule, client), least recently used dropped beyond ``max_clients``."""
 
-    def __init__(self, *, max_clients: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, max_clients: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._buckets: OrderedDict[tuple[Rule, str], tuple[float, float]] = OrderedDict()
         self._max = max_clients
         self._clock = clock
@@ -67,26 +68,38 @@ class RateLimitMiddleware:
     """ASGI middleware applying ``rules``; the client is its bearer token (hashed) or, for
     anonymous requests, its address."""
 
-    def __init__(self, app: ASGIApp, rules: tuple[Rule, ...] = DEFAULT_RULES,
-                 buckets: TokenBuckets | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        rules: tuple[Rule, ...] = DEFAULT_RULES,
+        buckets: TokenBuckets | None = None,
+    ) -> None:
         self.app = app
         self.rules = rules
         self.buckets = buckets or TokenBuckets()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            rule = next((r for r in self.rules if scope["method"] == r.method
-                         and scope["path"].startswith(r.path_prefix)), None)
+            rule = next(
+                (
+                    r
+                    for r in self.rules
+                    if scope["method"] == r.method and scope["path"].startswith(r.path_prefix)
+                ),
+                None,
+            )
             if rule is not None:
                 wait = self.buckets.take(rule, _client(scope))
                 if wait > 0:
                     seconds = max(1, math.ceil(wait))
                     response = error_response(
-                        429, "rate_limited",
+                        429,
+                        "rate_limited",
                         f"短い時間に操作が続いたため、受け付けませんでした。{seconds}秒ほど待って、"
                         "もう一度お試しください。",
                         f"Too many requests. Please wait {seconds} seconds and try again.",
-                        headers={"Retry-After": str(seconds)})
+                        headers={"Retry-After": str(seconds)},
+                    )
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)

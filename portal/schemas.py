@@ -77,21 +77,32 @@ class ApplicationOut(BaseModel):
             return actor
 
         return cls(
-            id=view.application_id, procedure=view.procedure,
-            procedure_version=view.procedure_version, municipality=view.municipality,
-            status=view.status, stage=view.stage,
+            id=view.application_id,
+            procedure=view.procedure,
+            procedure_version=view.procedure_version,
+            municipality=view.municipality,
+            status=view.status,
+            stage=view.stage,
             assignee=None if resident else view.assignee,
-            submitted_at=view.submitted_at, due_at=view.due_at,
-            correction=(CorrectionOut(due_at=view.correction_due_at,
-                                      comment=view.correction_comment)
-                        if view.status == "awaiting_correction" else None),
+            submitted_at=view.submitted_at,
+            due_at=view.due_at,
+            correction=(
+                CorrectionOut(due_at=view.correction_due_at, comment=view.correction_comment)
+                if view.status == "awaiting_correction"
+                else None
+            ),
             data=view.data,
             step_data={} if resident else view.step_data,
             computed=view.computed,
-            timeline=[TimelineOut(at=t.at, event=t.event, stage=t.stage, actor=who(t.actor),
-                                  comment=t.comment) for t in view.timeline],
-            documents=[DocumentOut(**d.model_dump(), url=f"/api/documents/{d.id}")
-                       for d in view.documents],
+            timeline=[
+                TimelineOut(
+                    at=t.at, event=t.event, stage=t.stage, actor=who(t.actor), comment=t.comment
+                )
+                for t in view.timeline
+            ],
+            documents=[
+                DocumentOut(**d.model_dump(), url=f"/api/documents/{d.id}") for d in view.documents
+            ],
             actions=details.actions,
             url=f"/api/applications/{view.application_id}",
         )

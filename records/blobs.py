@@ -113,6 +113,14 @@ class BlobStore(Protocol):
         """
         ...
 
+    def delete(self, key: str) -> bool:
+        """Remove the blob under ``key`` (retention ended); False if there was none.
+
+        The only way a blob goes away: never to replace it, only when the law lets the
+        municipality forget it.
+        """
+        ...
+
 
 class LocalBlobStore:
     """Blobs as files under a directory (the development and single-host default).
@@ -187,6 +195,16 @@ class LocalBlobStore:
     def exists(self, key: str) -> bool:
         """Tell whether a blob is stored under ``key``; see :meth:`BlobStore.exists`."""
         return self._path(key).is_file()
+
+    def delete(self, key: str) -> bool:
+        """Remove the blob under ``key``; see :meth:`BlobStore.delete`."""
+        path = self._path(key)
+        try:
+            path.unlink()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return False
+        _fsync_directory(path.parent)
+        return True
 
 
 def _fsync_directory(directory: Path) -> None:

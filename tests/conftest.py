@@ -32,6 +32,7 @@ from forms.catalog import Catalog
 from forms.municipalities import load_municipalities
 from identity.devissuer import DevIssuer
 from identity.verify import TokenVerifier
+from notices.dispatch import NoticeSettings, NoticeSetup
 from notices.inbox import InboxChannel
 from portal.app import create_app
 from portal.deps import PortalContext
@@ -142,14 +143,16 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
     municipalities = load_municipalities()
     cases = CaseService(client, catalog=catalog, municipalities=municipalities,
                         id_secret=id_secret or os.urandom(32), task_queue=task_queue)
+    notices = NoticeSetup.build(NoticeSettings(), engine=engine, keys_dir=data_dir / "keys",
+                                public_url="http://portal")
     context = PortalContext(cases=cases, verifier=TokenVerifier(issuer.trusted_issuers()),
-                            inbox=inbox, register=register, blobs=blobs)
+                            inbox=inbox, register=register, blobs=blobs, notices=notices)
     app = create_app(lambda: None)  # type: ignore[arg-type,return-value]
     app.state.portal = context  # ASGITransport runs no lifespan: set the context here
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal")
     activities = CaseActivities(catalog=catalog, municipalities=municipalities,
                                 renderer=renderer, blobs=blobs, register=register,
-                                inbox=InboxChannel(inbox))
+                                inbox=InboxChannel(inbox), notices=notices.dispatcher(inbox))
     stack = Stack(client, http, issuer, cases, inbox, register, blobs, task_queue)
     return stack, activities
 

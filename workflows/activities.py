@@ -18,11 +18,23 @@ from temporalio.exceptions import ApplicationError
 from documents.render import DocumentRenderer, TemplateError
 from forms.catalog import Catalog, Procedure, UnknownProcedure
 from forms.municipalities import Municipality
-from notices.compose import NoticeTemplateInvalid, NoticeTemplateMissing, compose_notice
+from notices.compose import (
+    ComposedNotice,
+    NoticeTemplateInvalid,
+    NoticeTemplateMissing,
+    compose_notice,
+)
+from notices.dispatch import DeliveryOutcome, NoticeDispatcher, deliver_via
 from notices.inbox import InboxChannel
 from records.blobs import BlobStore
 from records.register import DocumentRegister, IssuedDocument
-from workflows.models import BatchNoticeInput, DocumentRef, IssueDocumentInput, NoticeInput
+from workflows.models import (
+    BatchNoticeInput,
+    DocumentRef,
+    IssueDocumentInput,
+    NoticeChannelsInput,
+    NoticeInput,
+)
 
 JST = timezone(timedelta(hours=9), "JST")
 
@@ -39,6 +51,7 @@ class CaseActivities:
         blobs: BlobStore,
         register: DocumentRegister,
         inbox: InboxChannel,
+        notices: NoticeDispatcher,
     ) -> None:
         self._catalog = catalog
         self._municipalities = municipalities
@@ -46,6 +59,7 @@ class CaseActivities:
         self._blobs = blobs
         self._register = register
         self._inbox = inbox
+        self._notices = notices
         renderer.font_family  # noqa: B018 - look the font up now: fail at start, not mid-case
 
     def _procedure(self, procedure_id: str, version: str) -> Procedure:
@@ -58,28 +72,38 @@ class CaseActivities:
                 type="unknown_procedure", non_retryable=True,
             ) from exc
 
-    @activity.defn(name="deliver_notice")
-    def deliver_notice(self, notice: NoticeInput) -> bool:
-        """Put one notice in the recipient's inbox; True if it was not there yet."""
+    def _compose(self, notice: NoticeInput) -> ComposedNotice:
         procedure = self._procedure(notice.procedure, notice.procedure_version)
         params: dict[str, Any] = {**notice.params,
                                   "procedure_title": procedure.definition.title.model_dump()}
         try:
-            composed = compose_notice(procedure.messages, notice.event, params)
+            return compose_notice(procedure.messages, notice.event, params)
         except (NoticeTemplateMissing, NoticeTemplateInvalid) as exc:
             # A catalogue defect: retrying cannot fix it; the case shows the failure.
             raise ApplicationError(str(exc), type="notice_template", non_retryable=True) from exc
-        delivered = self._inbox.deliver(
-            key=notice.key, recipient=notice.recipient, application_id=notice.application_id,
-            event=notice.event, notice=composed, created_at=notice.created_at,
-        )
-        activity.logger.info("notice %s %s delivered=%s", notice.key, notice.event, delivered)
-        return delivered
+
+    @activity.defn(name="notice_channels")
+    def notice_channels(self, request: NoticeChannelsInput) -> list[str]:
+        """The channels that reach the recipient now (preferences, configuration)."""
+        return self._notices.channels_for(request.recipient, request.wanted,
+                                          municipality=request.municipality)
+
+    @activity.defn(name="deliver_notice")
+    def deliver_notice(self, notice: NoticeInput) -> DeliveryOutcome:
+        """Deliver one notice on one channel, exactly once per key (see notices.dispatch)."""
+        outcome = deliver_via(self._notices, notice, self._compose(notice), notice.channel)
+        activity.logger.info("notice %s %s", notice.key, outcome.status)
+        return outcome
 
     @activity.defn(name="deliver_notices")
     def deliver_notices(self, batch: BatchNoticeInput) -> int:
         """Many notices at once (campaign reminders); each is idempotent by its own key."""
-        return sum(self.deliver_notice(notice) for notice in batch.notices)
+        delivered = 0
+        for notice in batch.notices:
+            delivered += self._inbox.deliver(
+                key=notice.key, recipient=notice.recipient, application_id=notice.application_id,
+                event=notice.event, notice=self._compose(notice), created_at=notice.created_at)
+        return delivered
 
     @activity.defn(name="issue_document")
     def issue_document(self, request: IssueDocumentInput) -> DocumentRef:

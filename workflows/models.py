@@ -126,6 +126,17 @@ class NoticeInput(BaseModel):
     recipient: str
     params: dict[str, str]
     created_at: datetime
+    channel: str = "inbox"
+    municipality: str | None = None
+    lang: Literal["ja", "en"] | None = None
+
+
+class NoticeChannelsInput(BaseModel):
+    """Activity input: which channels reach this recipient for this notice, now."""
+
+    recipient: str
+    wanted: list[str]
+    municipality: str | None = None
 
 
 class IssueDocumentInput(BaseModel):

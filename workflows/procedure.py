@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         CampaignFiling,
         DocumentRef,
         IssueDocumentInput,
+        NoticeChannelsInput,
         NoticeInput,
         StartApplication,
         Status,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rules import Refusal, check_action
 
 NOTICE_ACTIVITY = "deliver_notice"
+NOTICE_CHANNELS_ACTIVITY = "notice_channels"
 ISSUE_ACTIVITY = "issue_document"
 DOCUMENTS_QUEUE_SUFFIX = "-documents"
 
@@ -380,20 +382,38 @@ class ProcedureWorkflow:
         recipient = (f"applicant:{self._start.applicant.key}" if rule.to == "applicant"
                      else f"municipality:{self._start.municipality}")
         self._notice_seq += 1
-        notice = NoticeInput(
-            key=f"{self._start.application_id}:{self._notice_seq}:{event}",
-            application_id=self._start.application_id,
-            procedure=self._definition.id,
-            procedure_version=self._definition.version,
-            event=event,
-            recipient=recipient,
-            params={"application_id": self._start.application_id, **params},
-            created_at=workflow.now(),
-        )
-        await workflow.execute_activity(
-            NOTICE_ACTIVITY, notice, result_type=bool,
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=_ACTIVITY_RETRY,
-        )
+        channels = ["inbox"]
+        if rule.channels != ["inbox"] and workflow.patched("notice-channels-v1"):
+            # Which of the wanted channels reach the recipient is read now, not decided at
+            # submission: preferences and subscriptions change while a case runs.
+            channels = await workflow.execute_activity(
+                NOTICE_CHANNELS_ACTIVITY,
+                NoticeChannelsInput(recipient=recipient, wanted=list(rule.channels),
+                                    municipality=self._start.municipality),
+                result_type=list[str], start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=_ACTIVITY_RETRY,
+            )
+        for channel in channels:
+            notice = NoticeInput(
+                key=f"{self._start.application_id}:{self._notice_seq}:{event}:{channel}",
+                application_id=self._start.application_id,
+                procedure=self._definition.id,
+                procedure_version=self._definition.version,
+                event=event,
+                recipient=recipient,
+                params={"application_id": self._start.application_id, **params},
+                created_at=workflow.now(),
+                channel=channel,
+                municipality=self._start.municipality,
+                lang=self._start.lang,
+            )
+            # No schedule-to-close: a channel's own retry window decides when to give up
+            # (then it falls back to the inbox), and the outcome is never an exception.
+            # No result type either: histories before channels recorded a bool here.
+            await workflow.execute_activity(
+                NOTICE_ACTIVITY, notice,
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=_ACTIVITY_RETRY,
+            )
 
     async def _issue(self, document_type: str) -> None:
         request = IssueDocumentInput(

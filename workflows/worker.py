@@ -32,7 +32,8 @@ def build_workers(
         client,
         task_queue=task_queue,
         workflows=[ProcedureWorkflow, CampaignWorkflow],
-        activities=[activities.deliver_notice, activities.deliver_notices],
+        activities=[activities.deliver_notice, activities.deliver_notices,
+                    activities.notice_channels],
         activity_executor=executor,
     )
     documents = Worker(

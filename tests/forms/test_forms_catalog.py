@@ -6,6 +6,7 @@ import pytest
 
 from forms.catalog import (
     DEFAULT_ROOT,
+    NOTICE_EVENTS,
     Catalog,
     CatalogError,
     UnknownProcedure,
@@ -18,9 +19,10 @@ from forms.catalog import (
 PACKAGE = DEFAULT_ROOT / "disaster-certificate"
 
 
-def _copy(root: Path, name: str) -> Path:
+def _copy(root: Path, name: str, version: str = "1.0.0") -> Path:
     target = root / name
     shutil.copytree(PACKAGE, target)
+    _edit(target / "procedure.json", lambda d: d.update(version=version))
     return target
 
 
@@ -34,11 +36,11 @@ def test_packaged_catalogue_loads_without_problems():
     catalog = Catalog.load()
     assert catalog.problems == []
     procedure = catalog.get("disaster-certificate")
-    assert procedure.definition.version == "1.0.0"
+    assert procedure.definition.version == procedure.version
     assert procedure.form_schema["properties"]["disaster_event"]["type"] == "string"
     assert set(procedure.step_schemas) == {"survey.schema.json"}
     assert procedure.message("notice.submitted.title", "ja") == "申請が届きました"
-    assert [p.id for p in catalog.procedures()] == ["disaster-certificate"]
+    assert "disaster-certificate" in [p.id for p in catalog.procedures()]
 
 
 def test_shared_schemas_are_clean():
@@ -160,7 +162,8 @@ def test_messages_need_every_notice_and_known_placeholders(tmp_path):
         ("pkg/messages.en.json", "/notice.issued.body"),
         ("pkg/messages.ja.json", ""),
     }
-    assert len(required_message_keys()) == 20
+    assert len(required_message_keys()) == 2 * len(NOTICE_EVENTS)
+    assert required_message_keys(["issued"]) == ["notice.issued.title", "notice.issued.body"]
 
 
 def test_invalid_example_is_a_problem(tmp_path):
@@ -185,7 +188,7 @@ def test_duplicate_key_in_json_is_refused(tmp_path):
     package = _copy(tmp_path, "pkg")
     text = (package / "procedure.json").read_text(encoding="utf-8")
     (package / "procedure.json").write_text(
-        text.replace('"version": "1.0.0",', '"version": "1.0.0", "version": "2.0.0",'),
+        text.replace('"version": "1.0.0",', '"version": "1.0.0", "version": "2.0.0",', 1),
         encoding="utf-8",
     )
     [problem] = check_package(package)

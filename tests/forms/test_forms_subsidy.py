@@ -14,8 +14,9 @@ def _items(*pairs: tuple[str, int]) -> list[dict[str, object]]:
 
 
 def test_half_of_eligible_cost_floored_to_thousand_yen():
-    result = subsidy_amount({"expenses": _items(("equipment", 1_999), ("consulting", 9_999))},
-                            **RULE)
+    result = subsidy_amount(
+        {"expenses": _items(("equipment", 1_999), ("consulting", 9_999))}, **RULE
+    )
     assert result["eligible_total"] == 1_999
     assert result["amount"] == 0  # 999.5 yen floors to 0 thousand
 
@@ -26,19 +27,24 @@ def test_cap_applies():
 
 
 def test_final_amount_never_exceeds_the_grant():
-    more = final_subsidy_amount({"granted": 300_000,
-                                 "expenses": _items(("software", 900_000))}, **RULE)
-    less = final_subsidy_amount({"granted": 300_000,
-                                 "expenses": _items(("software", 400_001))}, **RULE)
+    more = final_subsidy_amount(
+        {"granted": 300_000, "expenses": _items(("software", 900_000))}, **RULE
+    )
+    less = final_subsidy_amount(
+        {"granted": 300_000, "expenses": _items(("software", 400_001))}, **RULE
+    )
     assert more["amount"] == 300_000
     assert less["amount"] == 200_000
 
 
-@pytest.mark.parametrize("bad", [
-    {"expenses": "lots"},
-    {"expenses": [{"category": "equipment", "amount": "100"}]},
-    {"expenses": [{"category": "equipment", "amount": True}]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"expenses": "lots"},
+        {"expenses": [{"category": "equipment", "amount": "100"}]},
+        {"expenses": [{"category": "equipment", "amount": True}]},
+    ],
+)
 def test_malformed_expenses_are_refused(bad):
     with pytest.raises(TypeError):
         subsidy_amount(bad, **RULE)
@@ -53,6 +59,5 @@ def test_negative_amounts_and_bad_rates_are_refused():
 
 def test_registered_with_params():
     registry = default_registry()
-    result = registry.compute("subsidy_amount", {"expenses": _items(("equipment", 10_000))},
-                              **RULE)
+    result = registry.compute("subsidy_amount", {"expenses": _items(("equipment", 10_000))}, **RULE)
     assert result["amount"] == 5_000

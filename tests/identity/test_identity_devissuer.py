@@ -15,6 +15,7 @@ import pytest
 
 from identity import (
     DEV_AUDIENCE,
+    DEV_BUSINESS_ISSUER,
     DEV_RESIDENT_ISSUER,
     DEV_STAFF_ISSUER,
     Caseworker,
@@ -106,6 +107,7 @@ def test_trusted_issuers_hold_public_keys_only(tmp_path):
     trusted = issuer.trusted_issuers()
     assert [(t.issuer, t.kind) for t in trusted] == [
         (DEV_RESIDENT_ISSUER, "resident"),
+        (DEV_BUSINESS_ISSUER, "business"),
         (DEV_STAFF_ISSUER, "caseworker"),
     ]
     for t in trusted:
@@ -135,6 +137,7 @@ def test_resident_round_trip(tmp_path):
         birthdate=date(1990, 12, 31),
         gender="male",
         assurance="urn:madoguchi:acr:dev-card",
+        assurance_level="high",
     )
 
 

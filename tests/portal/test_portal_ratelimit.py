@@ -29,16 +29,21 @@ def test_least_recently_used_clients_are_forgotten():
 
 async def test_filing_too_fast_gets_429_with_retry_after(stack, catalog):
     examples = catalog.get("disaster-certificate").directory / "examples"
-    body = {"procedure": "disaster-certificate", "municipality": "131016",
-            "data": json.loads((examples / "valid-basic.json").read_text(encoding="utf-8"))}
+    body = {
+        "procedure": "disaster-certificate",
+        "municipality": "131016",
+        "data": json.loads((examples / "valid-basic.json").read_text(encoding="utf-8")),
+    }
     resident = stack.resident("fast-1", "早川 一")
-    codes = [(await stack.http.post("/api/applications", json=body, headers=resident))
-             for _ in range(11)]
+    codes = [
+        (await stack.http.post("/api/applications", json=body, headers=resident)) for _ in range(11)
+    ]
     assert [r.status_code for r in codes[:10]].count(429) == 0
     limited = codes[10]
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.json()["error"] == "rate_limited" and limited.json()["message"]["ja"]
-    other = await stack.http.post("/api/applications", json=body,
-                                  headers=stack.resident("calm-1", "静 かな"))
+    other = await stack.http.post(
+        "/api/applications", json=body, headers=stack.resident("calm-1", "静 かな")
+    )
     assert other.status_code == 201

@@ -17,12 +17,20 @@ _errors = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)}
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_errors)
 async def file_application(
-    body: ApplicationIn, principal: CurrentPrincipal, context: Context,
+    body: ApplicationIn,
+    principal: CurrentPrincipal,
+    context: Context,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> ApplicationOut:
     """File an application (residents). Send an `Idempotency-Key` to retry safely."""
-    view = await context.cases.submit(principal, body.procedure, body.municipality, body.data,
-                                      lang=body.lang, idempotency_key=idempotency_key)
+    view = await context.cases.submit(
+        principal,
+        body.procedure,
+        body.municipality,
+        body.data,
+        lang=body.lang,
+        idempotency_key=idempotency_key,
+    )
     return await _read(context, principal, view.application_id)
 
 
@@ -33,22 +41,26 @@ async def list_applications(principal: CurrentPrincipal, context: Context) -> li
 
 
 @router.get("/{application_id}", responses=_errors)
-async def read_application(application_id: str, principal: CurrentPrincipal,
-                           context: Context) -> ApplicationOut:
+async def read_application(
+    application_id: str, principal: CurrentPrincipal, context: Context
+) -> ApplicationOut:
     """Status, stage, timeline and the actions the caller may take now."""
     return await _read(context, principal, application_id)
 
 
 @router.post("/{application_id}/actions", responses=_errors)
-async def act_on_application(application_id: str, body: ActionIn, principal: CurrentPrincipal,
-                             context: Context) -> ApplicationOut:
+async def act_on_application(
+    application_id: str, body: ActionIn, principal: CurrentPrincipal, context: Context
+) -> ApplicationOut:
     """Take an action: a caseworker's decision, or the applicant's correction or withdrawal."""
-    details = await context.cases.act(principal, application_id, body.action, body.comment,
-                                      body.data)
+    details = await context.cases.act(
+        principal, application_id, body.action, body.comment, body.data
+    )
     return ApplicationOut.build(details, principal)
 
 
-async def _read(context: Context, principal: CurrentPrincipal,
-                application_id: str) -> ApplicationOut:
+async def _read(
+    context: Context, principal: CurrentPrincipal, application_id: str
+) -> ApplicationOut:
     details: CaseDetails = await context.cases.details(principal, application_id)
     return ApplicationOut.build(details, principal)

@@ -32,16 +32,24 @@ class CampaignIn(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_errors)
-async def open_campaign(body: CampaignIn, caseworker: CurrentCaseworker,
-                        context: Context) -> CampaignView:
+async def open_campaign(
+    body: CampaignIn, caseworker: CurrentCaseworker, context: Context
+) -> CampaignView:
     """Open a filing campaign for a period (administrators)."""
     return await context.cases.open_campaign(
-        caseworker, body.procedure, body.municipality, body.period, body.opens_at,
-        body.closes_at, [(t.issuer, t.subject) for t in body.targets])
+        caseworker,
+        body.procedure,
+        body.municipality,
+        body.period,
+        body.opens_at,
+        body.closes_at,
+        [(t.issuer, t.subject) for t in body.targets],
+    )
 
 
 @router.get("/{campaign_id}", responses=_errors)
-async def read_campaign(campaign_id: str, caseworker: CurrentCaseworker,
-                        context: Context) -> CampaignView:
+async def read_campaign(
+    campaign_id: str, caseworker: CurrentCaseworker, context: Context
+) -> CampaignView:
     """Who has filed and who has been reminded."""
     return await context.cases.campaign_for_caseworker(caseworker, campaign_id)

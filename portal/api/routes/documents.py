@@ -14,9 +14,14 @@ from workflows.cases import CaseError
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
 
-@router.get("/{document_id}", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}},
-                       **{c: {"model": ErrorBody} for c in (401, 404)}})
+@router.get(
+    "/{document_id}",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}},
+        **{c: {"model": ErrorBody} for c in (401, 404)},
+    },
+)
 async def download(document_id: str, principal: CurrentPrincipal, context: Context) -> Response:
     """The PDF of an issued document."""
     doc = context.register.get(document_id)
@@ -25,7 +30,11 @@ async def download(document_id: str, principal: CurrentPrincipal, context: Conte
     # Visible exactly when its application is: the same rule, in one place.
     await context.cases.details(principal, doc.application_id)
     data = context.blobs.get(doc.blob_key)
-    return Response(data, media_type=doc.media_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(doc.filename)}",
-        "Cache-Control": "private, no-store",
-    })
+    return Response(
+        data,
+        media_type=doc.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(doc.filename)}",
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -20,5 +20,6 @@ async def queue(
     assignee: str | None = Query(default=None, max_length=128),
 ) -> list[CaseSummary]:
     """Open cases of the caseworker's municipalities, newest first."""
-    return await context.cases.list_cases(caseworker, procedure=procedure, stage=stage,
-                                          assignee=assignee, open_only=True)
+    return await context.cases.list_cases(
+        caseworker, procedure=procedure, stage=stage, assignee=assignee, open_only=True
+    )
