@@ -5,22 +5,40 @@
 - :mod:`documents.fonts` makes sure a Japanese font is installed before anything is
   rendered (:func:`find_japanese_font`).
 - :mod:`documents.wareki` formats dates in 和暦 and 西暦 for templates.
-- Sealing (the municipality's e-seal and a timestamp, pyHanko) comes next and takes the
-  rendered bytes as its input: render and seal are separate, idempotent steps, so a retried
-  seal never re-renders. Templates already reserve the seal and QR code areas.
+- :mod:`documents.seal` seals the rendered bytes with the municipality's e-seal (PAdES
+  B-T, or B-LTA when the trust roots are known) and an RFC 3161 timestamp
+  (:class:`Sealer`); :mod:`documents.timestamps` has the development TSA and picks the
+  configured one; :mod:`documents.devpki` creates the development CA and seals.
+- :mod:`documents.qr` makes the QR code to the public verify page.
+- :mod:`documents.issuer` is the facade the issuing activity calls
+  (:class:`DocumentIssuer`: render with QR and attached data → seal).
+- :mod:`documents.verify` checks a PDF's seal and timestamp (:func:`verify_pdf`).
 
 Nothing here imports WeasyPrint at import time.
 """
 
 from documents.fonts import JapaneseFontMissing, find_japanese_font
+from documents.issuer import DocumentIssuer, UnknownSealer, development_issuer, mask_name
 from documents.render import DocumentRenderer, TemplateError
+from documents.seal import Sealer, SealError, SealLevel
+from documents.verify import Verdict, overall_status, verify_pdf
 from documents.wareki import format_seireki, format_wareki
 
 __all__ = [
+    "DocumentIssuer",
     "DocumentRenderer",
     "JapaneseFontMissing",
+    "SealError",
+    "SealLevel",
+    "Sealer",
     "TemplateError",
+    "UnknownSealer",
+    "Verdict",
+    "development_issuer",
     "find_japanese_font",
     "format_seireki",
     "format_wareki",
+    "mask_name",
+    "overall_status",
+    "verify_pdf",
 ]

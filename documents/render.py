@@ -12,6 +12,7 @@ up fonts costs far more than rendering one page, so a worker keeps one warm
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -172,6 +173,7 @@ class DocumentRenderer:
         identifier: str,
         title: str,
         lang: str = "ja",
+        attachments: Mapping[str, bytes] | None = None,
     ) -> bytes:
         """Render a document template to an A4 PDF/A-3b, unsealed.
 
@@ -183,6 +185,10 @@ class DocumentRenderer:
             derived from it.
         :param title: the PDF's title metadata.
         :param lang: the PDF's language metadata (BCP 47).
+        :param attachments: files embedded in the PDF/A-3 (``AFRelationship /Data``), by
+            file name, e.g. ``{"application.json": b"{...}"}``: the machine-readable
+            application data the document was issued from. The media type is guessed
+            from the name.
         :returns: the PDF bytes. Not byte-for-byte deterministic (creation date, XMP ids).
         :raises TemplateError: if the template is missing, invalid, uses a variable the
             context lacks, or links to a resource that cannot be loaded.
@@ -199,9 +205,19 @@ class DocumentRenderer:
                 ).render(font_config=self._font_config)
                 document.metadata.title = title
                 document.metadata.lang = lang
+                files = [
+                    weasyprint.Attachment(
+                        file_obj=io.BytesIO(data),
+                        name=name,
+                        relationship="Data",
+                        url_fetcher=fetcher,
+                    )
+                    for name, data in (attachments or {}).items()
+                ]
                 return document.write_pdf(
                     pdf_variant="pdf/a-3b",
                     pdf_identifier=pdf_identifier_for(identifier),
+                    attachments=files,
                 )
             except weasyprint.urls.FatalURLFetchingError as exc:
                 cause = exc.__cause__ or exc

@@ -6,7 +6,10 @@ import sys
 
 import click
 
-from madoguchi import devtoken, serve, up
+from identity.config import IssuerConfigError
+from madoguchi import catalog, devtoken, keys, serve, up
+from madoguchi import verify as verify_command
+from madoguchi.settings import SettingsError
 
 
 class _Group(click.Group):
@@ -17,7 +20,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
-        except up.UpError as exc:
+        except (up.UpError, IssuerConfigError, SettingsError) as exc:
             click.echo(f"madoguchi: {exc}", err=True)
             sys.exit(2)
 
@@ -32,3 +35,6 @@ main.add_command(up.up)
 main.add_command(serve.worker)
 main.add_command(serve.web)
 main.add_command(devtoken.dev_token)
+main.add_command(keys.keys)
+main.add_command(catalog.catalog)
+main.add_command(verify_command.verify)

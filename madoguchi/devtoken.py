@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import click
 
+from forms.checkdigits import is_valid_corporate_number
+from identity.demo import DEMO_ROSTER, issue_demo_token
 from identity.devissuer import DevIssuer
 from madoguchi.datadir import DataDir
 from madoguchi.settings import Settings
@@ -59,3 +61,40 @@ def caseworker(sub: str, municipalities: str, roles: str, name: str | None,
         raise click.BadParameter("give at least one municipality and one role")
     click.echo(_issuer(data_dir).issue_caseworker(sub, codes, role_list, name=name,
                                                    ttl=timedelta(hours=hours)))
+
+
+@dev_token.command("demo")
+@click.argument("person_id", required=False)
+@_data_option
+@_hours_option
+def demo(person_id: str | None, data_dir: str | None, hours: int) -> None:
+    """List the demo people, or print the token of one (e.g. demo-elderly)."""
+    if person_id is None:
+        for person in DEMO_ROSTER:
+            click.echo(f"{person.id:24} {person.kind:10} {person.label['ja']} / "
+                       f"{person.label['en']}")
+        return
+    try:
+        click.echo(issue_demo_token(_issuer(data_dir), person_id, ttl=timedelta(hours=hours)))
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0])) from None
+
+
+@dev_token.command("business")
+@click.option("--sub", required=True, help="Business account id, e.g. gbiz-1")
+@click.option("--corporate-number", required=True, help="法人番号 (13 digits, check digit)")
+@click.option("--name", required=True, help='Corporate name, e.g. "株式会社まどぐち商店"')
+@_data_option
+@_hours_option
+def business(sub: str, corporate_number: str, name: str, data_dir: str | None,
+             hours: int) -> None:
+    """A business's token (gBizID-like)."""
+    if not is_valid_corporate_number(corporate_number):
+        raise click.BadParameter("not a 法人番号 with a valid check digit",
+                                 param_hint="--corporate-number")
+    try:
+        token = _issuer(data_dir).issue_business(sub, corporate_number, name,
+                                                  ttl=timedelta(hours=hours))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(token)

@@ -1,45 +1,162 @@
-"""``madoguchi worker`` and ``madoguchi web``: the long-running processes."""
+"""``madoguchi worker`` and ``madoguchi web``: the long-running processes.
+
+Deployed, each task queue has its own pool of worker processes, scaled on its own:
+
+``--queue cases``      the ``ProcedureWorkflow`` and the notice activities (light, I/O)
+``--queue documents``  rendering and storing documents (CPU-heavy; ``<queue>-documents``)
+``--queue notices``    the notice activities on ``<queue>-notices``, for when the
+                       workflow routes notices there (today it schedules them on the
+                       cases queue, so the cases pool delivers them too)
+``--queue all``        cases + documents + notices in one process (``madoguchi up``)
+
+Every setting comes from ``MADOGUCHI_*`` (see :mod:`madoguchi.settings`); a wrong one
+stops the process at start with one line naming the variable, exit code 2.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
+import os
 import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from temporalio.client import Client
+from temporalio.runtime import Runtime as TemporalRuntime
 
+from madoguchi import observability as obs
 from madoguchi.services import Runtime
-from madoguchi.settings import Settings
+from madoguchi.settings import Settings, SettingsError, load_settings
 from portal.app import create_app
 from portal.deps import PortalContext
-from workflows.worker import build_workers
+from records.blobs import BlobError
+from records.s3blobs import S3BlobStore, blob_store_from_settings
+from workflows.client import data_converter
+from workflows.codec import KeyRing
+from workflows.worker import Queue, build_workers
 
 log = logging.getLogger("madoguchi")
 
+QUEUES: tuple[Queue, ...] = ("cases", "documents", "notices", "all")
+
+T = TypeVar("T")
+
 
 def _settings(data_dir: str | None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir else Settings()
+    try:
+        settings = load_settings(data_dir=data_dir) if data_dir else load_settings()
+        settings.check_startable()
+    except SettingsError as exc:
+        raise click.ClickException(f"invalid settings / 設定の誤り: {exc}") from None
+    return settings
 
 
-_data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False),
-                            default=None, help="Data directory (default ./var)")
+def _fail_cleanly(make: Callable[[], T]) -> T:
+    """Operator-fixable problems at start become one line and exit code 2."""
+    try:
+        return make()
+    except (SettingsError, BlobError, OSError) as exc:
+        raise click.ClickException(f"cannot start / 起動できません: {exc}") from None
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the case and document workers until ``stop`` is set."""
+_data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Data directory (default ./var)",
+)
+
+
+async def connect(
+    settings: Settings,
+    ring: KeyRing,
+    *,
+    runtime: TemporalRuntime | None = None,
+    interceptors: Sequence[Any] = (),
+) -> Client:
+    """The Temporal client every madoguchi process uses: encrypted payloads, the configured
+    address, namespace, TLS (CA, client certificate) or API key, metrics runtime, tracing."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(ring),
+        tls=settings.temporal_tls_config(),
+        api_key=settings.temporal_api_key(),
+        runtime=runtime,
+        interceptors=list(interceptors),
+    )
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """The wiring of :mod:`madoguchi.services`, with the blob store the settings name."""
     runtime = Runtime(settings)
-    client = await runtime.connect()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as executor:
-        workers = build_workers(client, runtime.activities(), task_queue=settings.task_queue,
-                                executor=executor)
+    store = blob_store_from_settings(settings, local_root=runtime.data.blobs)
+    if isinstance(store, S3BlobStore):
+        store.check()
+    runtime.stores.blobs = store
+    return runtime
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event, queue: Queue = "all") -> None:
+    """Run the workers of ``queue`` until ``stop`` is set, then drain and close."""
+    metrics = obs.Metrics()
+    obs.configure_tracing(settings)
+    runtime = _fail_cleanly(lambda: build_runtime(settings))
+    client = await connect(
+        settings,
+        runtime.data.payload_keys(),
+        runtime=obs.temporal_runtime(settings),
+        interceptors=obs.client_interceptors(settings),
+    )
+    _fail_cleanly(lambda: obs.serve_metrics(settings, metrics))
+    counting: asyncio.Task | None = None
+    if queue in ("cases", "all") and settings.metrics_port and settings.case_metrics_interval:
+        counting = asyncio.create_task(
+            obs.count_cases_forever(
+                client, metrics, obs.catalog_stages(runtime.catalog), settings.case_metrics_interval
+            )
+        )
+    with concurrent.futures.ThreadPoolExecutor(max_workers=settings.activity_threads) as pool:
+        workers = build_workers(
+            client,
+            runtime.activities(),
+            queue=queue,
+            task_queue=settings.task_queue,
+            executor=pool,
+            document_slots=settings.document_slots,
+            interceptors=[obs.MetricsInterceptor(metrics)],
+        )
         tasks = [asyncio.create_task(w.run()) for w in workers]
-        log.info("worker polling %s", settings.task_queue)
-        await stop.wait()
-        await asyncio.gather(*(w.shutdown() for w in workers))
-        await asyncio.gather(*tasks, return_exceptions=True)
+        log.info(
+            "worker ready",
+            extra={
+                "queue": queue,
+                "task_queue": settings.task_queue,
+                "namespace": settings.temporal_namespace,
+            },
+        )
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        if counting:
+            counting.cancel()
+        await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        stopped.cancel()
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures and not stop.is_set():
+        # A worker died on its own (lost server, fatal error): exit non-zero so the
+        # orchestrator restarts us.
+        log.error("worker stopped unexpectedly", extra={"error": type(failures[0]).__name__})
+        raise SystemExit(1)
+    log.info("worker stopped", extra={"queue": queue})
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -50,32 +167,119 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 @click.command()
 @_data_option
-def worker(data_dir: str | None) -> None:
+@click.option(
+    "--queue",
+    type=click.Choice(QUEUES),
+    default="all",
+    show_default=True,
+    envvar="MADOGUCHI_WORKER_QUEUE",
+    help="cases: workflows + notices; documents: rendering; notices: <queue>-notices; "
+    "all: every one",
+)
+def worker(data_dir: str | None, queue: Queue) -> None:
     """Run the workflow and activity workers."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    settings = _settings(data_dir)
+    obs.configure_logging(settings, f"worker-{queue}")
 
     async def main() -> None:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        await run_worker(_settings(data_dir), stop)
+        await run_worker(settings, stop, queue)
 
     asyncio.run(main())
+    _exit_now(0)
 
 
-def build_web_app(settings: Settings) -> FastAPI:
-    runtime = Runtime(settings)
+def _exit_now(code: int) -> None:
+    """Leave without running interpreter finalizers once everything is shut down.
+
+    The Temporal SDK's native threads (client, metrics exporter) can abort the process in
+    ``PyGILState_Release`` during finalization (see DESIGN.md), which would turn a clean
+    stop into exit code 134 and make orchestrators report a crash on every rollout.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def build_web_app(settings: Settings, *, metrics: obs.Metrics | None = None) -> FastAPI:
+    """The HTTP app; its lifespan connects to Temporal with the deployed settings."""
+    runtime = _fail_cleanly(lambda: build_runtime(settings))
+    temporal_runtime = obs.temporal_runtime(settings)
+    tracing = obs.configure_tracing(settings) is not None
 
     async def context_factory() -> PortalContext:
-        return runtime.portal_context(await runtime.connect())
+        client = await connect(
+            settings,
+            runtime.data.payload_keys(),
+            runtime=temporal_runtime,
+            interceptors=obs.client_interceptors(settings, tracing=tracing),
+        )
+        return runtime.portal_context(client)
 
-    return create_app(context_factory)
+    app = create_app(context_factory)
+    if settings.codec_endpoint:
+        app.mount("/codec", codec_app(runtime.data.payload_keys()))
+    obs.instrument_app(app, metrics, tracing=tracing)
+    return app
+
+
+def codec_app(ring: KeyRing) -> FastAPI:
+    """Temporal's remote codec protocol (``POST /decode``, ``/encode``) for the Temporal UI.
+
+    It decrypts case payloads: mount it only behind the operators' authentication.
+    """
+    from fastapi import Response
+    from google.protobuf import json_format
+    from temporalio.api.common.v1 import Payloads
+
+    from workflows.codec import EncryptionCodec
+
+    codec = EncryptionCodec(ring)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    async def _apply(request: Request, decode: bool) -> Response:
+        try:
+            payloads = json_format.Parse(await request.body(), Payloads())
+        except json_format.ParseError:
+            return Response(
+                '{"error": "bad_payloads"}', status_code=400, media_type="application/json"
+            )
+        items = list(payloads.payloads)
+        done = await (codec.decode(items) if decode else codec.encode(items))
+        body = json_format.MessageToJson(Payloads(payloads=done))
+        return Response(body, media_type="application/json")
+
+    @app.post("/decode")
+    async def decode(request: Request) -> Response:
+        return await _apply(request, True)
+
+    @app.post("/encode")
+    async def encode(request: Request) -> Response:
+        return await _apply(request, False)
+
+    return app
 
 
 @click.command()
 @_data_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="MADOGUCHI_WEB_HOST")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    envvar="MADOGUCHI_WEB_PORT",
+)
 def web(data_dir: str | None, host: str, port: int) -> None:
     """Run the HTTP API and pages."""
     settings = _settings(data_dir)
-    uvicorn.run(build_web_app(settings), host=host, port=port, log_level="info")
+    obs.configure_logging(settings, "web")
+    metrics = obs.Metrics()
+    app = build_web_app(settings, metrics=metrics)
+    _fail_cleanly(lambda: obs.serve_metrics(settings, metrics))
+    with contextlib.suppress(KeyboardInterrupt):
+        # Our middleware logs each request (route template only): no uvicorn access log,
+        # which would record client addresses and raw paths.
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

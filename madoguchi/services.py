@@ -2,28 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.client import Client
 
+from documents.issuer import (
+    DocumentIssuer,
+    configured_sealers,
+    development_issuer,
+    load_seal_sources,
+)
 from documents.render import DocumentRenderer
+from documents.seal import load_pem_certificates
+from documents.timestamps import LocalTimestampAuthority
 from forms.catalog import Catalog
-from forms.municipalities import Municipality, load_municipalities
+from forms.municipalities import Municipality
+from identity.config import issuers_from_env
 from identity.devissuer import DevIssuer
 from identity.issuers import TrustedIssuer
 from identity.verify import TokenVerifier
 from madoguchi.datadir import DataDir
-from madoguchi.settings import Settings
+from madoguchi.settings import Settings, SettingsError
 from notices.dispatch import NoticeSettings, NoticeSetup
 from notices.inbox import InboxChannel
 from portal.deps import PortalContext
+from records.attachments import AttachmentStore
 from records.blobs import LocalBlobStore
 from records.db import create_schema, make_engine
+from records.drafts import DraftStore
 from records.inbox import InboxStore
+from records.jti import RecordsReplayStore
 from records.register import DocumentRegister
 from workflows.activities import CaseActivities
 from workflows.cases import CaseService
 from workflows.client import connect
+from workflows.codec import KeyRing
 
 
 @dataclass
@@ -40,12 +55,13 @@ class Runtime:
         self.settings = settings
         self.data = DataDir(settings.data_dir)
         self.data.ensure()
-        self.catalog = Catalog.load(settings.catalog_dir)
-        self.municipalities: dict[str, Municipality] = load_municipalities()
-        engine = make_engine(settings.read_model_url)
+        self.catalog = Catalog.configured(settings.catalog_dir)
+        self.municipalities: Mapping[str, Municipality] = self.catalog.municipalities
+        self.engine = engine = make_engine(settings.read_model_url)
         create_schema(engine)
         self.stores = Stores(InboxStore(engine), DocumentRegister(engine),
                              LocalBlobStore(self.data.blobs))
+        self.attachments = AttachmentStore(engine)
         self.notices = NoticeSetup.build(NoticeSettings(), engine=engine,
                                          keys_dir=self.data.keys, public_url=settings.public_url)
 
@@ -55,9 +71,9 @@ class Runtime:
         return DevIssuer.load_or_create(self.data.keys)
 
     def trusted_issuers(self) -> list[TrustedIssuer]:
-        # Production issuers come from configuration (see the identity issue); the
-        # development issuer is trusted in development mode only.
-        return self.dev_issuer().trusted_issuers() if self.settings.development else []
+        """Issuers from MADOGUCHI_ISSUERS_FILE, plus the development issuer in development."""
+        dev = self.dev_issuer().trusted_issuers() if self.settings.development else []
+        return issuers_from_env() + dev
 
     async def connect(self) -> Client:
         return await connect(self.settings.temporal_address, self.settings.temporal_namespace,
@@ -65,17 +81,47 @@ class Runtime:
 
     def case_service(self, client: Client) -> CaseService:
         return CaseService(client, catalog=self.catalog, municipalities=self.municipalities,
-                           id_secret=self.data.id_secret(), task_queue=self.settings.task_queue)
+                           id_secret=self.data.id_secret(), task_queue=self.settings.task_queue,
+                           attachments=self.attachments)
 
     def portal_context(self, client: Client) -> PortalContext:
+        _, roots, tsa = self.document_issuer()
         return PortalContext(cases=self.case_service(client),
-                             verifier=TokenVerifier(self.trusted_issuers()),
+                             verifier=TokenVerifier(self.trusted_issuers(),
+                                                    replay_store=RecordsReplayStore(self.engine)),
                              inbox=self.stores.inbox, register=self.stores.register,
-                             blobs=self.stores.blobs, notices=self.notices)
+                             blobs=self.stores.blobs, notices=self.notices,
+                             catalog=self.catalog, attachments=self.attachments,
+                             drafts=DraftStore(self.engine, KeyRing.load_or_create(
+                                 self.data.keys / "draft-keys.json")),
+                             trust_roots=roots, tsa=tsa,
+                             dev_issuer=self.dev_issuer() if self.settings.development else None)
+
+    def document_issuer(self) -> tuple[DocumentIssuer, list[Any], LocalTimestampAuthority | None]:
+        """The issuer of sealed documents, the roots that verify them, and (development)
+        the local TSA. Production reads seal keys and the TSA URL from the settings."""
+        renderer = DocumentRenderer()
+        if self.settings.development:
+            names = {code: m.name.ja for code, m in self.municipalities.items()}
+            issuer, pki = development_issuer(renderer, self.data.keys / "pki", names,
+                                             self.settings.public_url,
+                                             tsa_url=self.settings.tsa_url)
+            roots = load_pem_certificates(pki.root_cert_path.read_bytes())
+            return issuer, roots, LocalTimestampAuthority.from_pki(pki)
+        if not (self.settings.tsa_url and self.settings.seals_file):
+            raise SettingsError("production needs MADOGUCHI_TSA_URL and MADOGUCHI_SEALS_FILE")
+        sources = load_seal_sources(self.settings.seals_file)
+        roots_pem = (self.settings.trust_roots_file.read_bytes()
+                     if self.settings.trust_roots_file else None)
+        sealers = configured_sealers(sources, tsa_url=self.settings.tsa_url,
+                                     trust_roots_pem=roots_pem)
+        roots = load_pem_certificates(roots_pem) if roots_pem else []
+        return DocumentIssuer(renderer, sealers, self.settings.public_url), roots, None
 
     def activities(self) -> CaseActivities:
+        issuer, _, _ = self.document_issuer()
         return CaseActivities(catalog=self.catalog, municipalities=self.municipalities,
-                              renderer=DocumentRenderer(), blobs=self.stores.blobs,
+                              issuer=issuer, blobs=self.stores.blobs,
                               register=self.stores.register,
                               inbox=InboxChannel(self.stores.inbox),
                               notices=self.notices.dispatcher(self.stores.inbox))

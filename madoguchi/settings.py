@@ -1,4 +1,13 @@
-"""Settings from the environment (``MADOGUCHI_*``) with development defaults."""
+"""Settings from the environment (``MADOGUCHI_*``) with development defaults.
+
+One installation = one Temporal namespace. Deployed, every secret comes from a file (a
+Docker/Kubernetes secret mounted read-only), never from the image or a plain variable:
+``MADOGUCHI_*_FILE`` settings name those files. The payload keys and the id secret are
+read from ``<data_dir>/keys/`` (``payload-keys.json``, ``id-secret``): mount them there.
+
+A setting that is wrong (a missing file, TLS half configured, S3 without a bucket) stops
+the process at start with :class:`SettingsError`, whose message names the variable.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +15,152 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.service import TLSConfig
+
+ENV_PREFIX = "MADOGUCHI_"
+
+
+class SettingsError(ValueError):
+    """The settings cannot work; the message names the ``MADOGUCHI_*`` variable to fix."""
+
+
+def read_secret(path: Path, *, variable: str) -> str:
+    """The text of a secret file, without its trailing newline.
+
+    :raises SettingsError: if the file is missing, unreadable or empty.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
+    if not text:
+        raise SettingsError(f"{variable}: {path} is empty")
+    return text
+
+
+def _read_bytes(path: Path, *, variable: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     mode: Literal["development", "production"] = "development"
     data_dir: Path = Field(default=Path("var"), description="Keys, blobs, SQLite files")
+    catalog_dir: Path | None = Field(default=None, description="Default: the packaged catalogue")
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Temporal: one namespace per installation (a prefecture runs one per municipality
+    # group on a shared cluster).
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "madoguchi-cases"
+    temporal_tls: bool = Field(
+        default=False, description="TLS to the frontend (implied by any TLS file below)"
+    )
+    temporal_tls_ca_file: Path | None = Field(
+        default=None, description="PEM of the CA that signed the frontend (default: system CAs)"
+    )
+    temporal_tls_cert_file: Path | None = Field(default=None, description="Client cert (mTLS)")
+    temporal_tls_key_file: Path | None = Field(default=None, description="Client key (mTLS)")
+    temporal_tls_server_name: str | None = Field(
+        default=None, description="Name to verify in the frontend's certificate"
+    )
+    temporal_api_key_file: Path | None = Field(default=None, description="API key (Cloud)")
+
+    # Read models (inbox, register of issued documents): shared by web and workers.
     database_url: str | None = Field(
         default=None, description="Read models; default: SQLite file under data_dir"
     )
-    public_url: str = "http://127.0.0.1:8000"
-    catalog_dir: Path | None = Field(default=None, description="Default: the packaged catalogue")
+    database_url_file: Path | None = Field(
+        default=None, description="File holding the database URL (it contains a password)"
+    )
+
+    # Blobs (issued PDFs, attachments).
+    blob_store: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = Field(default=None, description="MinIO etc.; None: AWS")
+    s3_region: str = "ap-northeast-1"
+    s3_prefix: str = Field(default="", description="Key prefix inside the bucket")
+    s3_access_key_id_file: Path | None = None
+    s3_secret_access_key_file: Path | None = None
+    s3_ca_file: Path | None = Field(default=None, description="CA bundle of a private endpoint")
+
+    # E-mail notices through the municipality's SMTP relay (read by the e-mail channel).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password_file: Path | None = None
+    smtp_from: str | None = None
+
+    # The codec endpoint (``/codec/decode``) for the Temporal UI; serve it only where
+    # operators alone can reach it (see deploy/compose/Caddyfile).
+    codec_endpoint: bool = False
+
+    # Documents: e-seals and timestamps. Development makes its own PKI and TSA.
+    tsa_url: str | None = Field(default=None, description="RFC 3161 TSA (production)")
+    seals_file: Path | None = Field(
+        default=None, description="JSON: 地方公共団体コード -> e-seal source (key files)")
+    trust_roots_file: Path | None = Field(
+        default=None, description="PEM roots of the seal and TSA chains (B-LTA, verify page)")
+
+    # Identity: where a real deployment's sign-in page sends residents.
+    identity_provider_url: str | None = None
+
+    # Workers.
+    document_slots: int = Field(default=2, ge=1, description="Documents rendered at once")
+    activity_threads: int = Field(default=8, ge=1)
+
+    # Observability.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Our Prometheus metrics; None: off"
+    )
+    sdk_metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Temporal SDK Prometheus metrics; None: off"
+    )
+    case_metrics_interval: float = Field(
+        default=60.0, ge=0, description="Seconds between visibility counts; 0: off"
+    )
+    tracing: Literal["off", "console", "otlp"] = "off"
+    otlp_endpoint: str | None = Field(default=None, description="OTLP/gRPC collector")
+    service_name: str = "madoguchi"
 
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if bool(self.temporal_tls_cert_file) != bool(self.temporal_tls_key_file):
+            raise ValueError(
+                "MADOGUCHI_TEMPORAL_TLS_CERT_FILE and MADOGUCHI_TEMPORAL_TLS_KEY_FILE "
+                "go together (mutual TLS needs both)"
+            )
+        if self.blob_store == "s3":
+            if not self.s3_bucket:
+                raise ValueError("MADOGUCHI_BLOB_STORE=s3 needs MADOGUCHI_S3_BUCKET")
+            if bool(self.s3_access_key_id_file) != bool(self.s3_secret_access_key_file):
+                raise ValueError(
+                    "MADOGUCHI_S3_ACCESS_KEY_ID_FILE and MADOGUCHI_S3_SECRET_ACCESS_KEY_FILE "
+                    "go together"
+                )
+        if self.database_url and self.database_url_file:
+            raise ValueError("set MADOGUCHI_DATABASE_URL or MADOGUCHI_DATABASE_URL_FILE, not both")
+        if self.tracing == "otlp" and not self.otlp_endpoint:
+            raise ValueError("MADOGUCHI_TRACING=otlp needs MADOGUCHI_OTLP_ENDPOINT")
+        if self.metrics_port is not None and self.metrics_port == self.sdk_metrics_port:
+            raise ValueError("MADOGUCHI_METRICS_PORT and MADOGUCHI_SDK_METRICS_PORT must differ")
+        return self
 
     @property
     def development(self) -> bool:
@@ -35,10 +168,97 @@ class Settings(BaseSettings):
 
     @property
     def read_model_url(self) -> str:
+        if self.database_url_file:
+            return read_secret(self.database_url_file, variable="MADOGUCHI_DATABASE_URL_FILE")
         return self.database_url or f"sqlite:///{self.data_dir / 'madoguchi.db'}"
+
+    @property
+    def temporal_uses_tls(self) -> bool:
+        return self.temporal_tls or any(
+            (self.temporal_tls_ca_file, self.temporal_tls_cert_file, self.temporal_tls_server_name)
+        )
+
+    def temporal_tls_config(self) -> TLSConfig | bool:
+        """What ``Client.connect(tls=...)`` takes: False, or a TLSConfig read from the files.
+
+        :raises SettingsError: if a named file cannot be read.
+        """
+        if not self.temporal_uses_tls:
+            return False
+        ca = cert = key = None
+        if self.temporal_tls_ca_file:
+            ca = _read_bytes(self.temporal_tls_ca_file, variable="MADOGUCHI_TEMPORAL_TLS_CA_FILE")
+        if self.temporal_tls_cert_file and self.temporal_tls_key_file:
+            cert = _read_bytes(
+                self.temporal_tls_cert_file, variable="MADOGUCHI_TEMPORAL_TLS_CERT_FILE"
+            )
+            key = _read_bytes(
+                self.temporal_tls_key_file, variable="MADOGUCHI_TEMPORAL_TLS_KEY_FILE"
+            )
+        return TLSConfig(
+            server_root_ca_cert=ca,
+            client_cert=cert,
+            client_private_key=key,
+            domain=self.temporal_tls_server_name,
+        )
+
+    def temporal_api_key(self) -> str | None:
+        if self.temporal_api_key_file is None:
+            return None
+        return read_secret(self.temporal_api_key_file, variable="MADOGUCHI_TEMPORAL_API_KEY_FILE")
+
+    def s3_credentials(self) -> tuple[str, str] | None:
+        """(access key id, secret) from the files, or None to use the default AWS chain."""
+        if not (self.s3_access_key_id_file and self.s3_secret_access_key_file):
+            return None
+        return (
+            read_secret(self.s3_access_key_id_file, variable="MADOGUCHI_S3_ACCESS_KEY_ID_FILE"),
+            read_secret(
+                self.s3_secret_access_key_file, variable="MADOGUCHI_S3_SECRET_ACCESS_KEY_FILE"
+            ),
+        )
+
+    def smtp_password(self) -> str | None:
+        if self.smtp_password_file is None or not self.smtp_username:
+            return None
+        return read_secret(self.smtp_password_file, variable="MADOGUCHI_SMTP_PASSWORD_FILE")
+
+    def check_startable(self) -> None:
+        """Fail now, with the variable's name, on what would otherwise fail mid-case.
+
+        Production refuses to invent keys: every process of an installation must share
+        the same payload keys and id secret, so they must exist before any process starts.
+
+        :raises SettingsError: on the first problem found.
+        """
+        self.temporal_tls_config()
+        self.temporal_api_key()
+        self.s3_credentials()
+        self.read_model_url  # noqa: B018 - reads the URL file
+        if not self.development:
+            keys = self.data_dir / "keys"
+            for name in ("payload-keys.json", "id-secret"):
+                if not (keys / name).is_file():
+                    raise SettingsError(
+                        f"MADOGUCHI_DATA_DIR: {keys / name} is missing; in production every "
+                        "process shares the installation's keys (see docs/deploying.md)"
+                    )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (plus ``overrides``), problems as :class:`SettingsError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"])
+            where = f"{ENV_PREFIX}{field.upper()}: " if field else ""
+            problems.append(f"{where}{error['msg']}")
+        raise SettingsError("; ".join(problems)) from None
 
 
 @lru_cache
 def get_settings() -> Settings:
     """The process's settings, read once; tests build their own ``Settings`` instead."""
-    return Settings()
+    return load_settings()

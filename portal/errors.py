@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from identity.assurance import AssuranceTooLow
 from identity.errors import IdentityError
+from identity.proxy import ProxyFilingInvalid
 from workflows.cases import CaseError
 
 log = logging.getLogger("madoguchi.portal")
@@ -44,6 +46,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             exc.status, exc.code, exc.message["ja"], exc.message["en"], exc.details
         )
+
+    @app.exception_handler(AssuranceTooLow)
+    async def _assurance(request: Request, exc: AssuranceTooLow) -> JSONResponse:
+        log.info("sign-in too weak: %s", exc.code)
+        message = exc.public_message
+        return error_response(403, "assurance_too_low", message["ja"], message["en"],
+                              {"accepted": list(exc.required)})
+
+    @app.exception_handler(ProxyFilingInvalid)
+    async def _proxy(request: Request, exc: ProxyFilingInvalid) -> JSONResponse:
+        return error_response(422, "invalid_proxy", "代理人の入力内容に誤りがあります。",
+                              "The proxy details need to be corrected.",
+                              [e.model_dump() for e in exc.errors])
 
     @app.exception_handler(IdentityError)
     async def _identity_error(request: Request, exc: IdentityError) -> JSONResponse:

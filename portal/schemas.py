@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from identity.principals import Caseworker, Resident
-from workflows.cases import CaseDetails
+from identity.principals import Caseworker
+from workflows.cases import CaseDetails, Principal
 
 
 class ApplicationIn(BaseModel):
@@ -16,6 +16,10 @@ class ApplicationIn(BaseModel):
     municipality: str = Field(examples=["131016"], pattern=r"^\d{6}$")
     data: dict[str, Any]
     lang: Literal["ja", "en"] = "ja"
+    proxy: dict[str, Any] | None = Field(
+        default=None, description="代理申請: the represented person and the relationship",
+        examples=[{"name": "山田 トメ", "name_kana": "ヤマダ トメ", "birthdate": "1938-04-02",
+                   "relationship": "child"}])
 
 
 class ActionIn(BaseModel):
@@ -60,15 +64,16 @@ class ApplicationOut(BaseModel):
     data: dict[str, Any]
     step_data: dict[str, dict[str, Any]]
     computed: dict[str, Any]
+    proxy: dict[str, Any] | None = None
     timeline: list[TimelineOut]
     documents: list[DocumentOut]
     actions: list[str]
     url: str
 
     @classmethod
-    def build(cls, details: CaseDetails, viewer: Resident | Caseworker) -> ApplicationOut:
+    def build(cls, details: CaseDetails, viewer: Principal) -> ApplicationOut:
         view = details.view
-        resident = isinstance(viewer, Resident)
+        resident = not isinstance(viewer, Caseworker)  # the applicant: resident or business
 
         def who(actor: str | None) -> str | None:
             # Residents see that the municipality acted, not which employee.
@@ -94,6 +99,7 @@ class ApplicationOut(BaseModel):
             data=view.data,
             step_data={} if resident else view.step_data,
             computed=view.computed,
+            proxy=view.proxy,
             timeline=[
                 TimelineOut(
                     at=t.at, event=t.event, stage=t.stage, actor=who(t.actor), comment=t.comment

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from documents.issuer import DocumentIssuer, development_issuer
 from documents.render import DocumentRenderer
+from documents.seal import load_pem_certificates
+from documents.timestamps import LocalTimestampAuthority
 from forms.catalog import Catalog
 from forms.municipalities import load_municipalities
 from identity.devissuer import DevIssuer
@@ -36,8 +40,10 @@ from notices.dispatch import NoticeSettings, NoticeSetup
 from notices.inbox import InboxChannel
 from portal.app import create_app
 from portal.deps import PortalContext
+from records.attachments import AttachmentStore
 from records.blobs import LocalBlobStore
 from records.db import create_schema, make_engine
+from records.drafts import DraftStore
 from records.inbox import InboxStore
 from records.register import DocumentRegister
 from workflows import search_attributes as sa
@@ -108,6 +114,25 @@ def renderer() -> DocumentRenderer:
 
 
 @dataclass
+class SealedDocuments:
+    """The development document issuer (PKI, seals, local TSA), made once per session."""
+
+    issuer: DocumentIssuer
+    trust_roots: list[Any]
+    tsa: LocalTimestampAuthority
+
+
+@pytest.fixture(scope="session")
+def sealed_documents(renderer: DocumentRenderer,
+                     tmp_path_factory: pytest.TempPathFactory) -> SealedDocuments:
+    names = {code: m.name.ja for code, m in load_municipalities().items()}
+    issuer, pki = development_issuer(renderer, tmp_path_factory.mktemp("pki"), names,
+                                     "http://portal")
+    return SealedDocuments(issuer, load_pem_certificates(pki.root_cert_path.read_bytes()),
+                           LocalTimestampAuthority.from_pki(pki))
+
+
+@dataclass
 class Stack:
     """One madoguchi installation for one test: its own data, task queue and worker."""
 
@@ -131,7 +156,7 @@ class Stack:
 
 
 async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
-                      renderer: DocumentRenderer, *, task_queue: str | None = None,
+                      documents: SealedDocuments, *, task_queue: str | None = None,
                       id_secret: bytes | None = None) -> tuple[Stack, CaseActivities]:
     """Wire a Stack like `madoguchi up` does, with the test's client and a data dir."""
     task_queue = task_queue or f"tq-{uuid.uuid4().hex[:12]}"
@@ -141,17 +166,23 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
     blobs = LocalBlobStore(data_dir / "blobs")
     issuer = DevIssuer.load_or_create(data_dir / "keys")
     municipalities = load_municipalities()
+    attachments = AttachmentStore(engine)
     cases = CaseService(client, catalog=catalog, municipalities=municipalities,
-                        id_secret=id_secret or os.urandom(32), task_queue=task_queue)
+                        id_secret=id_secret or os.urandom(32), task_queue=task_queue,
+                        attachments=attachments)
     notices = NoticeSetup.build(NoticeSettings(), engine=engine, keys_dir=data_dir / "keys",
                                 public_url="http://portal")
     context = PortalContext(cases=cases, verifier=TokenVerifier(issuer.trusted_issuers()),
-                            inbox=inbox, register=register, blobs=blobs, notices=notices)
+                            inbox=inbox, register=register, blobs=blobs, notices=notices,
+                            catalog=catalog, attachments=attachments,
+                            drafts=DraftStore(engine, KeyRing.generate("draft-test")),
+                            trust_roots=documents.trust_roots, tsa=documents.tsa,
+                            dev_issuer=issuer)
     app = create_app(lambda: None)  # type: ignore[arg-type,return-value]
     app.state.portal = context  # ASGITransport runs no lifespan: set the context here
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal")
     activities = CaseActivities(catalog=catalog, municipalities=municipalities,
-                                renderer=renderer, blobs=blobs, register=register,
+                                issuer=documents.issuer, blobs=blobs, register=register,
                                 inbox=InboxChannel(inbox), notices=notices.dispatcher(inbox))
     stack = Stack(client, http, issuer, cases, inbox, register, blobs, task_queue)
     return stack, activities
@@ -159,41 +190,43 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
 
 @asynccontextmanager
 async def running_stack(client: Client, data_dir: Path, catalog: Catalog,
-                        renderer: DocumentRenderer, **options: Any) -> AsyncIterator[Stack]:
+                        documents: SealedDocuments, **options: Any) -> AsyncIterator[Stack]:
     """A Stack with its workers running; ``options`` go to start_stack (task_queue,
     id_secret), so a second Stack can take over the first one's cases."""
-    built, activities = await start_stack(client, data_dir, catalog, renderer, **options)
+    built, activities = await start_stack(client, data_dir, catalog, documents, **options)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as executor:
-        cases_worker, documents_worker = build_workers(
-            client, activities, task_queue=built.task_queue, executor=executor)
-        async with cases_worker, documents_worker:
+        async with contextlib.AsyncExitStack() as running:
+            for worker in build_workers(client, activities, task_queue=built.task_queue,
+                                        executor=executor,
+                                        graceful_shutdown=timedelta(seconds=5)):
+                await running.enter_async_context(worker)
             yield built
     await built.http.aclose()
 
 
 @pytest.fixture
-def stack_on(tmp_path: Path, catalog: Catalog, renderer: DocumentRenderer):
+def stack_on(tmp_path: Path, catalog: Catalog, sealed_documents: SealedDocuments):
     """``stack_on(client, **options)``: a running Stack on any client (other keys, say)."""
 
     def factory(client: Client, **options: Any):
-        return running_stack(client, tmp_path, catalog, renderer, **options)
+        return running_stack(client, tmp_path, catalog, sealed_documents, **options)
 
     return factory
 
 
 @pytest.fixture
 async def stack(dev_env: WorkflowEnvironment, tmp_path: Path, catalog: Catalog,
-                renderer: DocumentRenderer) -> AsyncIterator[Stack]:
+                sealed_documents: SealedDocuments) -> AsyncIterator[Stack]:
     """A whole installation on the dev server."""
-    async with running_stack(dev_env.client, tmp_path, catalog, renderer) as built:
+    async with running_stack(dev_env.client, tmp_path, catalog, sealed_documents) as built:
         yield built
 
 
 @pytest.fixture
 async def time_stack(time_env: WorkflowEnvironment, tmp_path: Path, catalog: Catalog,
-                     renderer: DocumentRenderer) -> AsyncIterator[Stack]:
+                     sealed_documents: SealedDocuments) -> AsyncIterator[Stack]:
     """A whole installation on the time-skipping test server (deadline tests)."""
-    async with running_stack(time_env.client, tmp_path, catalog, renderer) as built:
+    async with running_stack(time_env.client, tmp_path, catalog, sealed_documents) as built:
         try:
             yield built
         finally:

@@ -15,7 +15,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from documents.render import DocumentRenderer, TemplateError
+from documents.issuer import DocumentIssuer, UnknownSealer, mask_name
+from documents.render import TemplateError
 from forms.catalog import Catalog, Procedure, UnknownProcedure
 from forms.municipalities import Municipality
 from notices.compose import (
@@ -47,7 +48,7 @@ class CaseActivities:
         *,
         catalog: Catalog,
         municipalities: dict[str, Municipality],
-        renderer: DocumentRenderer,
+        issuer: DocumentIssuer,
         blobs: BlobStore,
         register: DocumentRegister,
         inbox: InboxChannel,
@@ -55,16 +56,18 @@ class CaseActivities:
     ) -> None:
         self._catalog = catalog
         self._municipalities = municipalities
-        self._renderer = renderer
+        self._issuer = issuer
         self._blobs = blobs
         self._register = register
         self._inbox = inbox
         self._notices = notices
-        renderer.font_family  # noqa: B018 - look the font up now: fail at start, not mid-case
+        # Look the font up now: fail at start, not in the middle of a case.
+        issuer.renderer.font_family  # noqa: B018
 
-    def _procedure(self, procedure_id: str, version: str) -> Procedure:
+    def _procedure(self, procedure_id: str, version: str,
+                   municipality: str | None = None) -> Procedure:
         try:
-            return self._catalog.get(procedure_id, version)
+            return self._catalog.get(procedure_id, version, municipality)
         except UnknownProcedure as exc:
             # A worker without this version cannot do better on retry.
             raise ApplicationError(
@@ -73,7 +76,8 @@ class CaseActivities:
             ) from exc
 
     def _compose(self, notice: NoticeInput) -> ComposedNotice:
-        procedure = self._procedure(notice.procedure, notice.procedure_version)
+        procedure = self._procedure(notice.procedure, notice.procedure_version,
+                                    notice.municipality)
         params: dict[str, Any] = {**notice.params,
                                   "procedure_title": procedure.definition.title.model_dump()}
         try:
@@ -111,7 +115,8 @@ class CaseActivities:
         existing = self._register.get(request.document_id)
         if existing is not None:
             return _ref(existing)
-        procedure = self._procedure(request.procedure, request.procedure_version)
+        procedure = self._procedure(request.procedure, request.procedure_version,
+                                    request.municipality)
         spec = procedure.definition.document(request.document_type)
         if spec is None:
             raise ApplicationError(f"procedure has no document {request.document_type!r}",
@@ -135,25 +140,34 @@ class CaseActivities:
             size=len(pdf),
             blob_key=blob_key,
             issued_at=request.issued_at,
+            holder_masked=_holder(request.data),
         )
         self._register.record(issued)
+        if request.supersedes:
+            # After a re-survey the earlier certificate stays verifiable, marked replaced.
+            self._register.supersede(request.supersedes, by=issued.id, actor="system",
+                                     reason="再調査により再交付 / reissued after a re-survey",
+                                     at=request.issued_at)
         activity.logger.info("document %s issued for %s", issued.id, issued.application_id)
         return _ref(issued)
 
     def _produce_pdf(self, procedure: Procedure, request: IssueDocumentInput) -> bytes:
-        """Render the document. (Sealing, PAdES + RFC 3161, will wrap this step.)"""
+        """Render, attach the application data, seal (PAdES) and timestamp (RFC 3161).
+
+        A TSA or HSM that is down raises SealError: retried with backoff, the case waits."""
         spec = procedure.definition.document(request.document_type)
         assert spec is not None
         context = self._document_context(request, spec.title.ja)
         template = procedure.directory / spec.template  # resources resolve beside it
         try:
-            return self._renderer.render_pdf(
-                template.parent, template.name, context,
-                identifier=request.document_id, title=spec.title.ja,
+            return self._issuer.issue(
+                template.parent, template.name, context, document_id=request.document_id,
+                title=spec.title.ja, municipality_code=request.municipality,
             )
-        except TemplateError as exc:
-            # A defect of the procedure package: retrying cannot fix it.
-            raise ApplicationError(str(exc), type="template_error", non_retryable=True) from exc
+        except (TemplateError, UnknownSealer) as exc:
+            # A defect of the package or the configuration: retrying cannot fix it.
+            raise ApplicationError(str(exc), type=type(exc).__name__,
+                                   non_retryable=True) from exc
 
     def _document_context(self, request: IssueDocumentInput, title: str) -> dict[str, Any]:
         municipality = self._municipalities.get(request.municipality)
@@ -178,6 +192,17 @@ class CaseActivities:
         if event is not None:
             context["disaster_event"] = event.model_dump(mode="json")
         return context
+
+
+def _holder(data: dict[str, Any]) -> str | None:
+    """The masked name the public verify page shows (the applicant or the business)."""
+    names = ((data.get("applicant") or {}).get("name"),
+             (data.get("business") or {}).get("representative"),
+             (data.get("guardian") or {}).get("name"))
+    for name in names:
+        if isinstance(name, dict) and name.get("family"):
+            return mask_name(name["family"], name.get("given"))
+    return None
 
 
 def _ref(doc: IssuedDocument) -> DocumentRef:

@@ -18,7 +18,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.models import BatchNoticeInput, CampaignFiling, NoticeInput
-    from workflows.procedure import jst_date
+    from workflows.procedure import NOTICES_QUEUE_SUFFIX, jst_date
 
 BATCH_NOTICE_ACTIVITY = "deliver_notices"
 NOTICE_BATCH = 200
@@ -126,5 +126,6 @@ class CampaignWorkflow:
                 BATCH_NOTICE_ACTIVITY,
                 BatchNoticeInput(notices=notices[first:first + NOTICE_BATCH]),
                 result_type=int, start_to_close_timeout=timedelta(minutes=5),
+                task_queue=workflow.info().task_queue + NOTICES_QUEUE_SUFFIX,
                 retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
             )

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -32,21 +33,24 @@ from temporalio.service import RPCError, RPCStatusCode
 from forms.catalog import Catalog, Procedure, UnknownProcedure
 from forms.dedupe import dedupe_material
 from forms.municipalities import Municipality
-from forms.validation import FieldError, validate_application, validate_data
-from identity.principals import Caseworker, Resident
+from forms.validation import AttachmentLookup, FieldError, validate_application, validate_data
+from identity.assurance import check_assurance
+from identity.principals import Business, Caseworker, Resident
+from identity.proxy import parse_proxy_filing
 from workflows import search_attributes as sa
 from workflows.campaign import CampaignInput, CampaignView, CampaignWorkflow, campaign_id
 from workflows.models import (
     ActionRequest,
     Actor,
-    Applicant,
     ApplicationView,
     StartApplication,
 )
+from workflows.models import Applicant as ApplicantModel
 from workflows.procedure import ProcedureWorkflow
 from workflows.rules import available_actions
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+Principal = Resident | Business | Caseworker
 
 
 class CaseError(Exception):
@@ -95,11 +99,13 @@ class CaseService:
         client: Client,
         *,
         catalog: Catalog,
-        municipalities: dict[str, Municipality],
+        municipalities: Mapping[str, Municipality],
         id_secret: bytes,
         task_queue: str,
+        attachments: AttachmentLookup | None = None,
     ) -> None:
         self._client = client
+        self._attachments = attachments
         self._catalog = catalog
         self._municipalities = municipalities
         self._secret = id_secret
@@ -107,16 +113,16 @@ class CaseService:
 
     # ---- identities -----------------------------------------------------------------
 
-    def applicant_key(self, resident: Resident) -> str:
-        """An opaque, stable key for a resident: safe in search attributes and ids."""
-        return self._key(resident.issuer, resident.subject)
+    def applicant_key(self, applicant: Resident | Business) -> str:
+        """An opaque, stable key for a resident or business: safe in search attributes."""
+        return self._key(applicant.issuer, applicant.subject)
 
     def _key(self, issuer: str, subject: str) -> str:
         return self._mac(f"applicant|{issuer}|{subject}")[:32]
 
-    def actor(self, principal: Resident | Caseworker) -> Actor:
-        if isinstance(principal, Resident):
-            return Actor(kind="resident", subject=principal.subject,
+    def actor(self, principal: Principal) -> Actor:
+        if not isinstance(principal, Caseworker):
+            return Actor(kind=principal.kind, subject=principal.subject,
                          applicant_key=self.applicant_key(principal), name=principal.name)
         return Actor(kind="caseworker", subject=principal.subject, name=principal.name,
                      municipalities=sorted(principal.municipalities),
@@ -131,12 +137,18 @@ class CaseService:
     def procedures(self) -> list[Procedure]:
         return self._catalog.procedures()
 
-    def procedure(self, procedure_id: str, version: str | None = None) -> Procedure:
+    def procedure(self, procedure_id: str, version: str | None = None,
+                  municipality: str | None = None) -> Procedure:
+        """The procedure as in force (for ``municipality``: after its overlay)."""
         try:
-            return self._catalog.get(procedure_id, version)
+            return self._catalog.get(procedure_id, version, municipality)
         except UnknownProcedure as exc:
             raise CaseError("unknown_procedure", 404, "その手続きはありません。",
                             f"There is no procedure '{procedure_id}'.") from exc
+
+    def municipalities(self) -> list[Municipality]:
+        """The municipalities this installation serves, by code."""
+        return [self._municipalities[code] for code in sorted(self._municipalities)]
 
     def municipality(self, code: str) -> Municipality:
         found = self._municipalities.get(code)
@@ -146,30 +158,41 @@ class CaseService:
         return found
 
     async def submit(
-        self, principal: Resident | Caseworker, procedure_id: str, municipality_code: str,
+        self, principal: Principal, procedure_id: str, municipality_code: str,
         data: dict[str, Any], *, lang: Literal["ja", "en"] = "ja",
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, proxy: dict[str, Any] | None = None,
     ) -> ApplicationView:
         """File an application. A retry carrying the same ``idempotency_key`` (the HTTP
         ``Idempotency-Key``) gets the application the first attempt created, not a 409."""
-        if not isinstance(principal, Resident):
-            raise CaseError("resident_only", 403, "申請は住民の方のみ行えます。",
-                            "Only residents can file applications.")
-        procedure = self.procedure(procedure_id)
+        if isinstance(principal, Caseworker):
+            raise CaseError("applicants_only", 403, "申請は住民・事業者の方のみ行えます。",
+                            "Only residents and businesses can file applications.")
         municipality = self.municipality(municipality_code)
-        result = validate_application(procedure, municipality, data)
+        procedure = self.procedure(procedure_id, municipality=municipality.code)
+        definition = procedure.definition
+        if definition.applicant not in ("any", principal.kind):
+            who = {"resident": ("住民の方", "residents"), "business": ("事業者", "businesses")}
+            ja, en = who[definition.applicant]
+            raise CaseError("wrong_applicant_kind", 403,
+                            f"この手続きは{ja}向けです。{ja}としてログインしてください。",
+                            f"This procedure is for {en}; sign in as one.")
+        check_assurance(definition.assurance, principal)
+        represented = parse_proxy_filing(proxy).model_dump(mode="json") if proxy else None
+        key = self.applicant_key(principal)
+        result = validate_application(procedure, municipality, data,
+                                      attachments=self._attachments, owner=key)
         if not result.valid:
             raise InvalidData(result.errors)
-        definition = procedure.definition
-        key = self.applicant_key(principal)
         campaign = await self._open_campaign_for(procedure, municipality.code, data)
         application_id = "app-" + self._mac(
             dedupe_material(definition, municipality.code, key, data))[:26]
         start = StartApplication(
             application_id=application_id, definition=definition,
-            municipality=municipality.code, applicant=Applicant(key=key, name=principal.name),
+            municipality=municipality.code,
+            applicant=ApplicantModel(key=key, name=principal.name),
             data=data, submitted_at=datetime.now(UTC), lang=lang, campaign_id=campaign,
             request_key=self._mac(f"request|{key}|{idempotency_key}") if idempotency_key else None,
+            proxy=represented,
         )
         try:
             handle = await self._client.start_workflow(
@@ -274,14 +297,14 @@ class CaseService:
 
     # ---- reading --------------------------------------------------------------------
 
-    async def details(self, principal: Resident | Caseworker, application_id: str) -> CaseDetails:
+    async def details(self, principal: Principal, application_id: str) -> CaseDetails:
         view = await self._visible_view(principal, application_id)
-        definition = self.procedure(view.procedure, view.procedure_version).definition
+        definition = self._pinned(view).definition
         return CaseDetails(view=view,
                            actions=available_actions(definition, view, self.actor(principal)))
 
     async def _visible_view(
-        self, principal: Resident | Caseworker, application_id: str
+        self, principal: Principal, application_id: str
     ) -> ApplicationView:
         if not _SAFE_VALUE.match(application_id):
             raise _not_found()
@@ -295,8 +318,12 @@ class CaseService:
             raise _not_found()  # do not reveal that someone else's case exists
         return view
 
-    def _may_see(self, principal: Resident | Caseworker, view: ApplicationView) -> bool:
-        if isinstance(principal, Resident):
+    def _pinned(self, view: ApplicationView) -> Procedure:
+        """The procedure version (and municipal overlay) the case was filed under."""
+        return self.procedure(view.procedure, view.procedure_version, view.municipality)
+
+    def _may_see(self, principal: Principal, view: ApplicationView) -> bool:
+        if not isinstance(principal, Caseworker):
             return view.applicant_key == self.applicant_key(principal)
         return principal.can_act_for(view.municipality)
 
@@ -304,12 +331,12 @@ class CaseService:
         return self._client.get_workflow_handle(application_id)
 
     async def list_cases(
-        self, principal: Resident | Caseworker, *, procedure: str | None = None,
+        self, principal: Principal, *, procedure: str | None = None,
         stage: str | None = None, assignee: str | None = None, open_only: bool = False,
         limit: int = 200,
     ) -> list[CaseSummary]:
         clauses = ["WorkflowType = 'ProcedureWorkflow'"]
-        if isinstance(principal, Resident):
+        if not isinstance(principal, Caseworker):
             clauses.append(_eq(sa.APPLICANT.name, self.applicant_key(principal)))
         else:
             codes = sorted(principal.municipalities)
@@ -336,11 +363,11 @@ class CaseService:
     # ---- acting ---------------------------------------------------------------------
 
     async def act(
-        self, principal: Resident | Caseworker, application_id: str, action: str,
+        self, principal: Principal, application_id: str, action: str,
         comment: str | None, data: dict[str, Any] | None,
     ) -> CaseDetails:
         view = await self._visible_view(principal, application_id)
-        procedure = self.procedure(view.procedure, view.procedure_version)
+        procedure = self._pinned(view)
         self._validate_input(procedure, view, action, data)
         request = ActionRequest(action=action, actor=self.actor(principal), comment=comment,
                                 data=data)
@@ -360,7 +387,8 @@ class CaseService:
     def _validate_input(self, procedure: Procedure, view: ApplicationView, action: str,
                         data: dict[str, Any] | None) -> None:
         if action == "submit_correction" and data is not None and view.correction_target is None:
-            result = validate_application(procedure, self.municipality(view.municipality), data)
+            result = validate_application(procedure, self.municipality(view.municipality), data,
+                                          attachments=self._attachments, owner=view.applicant_key)
             if not result.valid:
                 raise InvalidData(result.errors)
             return

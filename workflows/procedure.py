@@ -41,6 +41,7 @@ NOTICE_ACTIVITY = "deliver_notice"
 NOTICE_CHANNELS_ACTIVITY = "notice_channels"
 ISSUE_ACTIVITY = "issue_document"
 DOCUMENTS_QUEUE_SUFFIX = "-documents"
+NOTICES_QUEUE_SUFFIX = "-notices"
 
 _ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -393,6 +394,9 @@ class ProcedureWorkflow:
                 result_type=list[str], start_to_close_timeout=timedelta(seconds=10),
                 retry_policy=_ACTIVITY_RETRY,
             )
+        # Notices have their own worker pool; cases from before it keep the cases queue.
+        queue = (workflow.info().task_queue + NOTICES_QUEUE_SUFFIX
+                 if workflow.patched("notices-queue-v1") else None)
         for channel in channels:
             notice = NoticeInput(
                 key=f"{self._start.application_id}:{self._notice_seq}:{event}:{channel}",
@@ -411,7 +415,7 @@ class ProcedureWorkflow:
             # (then it falls back to the inbox), and the outcome is never an exception.
             # No result type either: histories before channels recorded a bool here.
             await workflow.execute_activity(
-                NOTICE_ACTIVITY, notice,
+                NOTICE_ACTIVITY, notice, task_queue=queue,
                 start_to_close_timeout=timedelta(seconds=30), retry_policy=_ACTIVITY_RETRY,
             )
 

@@ -139,6 +139,11 @@ async def test_full_journey_correction_survey_four_eyes_and_pdf(stack, catalog, 
                           text=True, check=True).stdout
     for expected in ("罹災証明書", "大規模半壊", "山田", "千代田区長", "令和8年台風第15号"):
         assert expected in text, expected
+    verdict = await http.post("/api/verify", files={"file": ("c.pdf", pdf.content,
+                                                             "application/pdf")})
+    assert verdict.status_code == 200, verdict.text
+    assert verdict.json()["status"] == "valid" and verdict.json()["same_file_as_issued"]
+    assert verdict.json()["document"]["holder_masked"] == "山田 ＊＊＊"
     artifacts = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "certificate.pdf").write_bytes(pdf.content)
@@ -310,6 +315,9 @@ async def test_resurvey_after_issue_issues_a_new_certificate(stack, catalog):
     assert first["id"] != second["id"]
     assert final["computed"]["damage_grade"]["code"] == "large_scale_half"
     assert stack.register.get(second["id"]) is not None
+    replaced = (await http.get(f"/api/documents/{first['id']}/status")).json()
+    assert replaced["status"] == "superseded"
+    assert (await http.get(f"/api/documents/{second['id']}/status")).json()["status"] == "valid"
 
 
 async def test_recorded_history_replays_and_can_be_refreshed(stack, catalog):

@@ -30,6 +30,7 @@ async def file_application(
         body.data,
         lang=body.lang,
         idempotency_key=idempotency_key,
+        proxy=body.proxy,
     )
     return await _read(context, principal, view.application_id)
 

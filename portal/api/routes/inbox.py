@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from identity.principals import Resident
+from identity.principals import Caseworker
 from portal.deps import Context, CurrentPrincipal
 from portal.errors import ErrorBody
 from records.inbox import InboxEntry
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/inbox", tags=["notices"])
 @router.get("", responses={401: {"model": ErrorBody}})
 async def inbox(principal: CurrentPrincipal, context: Context) -> list[InboxEntry]:
     """Notices, newest first."""
-    if isinstance(principal, Resident):
+    if not isinstance(principal, Caseworker):
         recipients = [f"applicant:{context.cases.applicant_key(principal)}"]
     else:
         recipients = [f"municipality:{code}" for code in sorted(principal.municipalities)]

@@ -13,6 +13,8 @@ from forms.catalog import Catalog, Procedure, UnknownProcedure
 from forms.validation import common_registry, field_titles, schema_chain
 from portal.deps import Context, PortalContext
 from portal.errors import ErrorBody
+from records.attachments import AttachmentStore
+from records.drafts import DraftStore
 from workflows.cases import CaseError
 
 router = APIRouter(prefix="/api/procedures", tags=["procedures"])
@@ -20,43 +22,30 @@ router = APIRouter(prefix="/api/procedures", tags=["procedures"])
 Lang = Literal["ja", "en"]
 
 
-# --- what the routes need beyond PortalContext ---------------------------------------------
-# PortalContext does not (yet) carry the catalogue and the draft/attachment stores; these
-# find them there when present and otherwise build them once from what it has.
+# --- what the routes need from PortalContext ---------------------------------------------
+
+
+def _unavailable(what: str) -> CaseError:
+    return CaseError(f"{what}_unavailable", 503, "この機能は現在使えません。",
+                     f"The {what} service is not configured on this server.")
 
 
 def catalog_of(context: PortalContext) -> Catalog:
-    found = getattr(context, "catalog", None)
-    if isinstance(found, Catalog):
-        return found
-    return context.cases._catalog
+    if context.catalog is None:
+        raise _unavailable("catalogue")
+    return context.catalog
 
 
-def data_dir_of(context: PortalContext) -> Any:
-    # The blob store lives in <data dir>/blobs (madoguchi.datadir); keys beside it.
-    return context.blobs.root.parent  # type: ignore[attr-defined]
+def drafts_of(context: PortalContext) -> DraftStore:
+    if context.drafts is None:
+        raise _unavailable("drafts")
+    return context.drafts
 
 
-def drafts_of(context: PortalContext) -> Any:
-    from records.drafts import DraftStore
-    from workflows.codec import KeyRing
-
-    store = getattr(context, "drafts", None)
-    if store is None:
-        ring = KeyRing.load_or_create(data_dir_of(context) / "keys" / "draft-keys.json")
-        store = DraftStore(context.inbox.engine, ring)
-        context.drafts = store  # type: ignore[attr-defined]
-    return store
-
-
-def attachments_of(context: PortalContext) -> Any:
-    from records.attachments import AttachmentStore
-
-    store = getattr(context, "attachments", None)
-    if store is None:
-        store = AttachmentStore(context.inbox.engine)
-        context.attachments = store  # type: ignore[attr-defined]
-    return store
+def attachments_of(context: PortalContext) -> AttachmentStore:
+    if context.attachments is None:
+        raise _unavailable("attachments")
+    return context.attachments
 
 
 def find_procedure(

@@ -35,9 +35,8 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 def notice_setup(request: Request) -> NoticeSetup:
-    """The process's :class:`NoticeSetup`: ``PortalContext.notices`` or ``app.state.notices``."""
-    setup = getattr(getattr(request.app.state, "portal", None), "notices", None)
-    setup = setup or getattr(request.app.state, "notices", None)
+    """The process's :class:`NoticeSetup` (``PortalContext.notices``)."""
+    setup = request.app.state.portal.notices
     if setup is None:
         raise CaseError(
             "notices_unavailable",

@@ -1,0 +1,328 @@
+"""Verifying a sealed document cryptographically, with pyHanko's validator.
+
+:func:`verify_pdf` answers the question a bank clerk or an insurer asks about a
+certificate someone handed them: *was this issued by the municipality, unchanged?* It does
+not consult any database: the answer comes from the PDF and the trust roots alone, so it
+works offline and years later. Whether the municipality has since revoked or superseded
+the document is a separate question for the register (:func:`overall_status` combines the
+two for the verify page, the API and ``madoguchi verify``).
+
+The verdict (:class:`Verdict`) in plain words:
+
+=================  ===============================================================
+``valid``          sealed, unchanged since, by a certificate chaining to a trusted
+                   root, with a valid timestamp
+``tampered``       a seal is present but the file was changed after sealing (one
+                   flipped byte, an appended update that changes the page), or the
+                   seal's cryptography does not hold
+``unknown_issuer`` the seal is intact but its certificate (or the timestamp's) does
+                   not chain to a trusted root: a seal anyone could have made
+``not_sealed``     no seal at all, or not a readable PDF
+=================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from asn1crypto import x509 as asn1_x509
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import (
+    SignatureCoverageLevel,
+    async_validate_pdf_signature,
+    async_validate_pdf_timestamp,
+)
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko_certvalidator import ValidationContext
+
+from documents.seal import SEAL_FIELD_PREFIX, load_pem_certificates
+
+__all__ = [
+    "MESSAGES",
+    "Outcome",
+    "OverallStatus",
+    "SignerInfo",
+    "Verdict",
+    "async_verify_pdf",
+    "load_trust_roots",
+    "overall_status",
+    "verify_pdf",
+]
+
+log = logging.getLogger("madoguchi.documents")
+
+Outcome = Literal["valid", "tampered", "unknown_issuer", "not_sealed"]
+OverallStatus = Literal[
+    "valid", "tampered", "unknown_issuer", "not_sealed", "revoked", "superseded"
+]
+
+#: What each outcome means, for people. Shown by the page, the API and the CLI.
+MESSAGES: dict[str, dict[str, str]] = {
+    "valid": {
+        "ja": "有効です。発行元の電子公印があり、発行後に改ざんされていません。",
+        "en": "Valid. The issuer's e-seal is present and the document has not been changed "
+        "since it was issued.",
+    },
+    "tampered": {
+        "ja": "改ざんされています。電子公印の後に文書が変更されているため、信頼できません。",
+        "en": "Tampered. The document was changed after it was sealed and cannot be trusted.",
+    },
+    "unknown_issuer": {
+        "ja": "発行元を確認できません。電子公印は信頼できる発行元のものではありません。",
+        "en": "Unknown issuer. The e-seal does not come from a trusted issuer.",
+    },
+    "not_sealed": {
+        "ja": "電子公印がありません（または PDF として読み取れません）。",
+        "en": "Not sealed. The file carries no e-seal (or is not a readable PDF).",
+    },
+    "revoked": {
+        "ja": "この文書は発行元により取り消されています。",
+        "en": "This document has been revoked by its issuer.",
+    },
+    "superseded": {
+        "ja": "この文書は新しい文書に置き換えられています。",
+        "en": "This document has been superseded by a newer one.",
+    },
+}
+
+_ACCEPTED_LATER_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
+
+
+class SignerInfo(BaseModel):
+    """Who sealed: read from the seal certificate (trusted only if the verdict is valid)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    organization: str | None = None
+    common_name: str | None = None
+    #: 地方公共団体コード, from an ``organizationIdentifier`` of the form ``LGJP-<code>``.
+    municipality_code: str | None = None
+
+
+class Verdict(BaseModel):
+    """The result of checking one PDF's seal. Every field is about the file alone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Outcome
+    #: The signed bytes hash to the value in the seal, and nothing but allowed
+    #: long-term-validation updates (DSS, document timestamps) follows.
+    intact: bool = False
+    #: The seal's signature is cryptographically valid and the certificate fits its use.
+    valid: bool = False
+    #: The seal certificate chains to one of the trust roots.
+    trusted: bool = False
+    #: The RFC 3161 signature timestamp is intact, valid and trusted.
+    timestamp_valid: bool = False
+    #: Every document timestamp (B-LTA) is intact, valid and trusted; ``None`` if none.
+    document_timestamps_valid: bool | None = None
+    level: Literal["B-B", "B-T", "B-LTA"] | None = None
+    signer: SignerInfo | None = None
+    #: The trusted time of the seal (the timestamp's), if any.
+    signed_at: AwareDatetime | None = None
+    #: The document id the seal names (its field is ``madoguchi-seal-<id>``).
+    document_id: str | None = None
+    #: Short codes of what failed, for logs and support (e.g. ``modified_after_seal``).
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "valid"
+
+    @property
+    def message(self) -> dict[str, str]:
+        return MESSAGES[self.outcome]
+
+
+def load_trust_roots(pem: bytes) -> list[asn1_x509.Certificate]:
+    """Certificates from PEM (or DER) data, to pass as ``trust_roots``.
+
+    :raises documents.seal.SealError: if the data holds no certificate.
+    """
+    return load_pem_certificates(pem)
+
+
+def verify_pdf(data: bytes, trust_roots: Sequence[asn1_x509.Certificate]) -> Verdict:
+    """Check the seal, timestamp and integrity of a PDF.
+
+    Synchronous (runs its own event loop): call it from a worker thread, never from inside
+    a running event loop; async code uses :func:`async_verify_pdf`.
+
+    :param data: the PDF bytes, as received.
+    :param trust_roots: the roots a seal (and its timestamps) must chain to: the
+        municipalities' CA(s) and the TSA's root. Nothing is fetched from the network.
+    :returns: a :class:`Verdict`; never raises for a bad or hostile file.
+    """
+    return asyncio.run(async_verify_pdf(data, trust_roots))
+
+
+def _context(trust_roots: Sequence[asn1_x509.Certificate]) -> ValidationContext:
+    # Offline by design: no OCSP/CRL fetching (a verify page must not be made to call out),
+    # and a missing revocation source is not fatal (the development CA publishes none).
+    return ValidationContext(
+        trust_roots=list(trust_roots), allow_fetching=False, revocation_mode="soft-fail"
+    )
+
+
+def _signer_info(cert: asn1_x509.Certificate) -> SignerInfo:
+    subject = cert.subject.native
+    org_id = subject.get("organization_identifier")
+    code = None
+    if isinstance(org_id, str) and org_id.startswith("LGJP-"):
+        code = org_id.removeprefix("LGJP-")
+    org = subject.get("organization_name")
+    cn = subject.get("common_name")
+    return SignerInfo(
+        organization=org if isinstance(org, str) else None,
+        common_name=cn if isinstance(cn, str) else None,
+        municipality_code=code,
+    )
+
+
+async def async_verify_pdf(data: bytes, trust_roots: Sequence[asn1_x509.Certificate]) -> Verdict:
+    """:func:`verify_pdf` for async callers (same parameters and result)."""
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        seals = list(reader.embedded_regular_signatures)
+        doc_timestamps = list(reader.embedded_timestamp_signatures)
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        log.info("verify: unreadable PDF (%s)", type(exc).__name__)
+        return Verdict(outcome="not_sealed", problems=("unreadable_pdf",))
+    if not seals:
+        return Verdict(outcome="not_sealed", problems=("no_seal",))
+
+    problems: list[str] = []
+    if len(seals) > 1:
+        problems.append("several_seals")
+    seal = seals[0]
+    field = seal.field_name or ""
+    document_id = (
+        field.removeprefix(SEAL_FIELD_PREFIX) if field.startswith(SEAL_FIELD_PREFIX) else None
+    )
+
+    context = _context(trust_roots)
+    try:
+        status = await async_validate_pdf_signature(
+            seal,
+            signer_validation_context=context,
+            ts_validation_context=_context(trust_roots),
+            key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
+        )
+    except Exception as exc:  # a hostile file can break the validator in many ways
+        log.info("verify: seal validation failed (%s)", type(exc).__name__)
+        return Verdict(
+            outcome="tampered", document_id=document_id, problems=(*problems, "seal_unverifiable")
+        )
+
+    covered = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and status.modification_level in _ACCEPTED_LATER_CHANGES
+    )
+    intact = bool(status.intact) and covered
+    if not status.intact:
+        problems.append("digest_mismatch")
+    if not covered:
+        problems.append("modified_after_seal")
+    valid = bool(status.valid)
+    if not valid:
+        problems.append("signature_invalid")
+    trusted = bool(status.trusted)
+    if not trusted:
+        problems.append("seal_not_trusted")
+
+    ts = status.timestamp_validity
+    timestamp_valid = ts is not None and bool(ts.intact and ts.valid and ts.trusted)
+    timestamp_trusted = ts is not None and bool(ts.trusted)
+    if ts is None:
+        problems.append("no_timestamp")
+    elif not timestamp_valid:
+        problems.append("timestamp_invalid")
+
+    dts_valid: bool | None = None
+    dts_trusted = True
+    if doc_timestamps:
+        dts_valid = True
+        for dts in doc_timestamps:
+            try:
+                dts_status = await async_validate_pdf_timestamp(
+                    dts, validation_context=_context(trust_roots)
+                )
+                ok = bool(dts_status.intact and dts_status.valid and dts_status.trusted)
+                dts_trusted = dts_trusted and bool(dts_status.trusted)
+                if dts_status.intact and dts_status.valid:
+                    # A later change not covered by this document timestamp is tampering
+                    # unless it is itself signature maintenance.
+                    level = dts_status.modification_level
+                    if dts_status.coverage != SignatureCoverageLevel.ENTIRE_FILE and (
+                        level is not None and level not in _ACCEPTED_LATER_CHANGES
+                    ):
+                        ok = False
+                        intact = False
+                        problems.append("modified_after_document_timestamp")
+            except Exception as exc:
+                log.info("verify: document timestamp failed (%s)", type(exc).__name__)
+                ok = False
+                dts_trusted = False
+            if not ok:
+                dts_valid = False
+        if not dts_valid:
+            problems.append("document_timestamp_invalid")
+
+    if ts is None:
+        level = "B-B"
+    elif doc_timestamps:
+        level = "B-LTA"
+    else:
+        level = "B-T"
+
+    signed_at: datetime | None = ts.timestamp if ts is not None and timestamp_valid else None
+
+    if not intact or not valid or (ts is not None and not (ts.intact and ts.valid)):
+        outcome: Outcome = "tampered"
+    elif dts_valid is False and dts_trusted:
+        outcome = "tampered"
+    elif not trusted or not timestamp_trusted or not dts_trusted:
+        outcome = "unknown_issuer"
+    elif not timestamp_valid:
+        outcome = "tampered"
+    else:
+        outcome = "valid"
+    return Verdict(
+        outcome=outcome,
+        intact=intact,
+        valid=valid,
+        trusted=trusted,
+        timestamp_valid=timestamp_valid,
+        document_timestamps_valid=dts_valid,
+        level=level,  # type: ignore[arg-type]
+        signer=_signer_info(status.signing_cert),
+        signed_at=signed_at,
+        document_id=document_id,
+        problems=tuple(problems),
+    )
+
+
+def overall_status(verdict: Verdict | None, register_status: str | None) -> OverallStatus:
+    """One word for a file (or a document id) checked against the seal and the register.
+
+    A seal that does not hold wins (the file is not what was issued, whatever the register
+    says); otherwise a register that has revoked or superseded the document wins.
+
+    :param verdict: the seal check, or ``None`` when only the register is asked (the
+        verify page of a document id, without an upload).
+    :param register_status: ``valid`` / ``revoked`` / ``superseded``, or ``None`` if the
+        register does not know the document.
+    """
+    if verdict is not None and verdict.outcome != "valid":
+        return verdict.outcome
+    if register_status in ("revoked", "superseded"):
+        return register_status  # type: ignore[return-value]
+    return "valid"

@@ -1,0 +1,255 @@
+"""The portal pages' own texts in Japanese and English, and the choice of language.
+
+Japanese is the default. ``?lang=en`` (or ``ja``) on any page switches and is remembered
+in the ``madoguchi_lang`` cookie. Procedure texts (titles, field labels, options) come
+from the catalogue, not from here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Literal
+
+from fastapi import Request
+
+Lang = Literal["ja", "en"]
+LANG_COOKIE = "madoguchi_lang"
+LANGS: tuple[Lang, ...] = ("ja", "en")
+JST = timezone(timedelta(hours=9), "JST")
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "service": ("まどぐち オンライン申請", "madoguchi online services"),
+    "skip": ("本文へ移動", "Skip to main content"),
+    "lang.switch": ("English", "日本語"),
+    "lang.switch.label": ("Switch to English", "日本語に切り替える"),
+    "nav.label": ("メインメニュー", "Main menu"),
+    "nav.home": ("ホーム", "Home"),
+    "nav.procedures": ("手続きの一覧", "Procedures"),
+    "nav.apply": ("申請する", "Apply"),
+    "nav.my": ("申請した手続き", "My applications"),
+    "nav.inbox": ("お知らせ", "Inbox"),
+    "nav.notifications": ("通知の設定", "Notification settings"),
+    "nav.queue": ("案件一覧", "Case queue"),
+    "signin": ("ログイン", "Sign in"),
+    "signout": ("ログアウト", "Sign out"),
+    "signed_in_as": ("ログイン中", "Signed in as"),
+    "required": ("必須", "Required"),
+    "optional": ("任意", "Optional"),
+    "kana_hint": ("全角カタカナで入力してください。", "Write it in full-width katakana."),
+    "date_hint": ("例：2026-07-05", "For example: 2026-07-05"),
+    "tel_hint": (
+        "ハイフンなしの数字で入力してください。例：09012345678",
+        "Digits only, without hyphens. For example: 09012345678",
+    ),
+    "postal_hint": (
+        "ハイフンなしの7桁の数字。例：1000001",
+        "7 digits without a hyphen. For example: 1000001",
+    ),
+    "select.placeholder": ("選択してください", "Choose one"),
+    "error.summary": ("入力内容に誤りがあります", "There is a problem"),
+    "error.summary.intro": ("次の項目を確認してください。", "Check the following:"),
+    "error.prefix": ("エラー：", "Error: "),
+    "continue": ("次へ進む", "Continue"),
+    "back": ("前に戻る", "Back"),
+    "add_another": ("もう1件追加する", "Add another"),
+    "remove": ("削除する", "Remove"),
+    "page_of": ("{n} / {total} ページ", "Page {n} of {total}"),
+    "check.title": ("申請内容の確認", "Check your answers"),
+    "check.intro": (
+        "内容を確認して、よければ「申請する」を押してください。",
+        "Check your answers. If they are right, send the application.",
+    ),
+    "check.change": ("変更する", "Change"),
+    "check.submit": ("この内容で申請する", "Send the application"),
+    "check.submit_correction": ("この内容で補正を送る", "Send the corrected application"),
+    "empty": ("（未入力）", "(not given)"),
+    "home.title": ("オンライン申請", "Online services"),
+    "home.lead": (
+        "市区町村の手続きを、窓口に行かずにオンラインで申請できます。",
+        "Apply to your municipality online, without going to the office.",
+    ),
+    "home.resident": ("申請する方", "Residents"),
+    "home.staff": ("職員の方", "Municipal staff"),
+    "apply.title": ("申請する手続きを選ぶ", "Choose what to apply for"),
+    "apply.municipality": ("申請先の市区町村", "Your municipality"),
+    "apply.procedure": ("手続き", "Procedure"),
+    "apply.start": ("申請を始める", "Start"),
+    "apply.prepare": ("用意するもの・入力すること", "What you need"),
+    "apply.period": ("標準処理期間：{days}日", "Standard processing period: {days} days"),
+    "apply.correcting": ("補正：申請内容を直す", "Correction: amend your application"),
+    "public.title": ("手続きの一覧", "Procedures"),
+    "public.lead": (
+        "オンラインで申請できる手続きと、申請の前に用意するものです。",
+        "The procedures you can apply for online, and what to have at hand.",
+    ),
+    "public.documents": ("交付される書類", "Documents issued"),
+    "public.identity": ("本人確認（ログイン）が必要です。", "You sign in to prove who you are."),
+    "login.title": ("ログイン", "Sign in"),
+    "login.idp": ("本人確認サービスでログインする", "Sign in with the identity service"),
+    "login.no_idp": (
+        "ログインの方法が設定されていません。管理者にお問い合わせください。",
+        "No sign-in method is configured. Contact the administrator.",
+    ),
+    "login.dev": ("開発用ログイン", "Development sign-in"),
+    "login.dev.lead": (
+        "開発モードです。本物の本人確認の代わりに、デモの利用者を選んでログインします。",
+        "Development mode: choose a demo user instead of a real identity check.",
+    ),
+    "login.residents": ("住民（申請する方）", "Residents"),
+    "login.staff": ("職員", "Municipal staff"),
+    "login.as": ("この利用者でログイン", "Sign in as this user"),
+    "login.required": ("続けるにはログインしてください。", "Sign in to continue."),
+    "login.expired": (
+        "ログインの有効期限が切れました。もう一度ログインしてください。",
+        "Your session has ended. Sign in again.",
+    ),
+    "signed_out": ("ログアウトしました。", "You have signed out."),
+    "my.title": ("申請した手続き", "My applications"),
+    "my.none": ("まだ申請はありません。", "You have no applications yet."),
+    "my.filed": ("申請を受け付けました", "Application sent"),
+    "my.filed.id": ("受付番号", "Your reference number"),
+    "my.filed.next": (
+        "担当者が内容を確認します。結果は「お知らせ」でお伝えします。",
+        "A caseworker will check it. We will tell you the result in your inbox.",
+    ),
+    "app.title": ("申請の状況", "Application"),
+    "app.id": ("受付番号", "Reference number"),
+    "app.procedure": ("手続き", "Procedure"),
+    "app.municipality": ("申請先", "Municipality"),
+    "app.status": ("状況", "Status"),
+    "app.stage": ("段階", "Stage"),
+    "app.submitted": ("申請日時", "Sent"),
+    "app.due": ("処理期限", "Due"),
+    "app.timeline": ("これまでの経過", "History"),
+    "app.data": ("申請内容", "Your answers"),
+    "app.documents": ("交付された書類", "Issued documents"),
+    "app.download": ("ダウンロード（PDF）", "Download (PDF)"),
+    "app.verify": ("真正性を確認する", "Check authenticity"),
+    "app.correction": ("申請内容の補正をお願いします", "Please correct your application"),
+    "app.correction.deadline": ("期限", "Deadline"),
+    "app.correction.answer": ("申請内容を直す", "Correct the application"),
+    "app.withdraw": ("申請を取り下げる", "Withdraw the application"),
+    "app.done.withdraw": ("申請を取り下げました。", "You have withdrawn the application."),
+    "app.done.submit_correction": (
+        "直した申請を送りました。",
+        "Your corrected application has been sent.",
+    ),
+    "app.done.action": ("手続きを行いました。", "Done."),
+    "app.stage_actions": ("行える手続き", "What you can do"),
+    "stage_action.comment": ("理由・内容", "Reason or details"),
+    "withdraw.title": ("申請を取り下げますか", "Withdraw this application?"),
+    "withdraw.body": (
+        "取り下げると、この申請の手続きは終わり、元に戻せません。",
+        "If you withdraw, the case ends and cannot be reopened.",
+    ),
+    "withdraw.confirm": ("取り下げる", "Yes, withdraw"),
+    "withdraw.cancel": ("取り下げない（戻る）", "No, go back"),
+    "inbox.title": ("お知らせ", "Inbox"),
+    "inbox.none": ("お知らせはありません。", "No messages."),
+    "inbox.open": ("申請を見る", "View the application"),
+    "queue.title": ("案件一覧", "Case queue"),
+    "queue.filters": ("絞り込み", "Filters"),
+    "queue.apply_filters": ("絞り込む", "Filter"),
+    "queue.all": ("すべて", "All"),
+    "queue.assignee": ("担当者", "Assignee"),
+    "queue.assignee.me": ("自分", "Me"),
+    "queue.assignee.none": ("未割当", "Unassigned"),
+    "queue.counts": ("段階ごとの件数", "Cases per stage"),
+    "queue.none": ("条件に合う案件はありません。", "No cases match."),
+    "queue.overdue": ("期限超過", "Overdue"),
+    "queue.started": ("申請日時", "Received"),
+    "queue.caption": ("未処理の案件（新しい順）", "Open cases, newest first"),
+    "case.title": ("案件", "Case"),
+    "case.applicant": ("申請者", "Applicant"),
+    "case.actions": ("行える操作", "What you can do"),
+    "case.no_actions": ("いま行える操作はありません。", "There is nothing you can do now."),
+    "case.comment": ("コメント", "Comment"),
+    "case.comment.required": ("理由（コメント）", "Reason (comment)"),
+    "case.comment.hint": (
+        "申請者への補正依頼や却下の理由は、申請者に伝わります。",
+        "A correction request or a rejection reason is sent to the applicant.",
+    ),
+    "case.step_data": ("調査などの記録", "Step records"),
+    "case.computed": ("算定結果", "Computed"),
+    "case.refused": ("この操作は行えませんでした", "The action was refused"),
+    "case.done": ("「{action}」を行いました。", "Done: {action}."),
+    "case.assignee": ("担当者", "Assignee"),
+    "confirm.title": ("「{action}」を行いますか", "{action}: are you sure?"),
+    "confirm.yes": ("行う", "Yes, do it"),
+    "confirm.no": ("やめる（戻る）", "No, go back"),
+    "error.title": ("エラー", "Error"),
+    "error.back": ("ホームに戻る", "Go to the home page"),
+    "error.existing": ("すでにある申請を見る", "View the existing application"),
+    "footer": (
+        "この画面はオープンソースの「まどぐち」で動いています。",
+        "This service runs on the open-source madoguchi engine.",
+    ),
+}
+
+STATUS: dict[str, tuple[str, str]] = {
+    "in_progress": ("審査中", "In progress"),
+    "awaiting_applicant": ("申請者の手続き待ち", "Waiting for you"),
+    "awaiting_correction": ("補正待ち", "Correction requested"),
+    "issuing": ("書類を発行中", "Issuing documents"),
+    "completed": ("完了", "Completed"),
+    "rejected": ("却下", "Rejected"),
+    "withdrawn": ("取下げ", "Withdrawn"),
+    "closed": ("終了（期限切れ）", "Closed (deadline passed)"),
+}
+
+EVENTS: dict[str, tuple[str, str]] = {
+    "submitted": ("申請しました", "Application sent"),
+    "claimed": ("担当者が決まりました", "A caseworker took the case"),
+    "correction_requested": ("補正を求められました", "A correction was requested"),
+    "correction_submitted": ("補正を送りました", "Correction sent"),
+    "correction_expired": ("補正の期限が過ぎました", "The correction deadline passed"),
+    "withdrawn": ("取り下げました", "Withdrawn"),
+    "issued": ("書類を発行しました", "Document issued"),
+    "deadline_reminder": ("処理期限が近づいています", "Deadline approaching"),
+    "deadline_escalation": ("処理期限を過ぎました", "Deadline passed"),
+}
+
+ACTORS: dict[str, tuple[str, str]] = {
+    "applicant": ("申請者", "Applicant"),
+    "system": ("システム", "System"),
+    "municipality": ("市区町村", "Municipality"),
+}
+
+
+def text(key: str, lang: str, **values: object) -> str:
+    """The page text ``key`` in ``lang`` (the key itself if missing, never an error)."""
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    result = pair[1] if lang == "en" else pair[0]
+    return result.format(**values) if values else result
+
+
+def pick(pair_or_dict: tuple[str, str] | dict[str, str] | None, lang: str) -> str:
+    if pair_or_dict is None:
+        return ""
+    if isinstance(pair_or_dict, tuple):
+        return pair_or_dict[1] if lang == "en" else pair_or_dict[0]
+    return pair_or_dict.get(lang) or pair_or_dict.get("ja") or ""
+
+
+def request_lang(request: Request) -> Lang:
+    """``?lang=`` first, then the cookie, then Japanese."""
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked  # type: ignore[return-value]
+    remembered = request.cookies.get(LANG_COOKIE)
+    return remembered if remembered in LANGS else "ja"  # type: ignore[return-value]
+
+
+def when(moment: datetime | None, lang: str, *, date_only: bool = False) -> str:
+    """A moment as people in Japan read it: Japan time, Japanese or English style."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(JST)
+    if lang == "en":
+        return local.strftime("%d %b %Y" if date_only else "%d %b %Y %H:%M")
+    day = f"{local.year}年{local.month}月{local.day}日"
+    return day if date_only else f"{day} {local:%H:%M}"

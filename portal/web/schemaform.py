@@ -1,0 +1,525 @@
+"""HTML forms generated from a procedure's JSON Schema, and form posts turned back into data.
+
+The schema is the single source of the form: every input, label, hint, option and page comes
+from it (and from the procedure's messages for titles), so a municipality adds a procedure
+without writing a template. Field names are the JSON pointers of the values
+(``/applicant/name/family``), so a validation error (``FieldError.path``) lands next to its
+input without any mapping table.
+
+UI hints (``x-ui``, optional, in any schema node; see docs/portal.md):
+
+``page``      (top-level properties) the id of the page the property goes on; properties
+              sharing a ``page`` are asked together. Default: one property per page.
+``widget``    ``radios`` | ``select`` | ``textarea`` | ``text`` — overrides the default.
+``help``      ``{"ja": ..., "en": ...}`` hint shown under the label.
+``autocomplete``  the HTML autocomplete token.
+``kana``      true: the field asks for a reading in katakana (shown as such).
+``prepare``   (root) ``[{"ja": ..., "en": ...}]``: what to have at hand, on public pages.
+``add_label`` (arrays) ``{"ja", "en"}``: text of the "add another" button.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from forms.municipalities import Municipality
+from forms.validation import FieldError, common_registry, schema_chain, to_pointer
+
+Text = dict[str, str]
+
+_RADIOS_MAX = 6
+_TEXTAREA_MIN = 200
+_MAX_ITEMS_DEFAULT = 20
+_KATAKANA = re.compile(r"ァ")
+# Inputs whose purpose browsers can fill in (WCAG 1.3.5), by the shared schema's id or name.
+_AUTOCOMPLETE = {
+    "postal-code.schema.json": "postal-code",
+    "phone.schema.json": "tel",
+    "email.schema.json": "email",
+}
+_NAME_AUTOCOMPLETE = {"family": "family-name", "given": "given-name"}
+
+
+@dataclass
+class Option:
+    value: str
+    label: Text
+
+
+@dataclass
+class Field:
+    """One input (or a fieldset / repeatable list of them) of a generated form."""
+
+    pointer: str
+    kind: str  # text textarea integer number date email tel radios select group array
+    title: Text
+    required: bool
+    help: Text | None = None
+    options: list[Option] = field(default_factory=list)
+    children: list[Field] = field(default_factory=list)
+    items: list[list[Field]] = field(default_factory=list)  # arrays: one list per item
+    kana: bool = False
+    max_length: int | None = None
+    autocomplete: str | None = None
+    value: Any = None
+    errors: list[FieldError] = field(default_factory=list)
+    add_label: Text | None = None
+    max_items: int = _MAX_ITEMS_DEFAULT
+
+    @property
+    def name(self) -> str:
+        return self.pointer
+
+    @property
+    def id(self) -> str:
+        return "f" + re.sub(r"[^A-Za-z0-9_-]", "-", self.pointer)
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind in ("group", "array")
+
+    def display(self, lang: str) -> str:
+        """The value as a person reads it (option labels, not codes)."""
+        if self.value is None or self.value == "":
+            return ""
+        for option in self.options:
+            if option.value == str(self.value):
+                return option.label.get(lang) or option.label["ja"]
+        return str(self.value)
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+        for item in self.items:
+            for child in item:
+                yield from child.walk()
+
+
+@dataclass
+class Page:
+    id: str
+    fields: list[Field]
+    title: Text
+
+    def leaves(self) -> list[Field]:
+        return [f for top in self.fields for f in top.walk() if not f.is_group]
+
+    def all_fields(self) -> list[Field]:
+        return [f for top in self.fields for f in top.walk()]
+
+
+class SchemaForm:
+    """The form of one schema, for one municipality (its choices) and one set of messages."""
+
+    def __init__(
+        self,
+        schema: dict,
+        *,
+        messages: Mapping[str, Mapping[str, str]] | None = None,
+        municipality: Municipality | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        self.schema = schema
+        self.messages = messages or {}
+        self.municipality = municipality
+        self.registry = common_registry() if registry is None else registry
+        self._root_chain, self._root_resolver = schema_chain(
+            schema, self.registry.resolver_with_root(DRAFT202012.create_resource(schema))
+        )
+
+    # ---- structure --------------------------------------------------------------------
+
+    def page_ids(self) -> list[str]:
+        """Page ids in order: a top-level property's ``x-ui.page`` or its own name."""
+        seen: list[str] = []
+        for name, node in self._properties(self._root_chain):
+            page = self._ui(self._chain(node, self._root_resolver)[0]).get("page") or name
+            if page not in seen:
+                seen.append(page)
+        return seen
+
+    def title(self) -> Text:
+        return {
+            "ja": _first(self._root_chain, "title") or "",
+            "en": _first(self._root_chain, "x-title-en") or "",
+        }
+
+    def prepare(self) -> list[Text]:
+        """What a resident needs at hand: ``x-ui.prepare`` or the page titles."""
+        hinted = self._ui(self._root_chain).get("prepare")
+        if isinstance(hinted, list):
+            return [t for t in hinted if isinstance(t, dict) and "ja" in t]
+        return [p.title for p in self.pages({})]
+
+    def pages(self, data: Any, errors: list[FieldError] | None = None) -> list[Page]:
+        required = set(_first(self._root_chain, "required", list) or [])
+        grouped: dict[str, list[Field]] = {}
+        for name, node in self._properties(self._root_chain):
+            chain, resolver = self._chain(node, self._root_resolver)
+            page = self._ui(chain).get("page") or name
+            built = self._field(
+                f"/{_escape(name)}", chain, resolver, name in required, data, errors or []
+            )
+            grouped.setdefault(page, []).append(built)
+        return [
+            Page(
+                id=pid,
+                fields=fields,
+                title=fields[0].title
+                if len(fields) == 1 or pid == fields[0].pointer[1:]
+                else {"ja": pid, "en": pid},
+            )
+            for pid, fields in grouped.items()
+        ]
+
+    def page(self, page_id: str, data: Any, errors: list[FieldError] | None = None) -> Page:
+        for page in self.pages(data, errors):
+            if page.id == page_id:
+                return page
+        raise KeyError(page_id)
+
+    def all_fields(self, data: Any, errors: list[FieldError] | None = None) -> list[Field]:
+        """Every field of every page, as one page (a single-page form such as a survey)."""
+        return [f for p in self.pages(data, errors) for f in p.fields]
+
+    def _chain(self, node: object, resolver):
+        return schema_chain(node, resolver)
+
+    @staticmethod
+    def _properties(chain: list[dict]) -> list[tuple[str, object]]:
+        seen: dict[str, object] = {}
+        for link in chain:
+            props = link.get("properties")
+            if isinstance(props, dict):
+                for name, child in props.items():
+                    seen.setdefault(name, child)
+        return list(seen.items())
+
+    @staticmethod
+    def _ui(chain_or_node: list[dict] | dict) -> dict:
+        nodes = chain_or_node if isinstance(chain_or_node, list) else [chain_or_node]
+        merged: dict = {}
+        for node in reversed(nodes):  # local hints override the shared schema's
+            hint = node.get("x-ui")
+            if isinstance(hint, dict):
+                merged.update(hint)
+        return merged
+
+    def _title(self, chain: list[dict], pointer: str) -> Text:
+        key = f"field.{pointer}"
+        ja = self.messages.get("ja", {}).get(key) or _first(chain, "title")
+        en = self.messages.get("en", {}).get(key) or _first(chain, "x-title-en") or ja
+        fallback = pointer.rsplit("/", 1)[-1]
+        return {"ja": ja or fallback, "en": en or fallback}
+
+    def _field(
+        self,
+        pointer: str,
+        chain: list[dict],
+        resolver,
+        required: bool,
+        data: Any,
+        errors: list[FieldError],
+    ) -> Field:
+        ui = self._ui(chain)
+        kind = _first(chain, "type") or "string"
+        value = _resolve(data, pointer)
+        built = Field(
+            pointer=pointer,
+            kind="text",
+            title=self._title(chain, pointer),
+            required=required,
+            value=value,
+            errors=[e for e in errors if e.path == pointer],
+        )
+        if isinstance(ui.get("help"), dict):
+            built.help = ui["help"]
+        if kind == "object":
+            built.kind = "group"
+            child_required = set(_first(chain, "required", list) or [])
+            for name, node in self._properties(chain):
+                child_chain, child_resolver = self._chain(node, resolver)
+                built.children.append(
+                    self._field(
+                        f"{pointer}/{_escape(name)}",
+                        child_chain,
+                        child_resolver,
+                        name in child_required,
+                        data,
+                        errors,
+                    )
+                )
+            return built
+        if kind == "array":
+            built.kind = "array"
+            items_node = _first(chain, "items", dict) or {}
+            item_chain, item_resolver = self._chain(items_node, resolver)
+            count = len(value) if isinstance(value, list) else 0
+            count = max(count, _first(chain, "minItems", int) or 0)
+            built.max_items = _first(chain, "maxItems", int) or _MAX_ITEMS_DEFAULT
+            if isinstance(ui.get("add_label"), dict):
+                built.add_label = ui["add_label"]
+            for index in range(count):
+                item_pointer = f"{pointer}/{index}"
+                item = self._field(item_pointer, item_chain, item_resolver, True, data, errors)
+                item.title = {
+                    lang: f"{text} {index + 1}"
+                    for lang, text in self._title(item_chain, pointer).items()
+                }
+                built.items.append([item])
+            return built
+        options = self._options(chain)
+        if options is not None:
+            built.options = options
+            widget = ui.get("widget")
+            built.kind = (
+                widget
+                if widget in ("radios", "select")
+                else ("radios" if len(options) <= _RADIOS_MAX else "select")
+            )
+            return built
+        fmt = _first(chain, "format")
+        max_length = _first(chain, "maxLength", int)
+        built.max_length = max_length
+        if kind in ("integer", "number"):
+            built.kind = kind
+        elif fmt == "date":
+            built.kind = "date"
+        elif fmt == "email":
+            built.kind = "email"
+        elif ui.get("widget") == "textarea" or (max_length or 0) > _TEXTAREA_MIN:
+            built.kind = "textarea"
+        ids = [str(n.get("$id", "")) for n in chain]
+        if any(i.endswith("phone.schema.json") for i in ids):
+            built.kind = "tel"
+        pattern = _first(chain, "pattern") or ""
+        built.kana = bool(ui.get("kana")) or bool(_KATAKANA.search(pattern))
+        built.autocomplete = ui.get("autocomplete") or next(
+            (
+                token
+                for suffix, token in _AUTOCOMPLETE.items()
+                if any(i.endswith(suffix) for i in ids)
+            ),
+            None,
+        )
+        last = pointer.rsplit("/", 1)[-1]
+        if built.autocomplete is None and not built.kana and "/name/" in pointer:
+            built.autocomplete = _NAME_AUTOCOMPLETE.get(last)
+        return built
+
+    def _options(self, chain: list[dict]) -> list[Option] | None:
+        source = _first(chain, "x-choices")
+        if source == "disaster_events":
+            events = self.municipality.disaster_events if self.municipality else []
+            return [Option(e.id, {"ja": e.name.ja, "en": e.name.en}) for e in events]
+        enum = _first(chain, "enum", list)
+        if enum is None:
+            return None
+        titles = _first(chain, "x-enum-titles", dict) or {}
+        result = []
+        for value in enum:
+            label = titles.get(str(value))
+            if not isinstance(label, dict):
+                label = {"ja": str(value), "en": str(value)}
+            result.append(
+                Option(
+                    str(value),
+                    {
+                        "ja": label.get("ja", str(value)),
+                        "en": label.get("en") or label.get("ja", ""),
+                    },
+                )
+            )
+        return result
+
+    # ---- posts ------------------------------------------------------------------------
+
+    def read(self, fields: list[Field], form: Mapping[str, Any], data: dict) -> dict:
+        """``data`` with the values of ``fields`` replaced by what ``form`` holds.
+
+        Empty inputs remove the value (so ``required`` reports them); a number that does
+        not parse is kept as typed, so the page shows it again next to its error.
+        """
+        result = json.loads(json.dumps(data))
+        for top in fields:
+            _remove(result, top.pointer)
+            value = self._read_field(top, form)
+            if value is not None:
+                _assign(result, top.pointer, value)
+        return result
+
+    def _read_field(self, f: Field, form: Mapping[str, Any]) -> Any:
+        if f.kind == "group":
+            obj = {}
+            for child in f.children:
+                value = self._read_field(child, form)
+                if value is not None:
+                    obj[child.pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")] = (
+                        value
+                    )
+            return obj or None
+        if f.kind == "array":
+            count = _int(form.get(f"_count{f.pointer}"), len(f.items))
+            values = []
+            for index in range(min(count, f.max_items)):
+                item = self._item_at(f, index)
+                if item is None:
+                    break
+                value = self._read_field(item, form)
+                values.append(value if value is not None else ({} if item.kind == "group" else ""))
+            return values or None
+        raw = form.get(f.pointer)
+        if raw is None:
+            return None
+        text = str(raw).strip()
+        if text == "":
+            return None
+        if f.kind == "integer":
+            text = _ascii_digits(text)
+            return int(text) if re.fullmatch(r"-?\d+", text) else str(raw).strip()
+        if f.kind == "number":
+            text = _ascii_digits(text)
+            try:
+                number = float(text)
+            except ValueError:
+                return str(raw).strip()
+            return int(number) if number.is_integer() and "." not in text else number
+        if f.kind == "tel" or f.autocomplete == "postal-code":
+            return _ascii_digits(text).replace("-", "").replace("ー", "")
+        return text
+
+    @staticmethod
+    def _item_at(array: Field, index: int) -> Field | None:
+        # Items are built from the data the page was rendered with, so every item the
+        # browser posts back exists here; extra counts from a tampered form are ignored.
+        return array.items[index][0] if index < len(array.items) else None
+
+    def with_item_added(self, data: dict, pointer: str) -> dict:
+        items = _resolve(data, pointer)
+        items = list(items) if isinstance(items, list) else []
+        items.append({} if self._item_is_object(pointer) else "")
+        result = json.loads(json.dumps(data))
+        _assign(result, pointer, items)
+        return result
+
+    def with_item_removed(self, data: dict, pointer: str, index: int) -> dict:
+        items = _resolve(data, pointer)
+        result = json.loads(json.dumps(data))
+        if isinstance(items, list) and 0 <= index < len(items):
+            items = items[:index] + items[index + 1 :]
+            if items:
+                _assign(result, pointer, items)
+            else:
+                _remove(result, pointer)
+        return result
+
+    def _item_is_object(self, pointer: str) -> bool:
+        chain, resolver = self._root_chain, self._root_resolver
+        for segment in pointer.split("/")[1:]:
+            node = None
+            for link in chain:
+                if segment.isdigit() and isinstance(link.get("items"), dict):
+                    node = link["items"]
+                    break
+                props = link.get("properties")
+                if isinstance(props, dict) and segment in props:
+                    node = props[segment]
+                    break
+            if node is None:
+                return False
+            chain, resolver = schema_chain(node, resolver)
+        items = _first(chain, "items", dict) or {}
+        item_chain, _ = schema_chain(items, resolver)
+        return _first(item_chain, "type") == "object"
+
+
+def errors_for(errors: list[FieldError], pointers: list[str]) -> list[FieldError]:
+    """The errors at or under any of ``pointers``."""
+    return [e for e in errors if any(e.path == p or e.path.startswith(p + "/") for p in pointers)]
+
+
+def anchor(path: str) -> str:
+    """The id of the input an error at ``path`` belongs to (for the error summary)."""
+    return "f" + re.sub(r"[^A-Za-z0-9_-]", "-", path)
+
+
+def _first(chain: list[dict], keyword: str, kind: type = str) -> Any:
+    for node in chain:
+        value = node.get(keyword)
+        if isinstance(value, kind) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def _segments(pointer: str) -> list[str]:
+    return [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]]
+
+
+def _resolve(data: Any, pointer: str) -> Any:
+    node = data
+    for segment in _segments(pointer):
+        if isinstance(node, dict):
+            node = node.get(segment)
+        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
+            node = node[int(segment)]
+        else:
+            return None
+    return node
+
+
+def _assign(data: dict, pointer: str, value: Any) -> None:
+    segments = _segments(pointer)
+    node: Any = data
+    for segment in segments[:-1]:
+        if isinstance(node, list):
+            node = node[int(segment)]
+            continue
+        if not isinstance(node.get(segment), dict | list):
+            node[segment] = {}
+        node = node[segment]
+    if isinstance(node, list):
+        node[int(segments[-1])] = value
+    else:
+        node[segments[-1]] = value
+
+
+def _remove(data: dict, pointer: str) -> None:
+    segments = _segments(pointer)
+    node: Any = data
+    for segment in segments[:-1]:
+        node = node.get(segment) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(segments[-1], None)
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return max(0, min(int(str(value)), 1000))
+    except (TypeError, ValueError):
+        return default
+
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９－．", "0123456789-.")
+
+
+def _ascii_digits(text: str) -> str:
+    """Full-width digits typed with a Japanese IME, as the ASCII the schema expects."""
+    return text.translate(_FULLWIDTH)
+
+
+def pointer_of(path: list[str | int]) -> str:
+    return to_pointer(path)

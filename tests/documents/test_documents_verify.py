@@ -1,0 +1,164 @@
+"""verify_pdf against real sealed files: valid, and each way a file can fail."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+from documents.devpki import DevPKI
+from documents.issuer import development_issuer
+from documents.render import DocumentRenderer
+from documents.seal import load_pem_certificates
+from documents.verify import Verdict, overall_status, verify_pdf
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATES = REPO / "forms/catalog/disaster-certificate/templates"
+CONTEXT: dict[str, Any] = {
+    "document": {"id": "DOC-V1", "title": "罹災証明書"},
+    "issued_at": "2026-11-26T10:30:00+09:00",
+    "application_id": "APP-1",
+    "municipality": {"code": "131016", "name": {"ja": "千代田区", "en": "Chiyoda City"}},
+    "disaster_event": {"id": "t", "name": {"ja": "令和8年台風第15号"}, "date": "2026-09-20"},
+    "data": {
+        "applicant": {
+            "name": {
+                "family": "山田",
+                "given": "太郎",
+                "family_kana": "ヤマダ",
+                "given_kana": "タロウ",
+            },
+            "address": {
+                "postal_code": "1000001",
+                "prefecture": "東京都",
+                "city": "千代田区",
+                "street": "千代田1-1",
+            },
+        },
+        "property": {
+            "address": {
+                "postal_code": "1000001",
+                "prefecture": "東京都",
+                "city": "千代田区",
+                "street": "千代田1-1",
+            }
+        },
+        "damage": {"date": "2026-09-20"},
+    },
+    "survey": {"damage_ratio": 42.5},
+    "computed": {"damage_grade": {"code": "large_scale_half", "ja": "大規模半壊"}},
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    renderer = DocumentRenderer()
+    base = tmp_path_factory.mktemp("verify")
+    issuer, pki = development_issuer(
+        renderer, base / "pki", {"131016": "千代田区"}, "https://example.lg.jp"
+    )
+    other, _ = development_issuer(
+        renderer, base / "other-pki", {"131016": "千代田区"}, "https://example.lg.jp"
+    )
+    args = dict(document_id="DOC-V1", title="罹災証明書", municipality_code="131016")
+    return {
+        "roots": load_pem_certificates(pki.root_cert_path.read_bytes()),
+        "sealed": issuer.issue(TEMPLATES, "certificate.html", CONTEXT, **args),
+        "untrusted": other.issue(TEMPLATES, "certificate.html", CONTEXT, **args),
+        "unsealed": renderer.render_pdf(
+            TEMPLATES, "certificate.html", CONTEXT, identifier="DOC-V1", title="罹災証明書"
+        ),
+        "pki": pki,
+    }
+
+
+def flip_byte(data: bytes) -> bytes:
+    # In the middle of the signed range (the page content), not in the signature itself.
+    out = bytearray(data)
+    out[len(out) // 4] ^= 0x01
+    return bytes(out)
+
+
+def append_text_update(data: bytes) -> bytes:
+    """An incremental update that paints over the damage grade and writes other text."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    page_ref, resources = writer.find_page_for_modification(0)
+    fonts = resources.get_object().get("/Font") or generic.DictionaryObject()
+    fonts = fonts.get_object()
+    font_name = next(iter(fonts.keys()), "/F1")
+    content = (
+        b"q 1 1 1 rg 150 430 200 30 re f Q BT "
+        + str(font_name).encode()
+        + b" 14 Tf 160 440 Td <0001000200030004> Tj ET"
+    )
+    stream = generic.StreamObject(stream_data=content)
+    page = page_ref.get_object()
+    old = page["/Contents"]
+    contents = generic.ArrayObject(list(old) if isinstance(old, generic.ArrayObject) else [old])
+    contents.append(writer.add_object(stream))
+    page["/Contents"] = contents
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_issued_document_is_valid(files: dict[str, Any]) -> None:
+    verdict = verify_pdf(files["sealed"], files["roots"])
+    assert verdict.outcome == "valid" and verdict.problems == ()
+    assert verdict.message["en"].startswith("Valid")
+
+
+def test_one_flipped_byte_is_tampered(files: dict[str, Any]) -> None:
+    verdict = verify_pdf(flip_byte(files["sealed"]), files["roots"])
+    assert verdict.outcome == "tampered", verdict
+    assert not verdict.intact
+
+
+def test_appended_update_that_changes_text_is_tampered(files: dict[str, Any]) -> None:
+    changed = append_text_update(files["sealed"])
+    assert changed.startswith(files["sealed"])  # the original bytes are untouched
+    verdict = verify_pdf(changed, files["roots"])
+    assert verdict.outcome == "tampered", verdict
+    assert not verdict.intact
+    assert "modified_after_seal" in verdict.problems
+
+
+def test_seal_by_an_untrusted_key_is_unknown_issuer(files: dict[str, Any]) -> None:
+    verdict = verify_pdf(files["untrusted"], files["roots"])
+    assert verdict.outcome == "unknown_issuer", verdict
+    assert verdict.intact and verdict.valid and not verdict.trusted
+
+
+def test_no_trust_roots_means_unknown_issuer(files: dict[str, Any]) -> None:
+    assert verify_pdf(files["sealed"], []).outcome == "unknown_issuer"
+
+
+@pytest.mark.parametrize("name", ["unsealed", "garbage", "empty", "truncated"])
+def test_not_sealed(files: dict[str, Any], name: str) -> None:
+    data = {
+        "unsealed": files["unsealed"],
+        "garbage": b"%PDF-1.7\nnot really",
+        "empty": b"",
+        "truncated": files["sealed"][:2000],
+    }[name]
+    assert verify_pdf(data, files["roots"]).outcome == "not_sealed"
+
+
+def test_overall_status_combines_seal_and_register() -> None:
+    valid = Verdict(outcome="valid", intact=True, valid=True, trusted=True)
+    tampered = Verdict(outcome="tampered")
+    assert overall_status(valid, "valid") == "valid"
+    assert overall_status(valid, None) == "valid"
+    assert overall_status(valid, "revoked") == "revoked"
+    assert overall_status(valid, "superseded") == "superseded"
+    assert overall_status(tampered, "revoked") == "tampered"
+    assert overall_status(None, "revoked") == "revoked"
+
+
+def test_pki_fixture_is_the_development_ca(files: dict[str, Any]) -> None:
+    assert isinstance(files["pki"], DevPKI)
