@@ -19,7 +19,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from asn1crypto import x509 as asn1_x509
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -302,3 +302,28 @@ def development_issuer(
         return Sealer.from_pem(files.key, files.cert, timestamper=timestamper, trust_roots=roots)
 
     return DocumentIssuer(renderer, SealerCache(build), public_url), pki
+
+
+class IssuesDocuments(Protocol):
+    """What the issue activity needs: :class:`DocumentIssuer` or a process pool of them."""
+
+    def issue(self, template_dir: Path, template_name: str, context: Mapping[str, Any], *,
+              document_id: str, title: str, municipality_code: str,
+              attachments: Mapping[str, bytes] | None = None) -> bytes: ...
+
+
+def build_development_issuer(pki_dir: Path, municipality_names: Mapping[str, str],
+                             public_url: str, tsa_url: str | None = None) -> DocumentIssuer:
+    """A development issuer with its own warm renderer (a picklable pool recipe)."""
+    issuer, _ = development_issuer(DocumentRenderer(), pki_dir, municipality_names, public_url,
+                                   tsa_url=tsa_url)
+    return issuer
+
+
+def build_configured_issuer(seals_file: Path, tsa_url: str, trust_roots_file: Path | None,
+                            public_url: str) -> DocumentIssuer:
+    """A production issuer from the seals file and TSA (a picklable pool recipe)."""
+    roots_pem = trust_roots_file.read_bytes() if trust_roots_file else None
+    sealers = configured_sealers(load_seal_sources(seals_file), tsa_url=tsa_url,
+                                 trust_roots_pem=roots_pem)
+    return DocumentIssuer(DocumentRenderer(), sealers, public_url)

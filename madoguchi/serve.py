@@ -124,10 +124,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event, queue: Queue = "al
                 client, metrics, obs.catalog_stages(runtime.catalog), settings.case_metrics_interval
             )
         )
+    activities = runtime.activities()
     with concurrent.futures.ThreadPoolExecutor(max_workers=settings.activity_threads) as pool:
         workers = build_workers(
             client,
-            runtime.activities(),
+            activities,
             queue=queue,
             task_queue=settings.task_queue,
             executor=pool,
@@ -150,6 +151,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, queue: Queue = "al
         await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
         results = await asyncio.gather(*tasks, return_exceptions=True)
         stopped.cancel()
+    activities.close()
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures and not stop.is_set():
         # A worker died on its own (lost server, fatal error): exit non-zero so the

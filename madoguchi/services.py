@@ -8,13 +8,10 @@ from typing import Any
 
 from temporalio.client import Client
 
-from documents.issuer import (
-    DocumentIssuer,
-    configured_sealers,
-    development_issuer,
-    load_seal_sources,
-)
-from documents.render import DocumentRenderer
+from documents.devpki import DevPKI
+from documents.fonts import find_japanese_font
+from documents.issuer import IssuesDocuments, build_configured_issuer, build_development_issuer
+from documents.pool import ProcessPoolIssuer, Recipe
 from documents.seal import load_pem_certificates
 from documents.timestamps import LocalTimestampAuthority
 from forms.catalog import Catalog
@@ -85,7 +82,7 @@ class Runtime:
                            attachments=self.attachments)
 
     def portal_context(self, client: Client) -> PortalContext:
-        _, roots, tsa = self.document_issuer()
+        roots, tsa = self.seal_verification()
         return PortalContext(cases=self.case_service(client),
                              verifier=TokenVerifier(self.trusted_issuers(),
                                                     replay_store=RecordsReplayStore(self.engine)),
@@ -97,31 +94,39 @@ class Runtime:
                              trust_roots=roots, tsa=tsa,
                              dev_issuer=self.dev_issuer() if self.settings.development else None)
 
-    def document_issuer(self) -> tuple[DocumentIssuer, list[Any], LocalTimestampAuthority | None]:
-        """The issuer of sealed documents, the roots that verify them, and (development)
-        the local TSA. Production reads seal keys and the TSA URL from the settings."""
-        renderer = DocumentRenderer()
+    def _issuer_recipe(self) -> Recipe:
+        """How to build the document issuer (also in a child process of the pool)."""
         if self.settings.development:
             names = {code: m.name.ja for code, m in self.municipalities.items()}
-            issuer, pki = development_issuer(renderer, self.data.keys / "pki", names,
-                                             self.settings.public_url,
-                                             tsa_url=self.settings.tsa_url)
-            roots = load_pem_certificates(pki.root_cert_path.read_bytes())
-            return issuer, roots, LocalTimestampAuthority.from_pki(pki)
+            return build_development_issuer, (self.data.keys / "pki", names,
+                                              self.settings.public_url, self.settings.tsa_url)
         if not (self.settings.tsa_url and self.settings.seals_file):
             raise SettingsError("production needs MADOGUCHI_TSA_URL and MADOGUCHI_SEALS_FILE")
-        sources = load_seal_sources(self.settings.seals_file)
-        roots_pem = (self.settings.trust_roots_file.read_bytes()
-                     if self.settings.trust_roots_file else None)
-        sealers = configured_sealers(sources, tsa_url=self.settings.tsa_url,
-                                     trust_roots_pem=roots_pem)
-        roots = load_pem_certificates(roots_pem) if roots_pem else []
-        return DocumentIssuer(renderer, sealers, self.settings.public_url), roots, None
+        return build_configured_issuer, (self.settings.seals_file, self.settings.tsa_url,
+                                         self.settings.trust_roots_file,
+                                         self.settings.public_url)
+
+    def seal_verification(self) -> tuple[list[Any], LocalTimestampAuthority | None]:
+        """The roots that verify our seals, and (development) the local TSA served at /tsa."""
+        if self.settings.development:
+            pki = DevPKI.load_or_create(self.data.keys / "pki")
+            return (load_pem_certificates(pki.root_cert_path.read_bytes()),
+                    LocalTimestampAuthority.from_pki(pki))
+        roots_file = self.settings.trust_roots_file
+        return (load_pem_certificates(roots_file.read_bytes()) if roots_file else []), None
+
+    def document_issuer(self) -> IssuesDocuments:
+        """In this process, or in ``document_processes`` child processes (all cores)."""
+        find_japanese_font()  # fail at start, not in the middle of a case
+        recipe = self._issuer_recipe()
+        if self.settings.document_processes > 0:
+            return ProcessPoolIssuer(recipe, self.settings.document_processes)
+        build, args = recipe
+        return build(*args)
 
     def activities(self) -> CaseActivities:
-        issuer, _, _ = self.document_issuer()
         return CaseActivities(catalog=self.catalog, municipalities=self.municipalities,
-                              issuer=issuer, blobs=self.stores.blobs,
+                              issuer=self.document_issuer(), blobs=self.stores.blobs,
                               register=self.stores.register,
                               inbox=InboxChannel(self.stores.inbox),
                               notices=self.notices.dispatcher(self.stores.inbox))

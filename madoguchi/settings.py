@@ -115,6 +115,9 @@ class Settings(BaseSettings):
 
     # Workers.
     document_slots: int = Field(default=2, ge=1, description="Documents rendered at once")
+    document_processes: int = Field(
+        default=1, ge=0, le=64,
+        description="Processes that render and seal (0: in the worker's threads)")
     activity_threads: int = Field(default=8, ge=1)
 
     # Observability.

@@ -15,7 +15,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from documents.issuer import DocumentIssuer, UnknownSealer, mask_name
+from documents.issuer import IssuesDocuments, UnknownSealer, mask_name
 from documents.render import TemplateError
 from forms.catalog import Catalog, Procedure, UnknownProcedure
 from forms.municipalities import Municipality
@@ -48,7 +48,7 @@ class CaseActivities:
         *,
         catalog: Catalog,
         municipalities: dict[str, Municipality],
-        issuer: DocumentIssuer,
+        issuer: IssuesDocuments,
         blobs: BlobStore,
         register: DocumentRegister,
         inbox: InboxChannel,
@@ -61,8 +61,12 @@ class CaseActivities:
         self._register = register
         self._inbox = inbox
         self._notices = notices
-        # Look the font up now: fail at start, not in the middle of a case.
-        issuer.renderer.font_family  # noqa: B018
+
+    def close(self) -> None:
+        """Stop what the activities started (the document process pool)."""
+        close = getattr(self._issuer, "close", None)
+        if close is not None:
+            close()
 
     def _procedure(self, procedure_id: str, version: str,
                    municipality: str | None = None) -> Procedure:
