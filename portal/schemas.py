@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from identity.principals import Caseworker
-from workflows.cases import CaseDetails, Principal
+from workflows.cases import CaseDetails, Principal, WaitingOn
 
 
 class ApplicationIn(BaseModel):
@@ -68,6 +68,7 @@ class ApplicationOut(BaseModel):
     timeline: list[TimelineOut]
     documents: list[DocumentOut]
     actions: list[str]
+    waiting_on: list[WaitingOn] = []  # caseworkers: side effects being retried, and why
     url: str
 
     @classmethod
@@ -110,5 +111,6 @@ class ApplicationOut(BaseModel):
                 DocumentOut(**d.model_dump(), url=f"/api/documents/{d.id}") for d in view.documents
             ],
             actions=details.actions,
+            waiting_on=[] if resident else details.waiting_on,
             url=f"/api/applications/{view.application_id}",
         )

@@ -88,9 +88,19 @@ class CaseSummary(BaseModel):
     started_at: datetime | None
 
 
+class WaitingOn(BaseModel):
+    """A side effect the case is retrying (a caseworker sees why a case does not move)."""
+
+    activity: str
+    attempt: int
+    reason: str | None  # the last failure's class and message (our errors carry no PII)
+    next_attempt_at: datetime | None
+
+
 class CaseDetails(BaseModel):
     view: ApplicationView
     actions: list[str]
+    waiting_on: list[WaitingOn] = []
 
 
 class CaseService:
@@ -300,8 +310,27 @@ class CaseService:
     async def details(self, principal: Principal, application_id: str) -> CaseDetails:
         view = await self._visible_view(principal, application_id)
         definition = self._pinned(view).definition
-        return CaseDetails(view=view,
+        waiting = (await self._waiting_on(application_id)
+                   if isinstance(principal, Caseworker) else [])
+        return CaseDetails(view=view, waiting_on=waiting,
                            actions=available_actions(definition, view, self.actor(principal)))
+
+    async def _waiting_on(self, application_id: str) -> list[WaitingOn]:
+        """Activities being retried, with the reason of their last failure."""
+        description = await self._handle(application_id).describe()
+        waiting = []
+        for pending in description.raw_description.pending_activities:
+            reason = None
+            if pending.HasField("last_failure"):
+                error = await self._client.data_converter.decode_failure(pending.last_failure)
+                cause = error.__cause__ or error
+                reason = f"{type(cause).__name__}: {cause}"[:300]
+            next_at = (pending.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
+                       if pending.HasField("next_attempt_schedule_time") else None)
+            waiting.append(WaitingOn(activity=pending.activity_type.name,
+                                     attempt=pending.attempt, reason=reason,
+                                     next_attempt_at=next_at))
+        return waiting
 
     async def _visible_view(
         self, principal: Principal, application_id: str

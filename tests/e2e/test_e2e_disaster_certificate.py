@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -350,3 +351,31 @@ async def test_a_retry_with_the_same_idempotency_key_gets_the_same_application(s
         headers={**stack.resident("retry-2", "別人 五郎"), "Idempotency-Key": "7f1c-try"})
     assert someone_else.status_code == 201
     assert someone_else.json()["id"] != first.json()["id"]
+
+
+async def test_a_broken_blob_store_holds_the_case_and_the_caseworker_sees_why(stack, catalog):
+    http, resident = stack.http, stack.resident("wait-1", "待機 六郎")
+    surveyor, approver = stack.caseworker("cw-1"), stack.caseworker("cw-2", roles="approver")
+    app_id = (await http.post(APPS, json=filing(example(catalog)), headers=resident)).json()["id"]
+    for who, action, body in ((surveyor, "accept", {}), (surveyor, "survey", {
+            "data": {"damage_ratio": 35, "surveyed_on": "2026-10-02"}}), (approver, "approve", {})):
+        assert (await act(http, app_id, who, action, **body)).status_code == 200
+    # The blob store's folder cannot be made: every attempt to store the PDF fails.
+    stack.blobs.root.parent.mkdir(parents=True, exist_ok=True)
+    if stack.blobs.root.exists():
+        shutil.rmtree(stack.blobs.root)
+    stack.blobs.root.write_text("not a directory")
+
+    async def retrying():
+        body = (await http.get(f"{APPS}/{app_id}", headers=surveyor)).json()
+        waits = [w for w in body["waiting_on"] if w["activity"] == "issue_document"]
+        return waits if waits and waits[0]["attempt"] >= 2 else None
+
+    (waiting,) = await eventually(retrying, timeout=30)
+    assert waiting["reason"] and "blob" in waiting["reason"].lower()
+    mine = (await http.get(f"{APPS}/{app_id}", headers=resident)).json()
+    assert mine["waiting_on"] == [] and mine["documents"] == [], "residents see no internals"
+
+    stack.blobs.root.unlink()  # the store is back
+    final = await eventually(lambda: issued(http, app_id, resident), timeout=40)
+    assert len(final["documents"]) == 1
