@@ -206,6 +206,15 @@ class CampaignRule(_Strict):
     remind_before_days: list[int] = Field(default_factory=lambda: [14, 3])
 
 
+class RetentionRule(_Strict):
+    """How long a finished case's data is kept (文書の保存期間), counted from its end.
+
+    Then its notices and documents' files are deleted; the register of issued documents
+    (number, hash, status: no personal data) is kept so a document stays checkable."""
+
+    days: int = Field(gt=0, le=36500)
+
+
 class ProcedureDefinition(_Strict):
     """The whole declarative definition of one procedure version."""
 
@@ -215,6 +224,7 @@ class ProcedureDefinition(_Strict):
     applicant: Literal["resident", "business", "any"] = "resident"
     assurance: AssuranceRule | None = None
     campaign: CampaignRule | None = None
+    retention: RetentionRule | None = None
     form: str = "form.schema.json"
     dedupe: DedupeRule = DedupeRule()
     processing_period: ProcessingPeriod

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Engine, Select, select, update
+from sqlalchemy import Engine, Select, delete, select, update
 
 from records.db import inbox_entries, insert_ignore
 
@@ -85,6 +85,13 @@ class InboxStore:
             .order_by(inbox_entries.c.created_at.desc(), inbox_entries.c.key.desc())
         )
         return self._fetch(stmt)
+
+    def delete_for_application(self, application_id: str) -> int:
+        """Forget every notice about an application (its retention period ended)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(inbox_entries).where(inbox_entries.c.application_id == application_id))
+        return result.rowcount
 
     def mark_read(self, recipient: str, key: str) -> bool:
         """Mark the recipient's entry ``key`` as read (again, harmlessly, if it was).

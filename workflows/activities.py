@@ -35,6 +35,7 @@ from workflows.models import (
     IssueDocumentInput,
     NoticeChannelsInput,
     NoticeInput,
+    PurgeInput,
 )
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -112,6 +113,16 @@ class CaseActivities:
                 key=notice.key, recipient=notice.recipient, application_id=notice.application_id,
                 event=notice.event, notice=self._compose(notice), created_at=notice.created_at)
         return delivered
+
+    @activity.defn(name="purge_case")
+    def purge_case(self, request: PurgeInput) -> int:
+        """The retention period ended: delete the case's notices and document files, keep
+        the register (number, hash, status) so the documents stay checkable. Idempotent."""
+        removed = self._inbox.store.delete_for_application(request.application_id)
+        for doc in self._register.for_application(request.application_id):
+            removed += self._blobs.delete(doc.blob_key)
+        activity.logger.info("case %s purged (%d items)", request.application_id, removed)
+        return removed
 
     @activity.defn(name="issue_document")
     def issue_document(self, request: IssueDocumentInput) -> DocumentRef:

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import jsonpointer
 from pydantic import BaseModel
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -49,6 +51,7 @@ from workflows.models import Applicant as ApplicantModel
 from workflows.procedure import ProcedureWorkflow
 from workflows.rules import available_actions
 
+OPEN_STATUSES = ("in_progress", "awaiting_correction", "awaiting_applicant", "issuing")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 Principal = Resident | Business | Caseworker
 
@@ -317,9 +320,13 @@ class CaseService:
 
     async def _waiting_on(self, application_id: str) -> list[WaitingOn]:
         """Activities being retried, with the reason of their last failure."""
-        description = await self._handle(application_id).describe()
+        # The raw call: no search attribute decoding, which some servers answer oddly.
+        description = await self._client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=self._client.namespace,
+                execution=WorkflowExecution(workflow_id=application_id)))
         waiting = []
-        for pending in description.raw_description.pending_activities:
+        for pending in description.pending_activities:
             reason = None
             if pending.HasField("last_failure"):
                 error = await self._client.data_converter.decode_failure(pending.last_failure)
@@ -374,7 +381,9 @@ class CaseService:
             if value:
                 clauses.append(_eq(attr.name, value))
         if open_only:
-            clauses.append("ExecutionStatus = 'Running'")
+            # Not ExecutionStatus: a finished case stays running through its retention.
+            statuses = ", ".join(_quote(s) for s in OPEN_STATUSES)
+            clauses.append(f"{sa.STATUS.name} IN ({statuses})")
         # No ORDER BY: SQL visibility (dev server, PostgreSQL) does not support it.
         query = " AND ".join(clauses)
         rows: list[CaseSummary] = []

@@ -113,6 +113,7 @@ class ApplicationView(BaseModel):
     stage_due_at: datetime | None = None  # an applicant stage's own deadline
     proxy: dict[str, Any] | None = None
     request_key: str | None = None
+    purged: bool = False  # the retention period ended: notices and files are gone
 
 
 class NoticeInput(BaseModel):
@@ -166,3 +167,9 @@ class BatchNoticeInput(BaseModel):
     """Activity input: the same notice to many recipients (campaign reminders)."""
 
     notices: list[NoticeInput]
+
+
+class PurgeInput(BaseModel):
+    """Activity input: forget a finished case's notices and document files."""
+
+    application_id: str

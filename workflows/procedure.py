@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         IssueDocumentInput,
         NoticeChannelsInput,
         NoticeInput,
+        PurgeInput,
         StartApplication,
         Status,
         TimelineEntry,
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
 
 NOTICE_ACTIVITY = "deliver_notice"
 NOTICE_CHANNELS_ACTIVITY = "notice_channels"
+PURGE_ACTIVITY = "purge_case"
 ISSUE_ACTIVITY = "issue_document"
 DOCUMENTS_QUEUE_SUFFIX = "-documents"
 NOTICES_QUEUE_SUFFIX = "-notices"
@@ -84,6 +86,7 @@ class ProcedureWorkflow:
         self._stage_entered = self._submitted_at
         self._stage_reminders_sent: set[int] = set()
         self._final_outcome: Status | None = None  # where "issuing" ends
+        self._purged = False
         self._pending_notices: list[tuple[str, dict[str, str]]] = []
         self._pending_documents: list[str] = []
         self._notice_seq = 0
@@ -115,7 +118,21 @@ class ProcedureWorkflow:
                 self._on_timer()
             self._sync_search_attributes()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._retain_then_purge()
         return self._view()
+
+    async def _retain_then_purge(self) -> None:
+        """Keep the finished case readable for its retention period, then forget it."""
+        rule = self._definition.retention
+        if rule is None or not workflow.patched("retention-v1"):
+            return
+        await workflow.sleep(timedelta(days=rule.days))
+        await workflow.execute_activity(
+            PURGE_ACTIVITY, PurgeInput(application_id=self._start.application_id),
+            result_type=int, start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=_ACTIVITY_RETRY,
+        )
+        self._purged = True
 
     async def _drain_effects(self) -> None:
         while self._pending_notices or self._pending_documents:
@@ -470,6 +487,7 @@ class ProcedureWorkflow:
             stage_due_at=self._stage_deadline(),
             proxy=self._start.proxy,
             request_key=self._start.request_key,
+            purged=self._purged,
         )
 
 

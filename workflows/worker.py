@@ -47,7 +47,8 @@ def build_workers(
         workers.append(Worker(client, task_queue=task_queue,
                               workflows=[ProcedureWorkflow, CampaignWorkflow],
                               # Cases started before the notices pool existed deliver here.
-                              activities=[activities.notice_channels, activities.deliver_notice],
+                              activities=[activities.notice_channels, activities.deliver_notice,
+                                          activities.purge_case],
                               **common))
     if queue in ("documents", "all"):
         workers.append(Worker(client, task_queue=task_queue + DOCUMENTS_QUEUE_SUFFIX,

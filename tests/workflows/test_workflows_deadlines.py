@@ -172,3 +172,32 @@ async def test_a_certificate_case_completes_when_the_resurvey_window_closes(
     view = await _view(time_stack, app_id)
     assert view["status"] == "completed" and view["actions"] == []
     assert len(view["documents"]) == 1
+
+
+async def test_a_finished_case_is_forgotten_when_its_retention_ends(
+        time_env: WorkflowEnvironment, time_stack, catalog):
+    app_id = await _file(time_stack, catalog)
+    surveyor = time_stack.caseworker("cw-1", roles="reviewer,surveyor")
+    await _act(time_stack, app_id, surveyor, "accept")
+    await _act(time_stack, app_id, surveyor, "survey",
+               data={"damage_ratio": 55, "surveyed_on": "2026-10-01"})
+    await _act(time_stack, app_id, time_stack.caseworker("cw-2", roles="approver"), "approve")
+    await time_env.sleep(timedelta(days=91))  # the re-survey window closes: completed
+    view = await _view(time_stack, app_id)
+    assert view["status"] == "completed"
+    (doc,) = view["documents"]
+    assert (await time_stack.http.get(doc["url"], headers=time_stack.resident())).status_code == 200
+    assert time_stack.inbox.for_application(app_id)
+
+    await time_env.sleep(timedelta(days=1827))  # 5 years (文書の保存期間)
+    handle = time_stack.client.get_workflow_handle_for(ProcedureWorkflow.run, app_id)
+    for _ in range(20):  # the purge activity runs right after the timer
+        if (await handle.query(ProcedureWorkflow.view)).purged:
+            break
+        await time_env.sleep(timedelta(minutes=1))
+    assert (await handle.query(ProcedureWorkflow.view)).purged
+    assert time_stack.inbox.for_application(app_id) == []
+    gone = await time_stack.http.get(doc["url"], headers=time_stack.resident())
+    assert gone.status_code == 410 and gone.json()["error"] == "retention_expired"
+    status = (await time_stack.http.get(f"/api/documents/{doc['id']}/status")).json()
+    assert status["status"] == "valid", "the register keeps the document checkable"

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from portal.deps import Context, CurrentPrincipal
 from portal.errors import ErrorBody
+from records.blobs import BlobNotFound
 from workflows.cases import CaseError
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
@@ -29,7 +30,14 @@ async def download(document_id: str, principal: CurrentPrincipal, context: Conte
         raise CaseError("not_found", 404, "書類が見つかりません。", "Document not found.")
     # Visible exactly when its application is: the same rule, in one place.
     await context.cases.details(principal, doc.application_id)
-    data = context.blobs.get(doc.blob_key)
+    try:
+        data = context.blobs.get(doc.blob_key)
+    except BlobNotFound:
+        raise CaseError("retention_expired", 410,
+                        "保存期間が過ぎたため、この書類のファイルは削除されました。"
+                        "書類番号で有効性は確認できます。",
+                        "This document's file was deleted when its retention period ended; "
+                        "its number can still be checked on the verify page.") from None
     return Response(
         data,
         media_type=doc.media_type,
