@@ -104,7 +104,7 @@ async def test_an_unanswered_correction_closes_the_case(time_env: WorkflowEnviro
     assert (await _view(time_stack, app_id))["status"] == "awaiting_correction"
     await time_env.sleep(timedelta(hours=2))
     handle = time_stack.client.get_workflow_handle_for(ProcedureWorkflow.run, app_id)
-    result = await handle.result()
+    result = await handle.query(ProcedureWorkflow.view)
     assert result.status == "closed"
     assert [e.event for e in result.timeline][-1] == "correction_expired"
     assert "deadline_reminder" not in [e.event for e in result.timeline]
