@@ -27,14 +27,16 @@ from typing import Any, TypeVar
 
 import click
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.runtime import Runtime as TemporalRuntime
 
+from identity.verify import TokenVerifier
 from madoguchi import observability as obs
 from madoguchi.services import Runtime
 from madoguchi.settings import Settings, SettingsError, load_settings
 from portal.app import create_app
+from portal.codec_endpoint import codec_app
 from portal.deps import PortalContext
 from records.blobs import BlobError
 from records.s3blobs import S3BlobStore, blob_store_from_settings
@@ -222,45 +224,10 @@ def build_web_app(settings: Settings, *, metrics: obs.Metrics | None = None) -> 
 
     app = create_app(context_factory)
     if settings.codec_endpoint:
-        app.mount("/codec", codec_app(runtime.data.payload_keys()))
+        app.mount("/codec", codec_app(runtime.data.payload_keys(),
+                                      TokenVerifier(runtime.trusted_issuers()),
+                                      ui_origin=settings.temporal_ui_origin))
     obs.instrument_app(app, metrics, tracing=tracing)
-    return app
-
-
-def codec_app(ring: KeyRing) -> FastAPI:
-    """Temporal's remote codec protocol (``POST /decode``, ``/encode``) for the Temporal UI.
-
-    It decrypts case payloads: mount it only behind the operators' authentication.
-    """
-    from fastapi import Response
-    from google.protobuf import json_format
-    from temporalio.api.common.v1 import Payloads
-
-    from workflows.codec import EncryptionCodec
-
-    codec = EncryptionCodec(ring)
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-
-    async def _apply(request: Request, decode: bool) -> Response:
-        try:
-            payloads = json_format.Parse(await request.body(), Payloads())
-        except json_format.ParseError:
-            return Response(
-                '{"error": "bad_payloads"}', status_code=400, media_type="application/json"
-            )
-        items = list(payloads.payloads)
-        done = await (codec.decode(items) if decode else codec.encode(items))
-        body = json_format.MessageToJson(Payloads(payloads=done))
-        return Response(body, media_type="application/json")
-
-    @app.post("/decode")
-    async def decode(request: Request) -> Response:
-        return await _apply(request, True)
-
-    @app.post("/encode")
-    async def encode(request: Request) -> Response:
-        return await _apply(request, False)
-
     return app
 
 

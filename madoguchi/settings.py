@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     # The codec endpoint (``/codec/decode``) for the Temporal UI; serve it only where
     # operators alone can reach it (see deploy/compose/Caddyfile).
     codec_endpoint: bool = False
+    temporal_ui_origin: str | None = Field(
+        default=None, description="The Temporal UI's origin: the only site allowed to call it")
 
     # Documents: e-seals and timestamps. Development makes its own PKI and TSA.
     tsa_url: str | None = Field(default=None, description="RFC 3161 TSA (production)")

@@ -10,13 +10,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from identity.assurance import AssuranceTooLow
 from identity.errors import IdentityError
 from identity.proxy import ProxyFilingInvalid
+from portal.web.render import html_error
 from workflows.cases import CaseError
 
 log = logging.getLogger("madoguchi.portal")
@@ -91,7 +92,13 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        page = html_error(request, exc.status_code)  # a person's browser gets a page
+        if page is not None:
+            return page
+        if exc.status_code == 400:  # e.g. a body that is not JSON: malformed like any other
+            return error_response(422, "invalid_request", "リクエストの形式が正しくありません。",
+                                  "The request body is not valid JSON.")
         if exc.status_code == 404:
             return error_response(404, "not_found", "見つかりません。", "Not found.")
         if exc.status_code == 405:
@@ -103,8 +110,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
+        page = html_error(request, 500)
+        if page is not None:
+            return page
         return error_response(
             500,
             "internal_error",

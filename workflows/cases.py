@@ -89,6 +89,7 @@ class CaseSummary(BaseModel):
     assignee: str | None
     due_at: datetime | None
     started_at: datetime | None
+    closed_at: datetime | None = None
 
 
 class WaitingOn(BaseModel):
@@ -393,7 +394,7 @@ class CaseService:
                 id=wf.id, procedure=attrs.get(sa.PROCEDURE),
                 municipality=attrs.get(sa.MUNICIPALITY), stage=attrs.get(sa.STAGE),
                 status=attrs.get(sa.STATUS), assignee=attrs.get(sa.ASSIGNEE),
-                due_at=attrs.get(sa.DUE_AT), started_at=wf.start_time,
+                due_at=attrs.get(sa.DUE_AT), started_at=wf.start_time, closed_at=wf.close_time,
             ))
         return sorted(rows, key=lambda r: r.started_at or datetime.min.replace(tzinfo=UTC),
                       reverse=True)

@@ -1,26 +1,33 @@
-"""The caseworker's pages: the queue of their municipalities and the case page.
+"""The caseworker's pages: the queue of their municipalities, the case page, revoking an
+issued document, and the dashboard.
 
 The actions offered are exactly ``CaseService.details(...).actions`` (the workflow's own
 rule), each confirmed on a second page; when the workflow still refuses, its reason is
 shown. Action inputs (the survey) are forms generated from the step's JSON Schema.
+Revocation goes through the API's own handler (portal/api/routes/revocations.py). The
+dashboard is built from the visibility rows (search attributes): no personal data.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from forms.catalog import Procedure
 from forms.definition import ActionDefinition
 from forms.validation import FieldError, validate_data
 from identity.principals import Caseworker
-from portal.pages.resident import timeline_entries
-from portal.web import i18n, session
-from portal.web.render import page, redirect, render
+from portal.api.routes import revocations as revocations_api
+from portal.pages.resident import proxy_view, timeline_entries
+from portal.web import charts, i18n, session
+from portal.web.render import error_page, page, redirect, render
 from portal.web.schemaform import SchemaForm
 from workflows.cases import CaseDetails, CaseError, CaseService, InvalidData
 from workflows.rules import APPLICANT_ACTIONS
@@ -28,6 +35,8 @@ from workflows.rules import APPLICANT_ACTIONS
 router = APIRouter(include_in_schema=False)
 
 _UNASSIGNED = "-"
+_DUE_FILTERS = ("overdue", "week", "none")
+_ATTACHMENT = re.compile(r"^att-[a-z2-7]{26}$")
 
 
 def _caseworker(request: Request) -> Caseworker:
@@ -63,6 +72,7 @@ async def queue(
     procedure: str | None = None,
     stage: str | None = None,
     assignee: str | None = None,
+    due: str | None = None,
 ) -> Response:
     """Open cases of the caseworker's municipalities, with filters and counts per stage."""
     principal = _caseworker(request)
@@ -79,6 +89,16 @@ async def queue(
     if stage:
         rows = [r for r in rows if r.stage == stage]
     now = datetime.now(UTC)
+    due = due if due in _DUE_FILTERS else None
+    if due == "overdue":
+        rows = [r for r in rows if r.due_at and r.due_at < now]
+    elif due == "week":
+        rows = [r for r in rows if r.due_at and now <= r.due_at < now + timedelta(days=7)]
+    elif due == "none":
+        rows = [r for r in rows if not r.due_at]
+    if due:  # what is due first comes first
+        far = datetime.max.replace(tzinfo=UTC)
+        rows = sorted(rows, key=lambda r: r.due_at or far)
     stages = _stage_titles(cases)
     return render(
         request,
@@ -101,8 +121,14 @@ async def queue(
         ],
         procedures=procedures,
         stages={s: t for s, t in stages.items() if s not in i18n.STATUS},
-        chosen={"procedure": procedure or "", "stage": stage or "", "assignee": assignee or ""},
+        chosen={
+            "procedure": procedure or "",
+            "stage": stage or "",
+            "assignee": assignee or "",
+            "due": due or "",
+        },
         unassigned=_UNASSIGNED,
+        overdue_count=sum(1 for r in rows if r.due_at and r.due_at < now),
     )
 
 
@@ -128,6 +154,7 @@ def _case_page(
     input_values: dict[str, dict] | None = None,
     comment: str = "",
     done: str | None = None,
+    revoked: bool = False,
 ) -> Response:
     cases = _cases(request)
     view = details.view
@@ -154,7 +181,35 @@ def _case_page(
                 "title": survey.title(),
             }
         )
-    form = SchemaForm(procedure.form_schema, messages=procedure.messages, municipality=municipality)
+    context = request.app.state.portal
+    form = SchemaForm(
+        procedure.form_schema,
+        messages=procedure.messages,
+        municipality=municipality,
+        attachments=context.attachments,
+        owner=view.applicant_key,
+    )
+    fields = form.all_fields(view.data)
+    files = [
+        {**file, "url": f"/staff/cases/{view.application_id}/attachments/{file['id']}"}
+        for f in fields
+        for leaf in f.walk()
+        if leaf.kind == "files"
+        for file in leaf.files
+    ]
+    documents = []
+    for ref in view.documents:
+        registered = context.register.get(ref.id)
+        documents.append(
+            {
+                "id": ref.id,
+                "title": ref.title,
+                "status": registered.status if registered else "valid",
+                "revocable": registered is not None
+                and registered.status == "valid"
+                and principal.can_act_for(registered.municipality),
+            }
+        )
     step_fields = []
     for action_id, data in view.step_data.items():
         action = next(
@@ -178,7 +233,11 @@ def _case_page(
         procedure_title=procedure.definition.title.model_dump(),
         municipality_name=i18n.pick(municipality.name.model_dump(), lang),
         stage_title=stages.get(view.stage, {"ja": view.stage, "en": view.stage}),
-        fields=form.all_fields(view.data),
+        fields=fields,
+        files=files,
+        documents=documents,
+        revoked=revoked,
+        proxy_view=proxy_view(view.proxy, lang),
         step_fields=step_fields,
         computed=view.computed,
         timeline=timeline_entries(view, procedure, lang, resident=False),
@@ -194,11 +253,163 @@ def _case_page(
 
 @router.get("/staff/cases/{application_id}")
 @page
-async def case(request: Request, application_id: str, done: str | None = None) -> Response:
+async def case(
+    request: Request, application_id: str, done: str | None = None, revoked: str | None = None
+) -> Response:
     """A case: the application, its history and the actions the workflow allows now."""
     principal = _caseworker(request)
     details = await _cases(request).details(principal, application_id)
-    return _case_page(request, principal, details, done=done)
+    return _case_page(request, principal, details, done=done, revoked=bool(revoked))
+
+
+@router.get("/staff/cases/{application_id}/attachments/{attachment_id}")
+@page
+async def attachment(request: Request, application_id: str, attachment_id: str) -> Response:
+    """A file the applicant attached to the case (caseworkers of its municipality)."""
+    principal = _caseworker(request)
+    details = await _cases(request).details(principal, application_id)
+    context = request.app.state.portal
+    found = (
+        context.attachments.get(attachment_id)
+        if context.attachments is not None and _ATTACHMENT.match(attachment_id)
+        else None
+    )
+    # Only a file the case's own answers reference, uploaded by its applicant.
+    if (
+        found is None
+        or found.owner != details.view.applicant_key
+        or attachment_id not in json.dumps(details.view.data)
+    ):
+        return error_page(
+            request, 404, {"ja": "ファイルが見つかりません。", "en": "Attachment not found."}
+        )
+    return Response(
+        context.blobs.get(found.blob_key),
+        media_type=found.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+async def _revocable(request: Request, application_id: str, document_id: str):
+    principal = _caseworker(request)
+    details = await _cases(request).details(principal, application_id)
+    if document_id not in {d.id for d in details.view.documents}:
+        raise CaseError("not_found", 404, "書類が見つかりません。", "Document not found.")
+    ref = next(d for d in details.view.documents if d.id == document_id)
+    return principal, details, ref
+
+
+@router.get("/staff/cases/{application_id}/documents/{document_id}/revoke")
+@page
+async def revoke_confirm(request: Request, application_id: str, document_id: str) -> Response:
+    """Ask for the reason, and confirm, before revoking an issued document."""
+    principal, details, ref = await _revocable(request, application_id, document_id)
+    return _revoke_page(request, principal, details, ref)
+
+
+def _revoke_page(
+    request: Request,
+    principal: Caseworker,
+    details: CaseDetails,
+    ref: Any,
+    *,
+    status: int = 200,
+    reason: str = "",
+    error: dict[str, str] | None = None,
+    refusal: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "staff/revoke.html",
+        status=status,
+        principal=principal,
+        app=details.view,
+        document=ref,
+        reason=reason,
+        error=error,
+        refusal=refusal,
+    )
+
+
+@router.post("/staff/cases/{application_id}/documents/{document_id}/revoke")
+@page
+async def revoke(request: Request, application_id: str, document_id: str) -> Response:
+    """Revoke the document with the API's own handler (POST-redirect-GET)."""
+    principal, details, ref = await _revocable(request, application_id, document_id)
+    form = await request.form()
+    reason = str(form.get("reason") or "").strip()
+    try:
+        body = revocations_api.RevokeRequest(reason=reason)
+    except ValidationError:
+        error = (
+            {"ja": "取消しの理由を入力してください。", "en": "Give the reason for the revocation."}
+            if not reason
+            else {
+                "ja": "取消しの理由は1000文字以内で入力してください。",
+                "en": "Keep the reason within 1000 characters.",
+            }
+        )
+        return _revoke_page(
+            request, principal, details, ref, status=422, reason=reason, error=error
+        )
+    try:
+        await revocations_api.revoke(
+            document_id, body, principal, request.app.state.portal, request
+        )
+    except CaseError as exc:
+        return _revoke_page(
+            request,
+            principal,
+            details,
+            ref,
+            status=exc.status,
+            reason=reason,
+            refusal=exc.message,
+        )
+    return redirect(f"/staff/cases/{application_id}?revoked=1")
+
+
+@router.get("/staff/dashboard")
+@page
+async def dashboard(request: Request) -> Response:
+    """Applications per day and per stage, processing time against the legal period."""
+    principal = _caseworker(request)
+    cases = _cases(request)
+    lang = i18n.request_lang(request)
+    rows = await cases.list_cases(principal, limit=5000)
+    periods = {p.id: p.definition.processing_period.days for p in cases.procedures()}
+    stats = charts.case_statistics(rows, periods, now=datetime.now(UTC))
+    stages = _stage_titles(cases)
+    per_stage = [
+        (i18n.pick(stages.get(s, {"ja": s, "en": s}), lang), n) for s, n in stats.per_stage
+    ]
+    per_day = [(i18n.when(day_start, lang, date_only=True), n) for day_start, n in stats.per_day]
+    bands = [i18n.text(f"dash.band.{i}", lang) for i in range(4)]
+    return render(
+        request,
+        "staff/dashboard.html",
+        principal=principal,
+        stats=stats,
+        per_day=per_day,
+        per_stage=per_stage,
+        bands=bands,
+        day_chart=charts.bar_chart(per_day, label=i18n.text("dash.per_day", lang)),
+        stage_chart=charts.bar_chart(
+            per_stage, label=i18n.text("dash.per_stage", lang), horizontal=True
+        ),
+        band_chart=charts.band_chart(
+            [
+                (i18n.text("dash.open", lang), stats.open_bands),
+                (i18n.text("dash.closed", lang), stats.closed_bands),
+            ],
+            bands,
+            label=i18n.text("dash.processing", lang),
+        ),
+    )
 
 
 async def _posted_action(

@@ -18,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from forms.attachments import MAX_BYTES_LIMIT
 from identity.principals import Caseworker, Resident
 from portal.web import i18n, session
 from portal.web.schemaform import anchor
@@ -109,10 +110,58 @@ def error_page(
     request: Request, status: int, message: dict[str, str], details: Any = None
 ) -> HTMLResponse:
     existing = details.get("existing_application") if isinstance(details, dict) else None
-    return render(request, "error.html", status=status, message=message, existing=existing)
+    return render(
+        request, "error.html", status=status, message=message, existing=existing, code=status
+    )
+
+
+_NOT_FOUND = {"ja": "お探しのページは見つかりませんでした。", "en": "We could not find that page."}
+_SERVER_ERROR = {
+    "ja": "システムで問題が起きました。時間をおいて、もう一度お試しください。",
+    "en": "Something went wrong on our side. Please try again later.",
+}
+_OTHER = {"ja": "このページは表示できません。", "en": "This page cannot be shown."}
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page: not under ``/api``, and ``text/html`` accepted."""
+    path = request.url.path
+    if path == "/api" or path.startswith("/api/") or path in ("/openapi.json", "/healthz"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def html_error(request: Request, status: int) -> HTMLResponse | None:
+    """The HTML error page (404, 405, 500, ...) for a browser on a non-API path, or
+    ``None`` when the caller should get the JSON error body. Used by portal/errors.py."""
+    if not wants_html(request):
+        return None
+    message = _NOT_FOUND if status == 404 else _SERVER_ERROR if status >= 500 else _OTHER
+    try:
+        return error_page(request, status, message)
+    except Exception:  # a broken template must not hide the original error
+        return None
 
 
 Handler = Callable[..., Awaitable[Response]]
+
+#: A page post carries at most one file of the largest size a field may take, plus the
+#: answers so far: Starlette would otherwise spool any body to disk before we look at it.
+MAX_PAGE_BODY = MAX_BYTES_LIMIT + 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    """A page POST larger than :data:`MAX_PAGE_BODY`, or a multipart one of unknown size."""
+
+
+def _check_body_size(request: Request) -> None:
+    declared = request.headers.get("content-length")
+    if declared is None:
+        if request.headers.get("content-type", "").startswith("multipart/"):
+            raise BodyTooLarge  # browsers send the length; refuse unbounded uploads
+        return
+    if not declared.isdigit() or int(declared) > MAX_PAGE_BODY:
+        raise BodyTooLarge
 
 
 def page(handler: Handler) -> Handler:
@@ -123,6 +172,7 @@ def page(handler: Handler) -> Handler:
         request: Request = kwargs["request"]
         try:
             if request.method == "POST":
+                _check_body_size(request)
                 session.check_csrf(request, await request.form())
             return await handler(*args, **kwargs)
         except session.LoginRequired as exc:
@@ -132,6 +182,16 @@ def page(handler: Handler) -> Handler:
             if exc.expired:
                 session.end_session(request, response)
             return response
+        except BodyTooLarge:
+            return error_page(
+                request,
+                413,
+                {
+                    "ja": "送られたデータが大きすぎます。"
+                    "ファイルを小さくしてから、やり直してください。",
+                    "en": "What you sent is too large. Make the file smaller and try again.",
+                },
+            )
         except session.CsrfRejected:
             return error_page(
                 request,

@@ -16,6 +16,11 @@ UI hints (``x-ui``, optional, in any schema node; see docs/portal.md):
 ``kana``      true: the field asks for a reading in katakana (shown as such).
 ``prepare``   (root) ``[{"ja": ..., "en": ...}]``: what to have at hand, on public pages.
 ``add_label`` (arrays) ``{"ja", "en"}``: text of the "add another" button.
+
+A field with ``x-attachment`` (see forms/attachments.py) becomes a file upload (kind
+``files``): the files already uploaded, each with a remove button, then an
+``<input type=file>``. Its value is the attachment ids, posted back as hidden inputs; the
+page handler stores a newly chosen file (the API's upload code) and adds its id.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from forms.attachments import ATTACHMENT_ID
 from forms.municipalities import Municipality
 from forms.validation import FieldError, common_registry, schema_chain, to_pointer
 
@@ -72,6 +78,26 @@ class Field:
     errors: list[FieldError] = field(default_factory=list)
     add_label: Text | None = None
     max_items: int = _MAX_ITEMS_DEFAULT
+    attachment: dict | None = None  # x-attachment rule: types, max_bytes, max_count
+    files: list[dict] = field(default_factory=list)  # uploaded: id, filename, size
+
+    @property
+    def file_ids(self) -> list[str]:
+        if isinstance(self.value, list):
+            return [v for v in self.value if isinstance(v, str)]
+        return [self.value] if isinstance(self.value, str) and self.value else []
+
+    @property
+    def accept(self) -> str:
+        return ",".join((self.attachment or {}).get("types", []))
+
+    @property
+    def max_mb(self) -> str:
+        return f"{(self.attachment or {}).get('max_bytes', 0) / (1024 * 1024):g}"
+
+    @property
+    def type_names(self) -> str:
+        return ", ".join(t.split("/")[-1].upper() for t in (self.attachment or {}).get("types", []))
 
     @property
     def name(self) -> str:
@@ -89,6 +115,13 @@ class Field:
         """The value as a person reads it (option labels, not codes)."""
         if self.value is None or self.value == "":
             return ""
+        if self.kind == "files":
+            names = {f["id"]: f["filename"] for f in self.files}
+            return (
+                "、".join(names.get(i, i) for i in self.file_ids)
+                if lang == "ja"
+                else ", ".join(names.get(i, i) for i in self.file_ids)
+            )
         for option in self.options:
             if option.value == str(self.value):
                 return option.label.get(lang) or option.label["ja"]
@@ -126,8 +159,14 @@ class SchemaForm:
         messages: Mapping[str, Mapping[str, str]] | None = None,
         municipality: Municipality | None = None,
         registry: Registry | None = None,
+        attachments: Any = None,
+        owner: str | None = None,
     ) -> None:
+        """``attachments`` (an ``AttachmentStore``) names uploaded files; only files of
+        ``owner`` (the applicant key) are shown, others are left out as unknown."""
         self.schema = schema
+        self.attachments = attachments
+        self.owner = owner
         self.messages = messages or {}
         self.municipality = municipality
         self.registry = common_registry() if registry is None else registry
@@ -242,6 +281,20 @@ class SchemaForm:
         )
         if isinstance(ui.get("help"), dict):
             built.help = ui["help"]
+        rule = _first(chain, "x-attachment", dict)
+        if rule is not None:
+            built.kind = "files"
+            built.attachment = {
+                "types": list(rule.get("types", [])),
+                "max_bytes": int(rule.get("max_bytes", 0)),
+                "max_count": int(rule.get("max_count", 1)),
+            }
+            built.max_items = built.attachment["max_count"]
+            built.errors = [
+                e for e in errors if e.path == pointer or e.path.startswith(pointer + "/")
+            ]
+            built.files = self._files(built.file_ids)
+            return built
         if kind == "object":
             built.kind = "group"
             child_required = set(_first(chain, "required", list) or [])
@@ -315,6 +368,26 @@ class SchemaForm:
             built.autocomplete = _NAME_AUTOCOMPLETE.get(last)
         return built
 
+    def _files(self, ids: list[str]) -> list[dict]:
+        if self.attachments is None:
+            return []
+        found = []
+        for attachment_id in ids:
+            record = (
+                self.attachments.get(attachment_id) if ATTACHMENT_ID.match(attachment_id) else None
+            )
+            if record is None or (self.owner is not None and record.owner != self.owner):
+                continue
+            found.append(
+                {
+                    "id": record.id,
+                    "filename": record.filename,
+                    "size": record.size,
+                    "media_type": record.media_type,
+                }
+            )
+        return found
+
     def _options(self, chain: list[dict]) -> list[Option] | None:
         source = _first(chain, "x-choices")
         if source == "disaster_events":
@@ -366,6 +439,15 @@ class SchemaForm:
                         value
                     )
             return obj or None
+        if f.kind == "files":
+            getlist = getattr(form, "getlist", None)
+            raw_ids = getlist(f.pointer) if getlist else [form.get(f.pointer)]
+            ids = [str(v) for v in raw_ids if isinstance(v, str) and ATTACHMENT_ID.match(v)]
+            ids = list(dict.fromkeys(ids))
+            if not ids:
+                return None
+            multiple = (f.attachment or {}).get("max_count", 1) > 1 or isinstance(f.value, list)
+            return ids if multiple else ids[0]
         if f.kind == "array":
             count = _int(form.get(f"_count{f.pointer}"), len(f.items))
             values = []
@@ -419,6 +501,8 @@ class SchemaForm:
                 _assign(result, pointer, items)
             else:
                 _remove(result, pointer)
+        elif isinstance(items, str) and index == 0:  # a single attachment id
+            _remove(result, pointer)
         return result
 
     def _item_is_object(self, pointer: str) -> bool:

@@ -19,7 +19,6 @@ import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from identity.verify import TokenVerifier
 from portal.app import create_app
 from portal.deps import PortalContext
 
@@ -53,16 +52,9 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def portal(stack) -> AsyncIterator[Portal]:
-    """The whole installation of ``stack``, served over HTTP on 127.0.0.1."""
-    context = PortalContext(
-        cases=stack.cases,
-        verifier=TokenVerifier(stack.issuer.trusted_issuers()),
-        inbox=stack.inbox,
-        register=stack.register,
-        blobs=stack.blobs,
-    )
-    # The development sign-in page issues tokens with the stack's development issuer.
-    context.dev_issuer = stack.issuer  # type: ignore[attr-defined]
+    """The whole installation of ``stack``, served over HTTP on 127.0.0.1: the same
+    ``PortalContext`` (catalogue, drafts, attachments, development issuer) as ``stack.http``."""
+    context: PortalContext = stack.http._transport.app.state.portal
     app = create_app(lambda: None)  # type: ignore[arg-type,return-value]
     app.state.portal = context
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

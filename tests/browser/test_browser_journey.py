@@ -85,6 +85,9 @@ async def test_resident_and_caseworkers_complete_a_certificate(kit, javascript):
     await resident.get_by_label("罹災証明書の交付申請").check()
     await resident.get_by_role("button", name="申請を始める").click()
 
+    await expect(resident.locator("h1")).to_have_text("誰のための申請ですか")
+    await resident.get_by_label("自分のために申請する").check()
+    await continue_(resident)
     await expect(resident.locator("h1")).to_contain_text("災害")
     await continue_(resident)  # nothing chosen: an error, at the top and at the field
     await expect(resident.locator("#error-summary")).to_contain_text("災害を入力してください")

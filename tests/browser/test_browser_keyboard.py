@@ -54,6 +54,12 @@ async def test_keyboard_only_application_and_withdrawal(kit):
     await kit.sign_in(page, "NGUYEN VAN AN")  # the non-native resident: English pages
     await page.goto("/apply/131016/disaster-certificate?lang=ja")
 
+    await expect(page.locator("h1")).to_have_text("誰のための申請ですか")
+    await tab_to(page, "f-for")
+    await page.keyboard.press("Space")  # for oneself
+    await tab_to_button(page, "次へ進む")
+    await enter(page)
+
     await tab_to(page, "f-disaster_event")
     await page.keyboard.press("Space")
     await page.keyboard.press("ArrowDown")  # the second declared event

@@ -15,7 +15,9 @@ from temporalio.api.common.v1 import Payload
 from temporalio.service import TLSConfig
 
 from madoguchi import observability as obs
-from madoguchi.serve import codec_app
+from identity.devissuer import DevIssuer
+from identity.verify import TokenVerifier
+from portal.codec_endpoint import codec_app
 from madoguchi.settings import Settings, SettingsError, load_settings
 from workflows.codec import EncryptionCodec, KeyRing
 
@@ -63,8 +65,11 @@ def test_settings_from_environment_and_their_errors(tmp_path, monkeypatch):
         load_settings(mode="production").check_startable()
 
 
-async def test_codec_endpoint_decodes_what_the_codec_encoded():
+async def test_codec_endpoint_decodes_what_the_codec_encoded(tmp_path):
     ring = KeyRing.generate()
+    issuer = DevIssuer.load_or_create(tmp_path)
+    operator = {"Authorization": "Bearer " + issuer.issue_caseworker(
+        "op-1", ["131016"], ["operator"])}
     sealed = await EncryptionCodec(ring).encode(
         [
             Payload(
@@ -74,7 +79,7 @@ async def test_codec_endpoint_decodes_what_the_codec_encoded():
         ]
     )
     app = FastAPI()
-    app.mount("/codec", codec_app(ring))
+    app.mount("/codec", codec_app(ring, TokenVerifier(issuer.trusted_issuers())))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as http:
@@ -82,11 +87,12 @@ async def test_codec_endpoint_decodes_what_the_codec_encoded():
         from temporalio.api.common.v1 import Payloads
 
         body = json_format.MessageToJson(Payloads(payloads=sealed))
-        reply = await http.post("/codec/decode", content=body, headers={"X-Namespace": "madoguchi"})
+        reply = await http.post("/codec/decode", content=body,
+                                headers={"X-Namespace": "madoguchi", **operator})
         assert reply.status_code == 200
         (plain,) = json_format.Parse(reply.text, Payloads()).payloads
         assert json.loads(plain.data) == {"name": "山田 太郎"}
-        bad = await http.post("/codec/decode", content=b"not json")
+        bad = await http.post("/codec/decode", content=b"not json", headers=operator)
         assert bad.status_code == 400 and bad.json() == {"error": "bad_payloads"}
 
 

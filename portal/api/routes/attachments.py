@@ -14,19 +14,18 @@ import base64
 import hashlib
 import secrets
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel
-from python_multipart.multipart import MultipartParser, parse_options_header
 
 from forms.attachments import AttachmentRule, attachment_fields, safe_filename, sniff
 from identity.principals import Resident
 from portal.api.routes.procedures import attachments_of, find_procedure
 from portal.deps import Context, CurrentPrincipal
 from portal.errors import ErrorBody
+from portal.uploads import TooLarge, read_file_part
 from records.attachments import Attachment
 from workflows.cases import CaseError
 
@@ -47,59 +46,6 @@ class AttachmentOut(BaseModel):
 
 class _TooLarge(Exception):
     pass
-
-
-class _Upload:
-    """Collects the ``file`` part of a multipart body, refusing it past ``limit`` bytes."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.data = bytearray()
-        self.filename: str | None = None
-        self.files = 0
-        self._header_field = b""
-        self._header_value = b""
-        self._headers: dict[bytes, bytes] = {}
-        self._in_file = False
-
-    def callbacks(self) -> dict[str, Any]:
-        return {
-            "on_part_begin": self._part_begin,
-            "on_header_field": self._header_field_data,
-            "on_header_value": self._header_value_data,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-        }
-
-    def _part_begin(self) -> None:
-        self._headers = {}
-        self._in_file = False
-
-    def _header_field_data(self, data: bytes, start: int, end: int) -> None:
-        self._header_field += data[start:end]
-
-    def _header_value_data(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def _header_end(self) -> None:
-        self._headers[self._header_field.lower()] = self._header_value
-        self._header_field, self._header_value = b"", b""
-
-    def _headers_finished(self) -> None:
-        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
-        if params.get(b"name") == b"file":
-            self._in_file = True
-            self.files += 1
-            raw = params.get(b"filename")
-            self.filename = raw.decode("utf-8", "replace") if raw is not None else None
-
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
-        if not self._in_file:
-            return
-        self.data += data[start:end]
-        if len(self.data) > self.limit:
-            raise _TooLarge
 
 
 def _rule(procedure_fields: dict[str, AttachmentRule], field: str) -> AttachmentRule:
@@ -146,47 +92,12 @@ async def upload(
     found = find_procedure(context, procedure, None, municipality)
     rule = _rule(dict(attachment_fields(found.form_schema)), field)
 
-    content_type, params = parse_options_header(request.headers.get("content-type"))
-    boundary = params.get(b"boundary")
-    if content_type != b"multipart/form-data" or not boundary:
-        raise CaseError(
-            "not_multipart",
-            415,
-            "multipart/form-data で送ってください。",
-            "Send the file as multipart/form-data with a 'file' part.",
-        )
-    declared = request.headers.get("content-length")
-    if (
-        declared is not None
-        and declared.isdigit()
-        and (int(declared) > rule.max_bytes + _FRAMING_ALLOWANCE)
-    ):
-        raise _too_large(rule)  # refused before a single byte is read
-
-    upload = _Upload(rule.max_bytes)
-    parser = MultipartParser(boundary, upload.callbacks())
     try:
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
-    except _TooLarge:
+        upload = await read_file_part(request, rule.max_bytes)
+    except TooLarge:
         raise _too_large(rule) from None
-    except Exception as exc:  # python-multipart's parse errors
-        raise CaseError(
-            "bad_multipart",
-            422,
-            "送られたファイルを読み取れませんでした。",
-            "The upload could not be read as multipart/form-data.",
-        ) from exc
-    if upload.files != 1 or not upload.data:
-        raise CaseError(
-            "no_file",
-            422,
-            "ファイルを1つ添付してください。",
-            "Send exactly one non-empty 'file' part.",
-        )
 
-    data = bytes(upload.data)
+    data = upload.data
     media_type = sniff(data[:512])
     if media_type is None or media_type not in rule.types:
         names = ", ".join(t.split("/")[-1].upper() for t in rule.types)

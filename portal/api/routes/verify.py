@@ -29,7 +29,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import AwareDatetime, BaseModel
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from documents.timestamps import TIMESTAMP_QUERY, TIMESTAMP_REPLY, LocalTimestampAuthority
 from documents.verify import MESSAGES, OverallStatus, Verdict, overall_status, verify_pdf
@@ -37,6 +36,7 @@ from documents.wareki import JST, format_wareki
 from forms.municipalities import Municipality, load_municipalities
 from portal.deps import Context
 from portal.errors import ErrorBody
+from portal.uploads import TooLarge, declared_too_large, read_file_part
 from records.register import DocumentRegister, IssuedDocument
 from workflows.cases import CaseError
 
@@ -158,35 +158,38 @@ def public_document(
     )
 
 
+def _file_too_large() -> CaseError:
+    return CaseError("file_too_large", 413, "ファイルが大きすぎます（20 MB まで）。",
+                     "The file is too large (20 MB at most).")
+
+
+def _file_missing() -> CaseError:
+    return CaseError("file_missing", 422, "PDF ファイルを選んでください。",
+                     "Choose a PDF file to check.")
+
+
 async def _read_upload(request: Request) -> bytes:
-    """The uploaded PDF: multipart field ``file`` or a raw body. Size-limited."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=5)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise CaseError(
-                "file_missing", 422, "PDF ファイルを選んでください。", "Choose a PDF file to check."
-            )
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
-    else:
-        data = b""
-        async for chunk in request.stream():
-            data += chunk
-            if len(data) > MAX_UPLOAD_BYTES:
-                break
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise CaseError(
-            "file_too_large",
-            413,
-            "ファイルが大きすぎます（20 MB まで）。",
-            "The file is too large (20 MB at most).",
-        )
+    """The uploaded PDF: multipart field ``file`` or a raw body, streamed and refused as
+    soon as it passes the size limit (never read to its end)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        try:
+            return (await read_file_part(request, MAX_UPLOAD_BYTES)).data
+        except TooLarge:
+            raise _file_too_large() from None
+        except CaseError as exc:
+            if exc.code == "no_file":
+                raise _file_missing() from None
+            raise
+    if declared_too_large(request, MAX_UPLOAD_BYTES):
+        raise _file_too_large()
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise _file_too_large()
     if not data:
-        raise CaseError(
-            "file_missing", 422, "PDF ファイルを選んでください。", "Choose a PDF file to check."
-        )
-    return data
+        raise _file_missing()
+    return bytes(data)
 
 
 async def _check(
