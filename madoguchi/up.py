@@ -212,6 +212,7 @@ def _banner(data: DataDir, port: int, ui_port: int, temporal_port: int, font: st
     lines = [
         "",
         "madoguchi is running / 起動しました",
+        f"  portal (pages)       http://127.0.0.1:{port}/",
         f"  API and its docs     http://127.0.0.1:{port}/docs",
         f"  Temporal UI          http://127.0.0.1:{ui_port}",
         f"  Temporal frontend    127.0.0.1:{temporal_port}",
@@ -222,7 +223,7 @@ def _banner(data: DataDir, port: int, ui_port: int, temporal_port: int, font: st
         lines.append(f"  demo application     {seeded} (resident demo-1)")
     lines += [
         "",
-        "Tokens for trying it (development issuer):",
+        "Sign in as a demo person on the portal, or get a token (development issuer):",
         f"  madoguchi dev-token resident --data {data.root} --sub demo-1 --name '山田 太郎'",
         f"  madoguchi dev-token caseworker --data {data.root} --municipality 131016 "
         "--roles reviewer,surveyor,approver --sub cw-1",
