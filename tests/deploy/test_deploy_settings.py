@@ -14,11 +14,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from temporalio.api.common.v1 import Payload
 from temporalio.service import TLSConfig
 
-from madoguchi import observability as obs
 from identity.devissuer import DevIssuer
 from identity.verify import TokenVerifier
-from portal.codec_endpoint import codec_app
+from madoguchi import observability as obs
 from madoguchi.settings import Settings, SettingsError, load_settings
+from portal.codec_endpoint import codec_app
 from workflows.codec import EncryptionCodec, KeyRing
 
 

@@ -21,7 +21,7 @@ JST = timezone(timedelta(hours=9))
 
 
 @pytest.fixture(scope="module")
-def pool(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def pool(tmp_path_factory: pytest.TempPathFactory):
     pki_dir = tmp_path_factory.mktemp("pki")
     issuer = ProcessPoolIssuer(
         (build_development_issuer, (pki_dir, {"131016": "千代田区"}, "http://portal", None)), 2)
