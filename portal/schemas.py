@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from identity.principals import Caseworker
+from records.deliveries import DeliveryRecord
 from workflows.cases import CaseDetails, Principal, WaitingOn
 
 
@@ -69,10 +70,12 @@ class ApplicationOut(BaseModel):
     documents: list[DocumentOut]
     actions: list[str]
     waiting_on: list[WaitingOn] = []  # caseworkers: side effects being retried, and why
+    deliveries: list[DeliveryRecord] = []  # caseworkers: each notice's status per channel
     url: str
 
     @classmethod
-    def build(cls, details: CaseDetails, viewer: Principal) -> ApplicationOut:
+    def build(cls, details: CaseDetails, viewer: Principal,
+              deliveries: list[DeliveryRecord] | None = None) -> ApplicationOut:
         view = details.view
         resident = not isinstance(viewer, Caseworker)  # the applicant: resident or business
 
@@ -112,5 +115,6 @@ class ApplicationOut(BaseModel):
             ],
             actions=details.actions,
             waiting_on=[] if resident else details.waiting_on,
+            deliveries=[] if resident else list(deliveries or []),
             url=f"/api/applications/{view.application_id}",
         )

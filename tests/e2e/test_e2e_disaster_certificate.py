@@ -152,6 +152,11 @@ async def test_full_journey_correction_survey_four_eyes_and_pdf(stack, catalog, 
     stranger = await http.get(doc["url"], headers=stack.resident("someone-else", "他人 花子"))
     assert stranger.status_code == 404
 
+    seen = (await http.get(f"{APPS}/{app_id}", headers=reviewer)).json()
+    delivered = {(d["event"], d["channel"]) for d in seen["deliveries"]
+                 if d["status"] == "delivered"}
+    assert {("submitted", "inbox"), ("issued", "inbox")} <= delivered
+    assert final.get("deliveries") == [], "residents do not see the delivery log"
     inbox = (await http.get("/api/inbox", headers=resident)).json()
     notices = {entry["event"] for entry in inbox}
     assert {"submitted", "correction_requested", "issued"} <= notices

@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, status
 
+from identity.principals import Caseworker
 from portal.deps import Context, CurrentPrincipal
 from portal.errors import ErrorBody
 from portal.schemas import ActionIn, ApplicationIn, ApplicationOut
+from records.deliveries import DeliveryRecord
 from workflows.cases import CaseDetails, CaseSummary
 
 router = APIRouter(prefix="/api/applications", tags=["applications"])
@@ -57,11 +59,21 @@ async def act_on_application(
     details = await context.cases.act(
         principal, application_id, body.action, body.comment, body.data
     )
-    return ApplicationOut.build(details, principal)
+    return ApplicationOut.build(details, principal,
+                                _deliveries(context, principal, application_id))
 
 
 async def _read(
     context: Context, principal: CurrentPrincipal, application_id: str
 ) -> ApplicationOut:
     details: CaseDetails = await context.cases.details(principal, application_id)
-    return ApplicationOut.build(details, principal)
+    return ApplicationOut.build(details, principal, _deliveries(context, principal,
+                                                                application_id))
+
+
+def _deliveries(context: Context, principal: CurrentPrincipal,
+                application_id: str) -> list[DeliveryRecord]:
+    """Notice statuses, for the municipality's caseworkers only."""
+    if not isinstance(principal, Caseworker) or context.notices is None:
+        return []
+    return context.notices.deliveries.for_application(application_id)
