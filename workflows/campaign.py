@@ -24,8 +24,10 @@ BATCH_NOTICE_ACTIVITY = "deliver_notices"
 NOTICE_BATCH = 200
 
 
-def campaign_id(municipality: str, procedure: str, period: str) -> str:
-    return f"campaign-{municipality}-{procedure}-{period}"
+def campaign_id(municipality: str, procedure: str, period: str, *, scope: str = "") -> str:
+    """One campaign per municipality, procedure and period — per installation: ``scope``
+    keeps installations that share a Temporal namespace (by task queue) apart."""
+    return f"{scope}campaign-{municipality}-{procedure}-{period}"
 
 
 class CampaignInput(BaseModel):

@@ -42,6 +42,7 @@ from identity.proxy import parse_proxy_filing
 from workflows import search_attributes as sa
 from workflows.campaign import CampaignInput, CampaignView, CampaignWorkflow, campaign_id
 from workflows.models import (
+    DEFAULT_TASK_QUEUE,
     ActionRequest,
     Actor,
     ApplicationView,
@@ -120,6 +121,8 @@ class CaseService:
     ) -> None:
         self._client = client
         self._attachments = attachments
+        # The default installation keeps plain ids; others sharing a namespace are prefixed.
+        self._campaign_scope = "" if task_queue == DEFAULT_TASK_QUEUE else f"{task_queue}."
         self._catalog = catalog
         self._municipalities = municipalities
         self._secret = id_secret
@@ -240,7 +243,8 @@ class CaseService:
         if rule is None:
             return None
         period = str(jsonpointer.resolve_pointer(data, rule.period_field, ""))
-        view = await self.campaign(campaign_id(municipality, procedure.definition.id, period))
+        view = await self.campaign(campaign_id(municipality, procedure.definition.id, period,
+                                               scope=self._campaign_scope))
         if view is None or view.status != "open":
             raise CaseError("campaign_not_open", 409,
                             "いまは受付期間ではありません。市区町村からのお知らせを確認してください。",
@@ -268,7 +272,7 @@ class CaseService:
         if not (opens_at.tzinfo and closes_at.tzinfo) or closes_at <= opens_at:
             raise CaseError("invalid_period", 422, "受付期間の開始と終了を正しく入力してください。",
                             "The campaign must close after it opens (times with a time zone).")
-        identifier = campaign_id(municipality, procedure_id, period)
+        identifier = campaign_id(municipality, procedure_id, period, scope=self._campaign_scope)
         start = CampaignInput(
             campaign_id=identifier, municipality=municipality, procedure=procedure_id,
             procedure_version=procedure.definition.version, period=period, opens_at=opens_at,

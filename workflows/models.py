@@ -24,6 +24,9 @@ Status = Literal[
     "withdrawn",
     "closed",  # the correction deadline passed without an answer
 ]
+#: The task queue of a default installation (settings.task_queue).
+DEFAULT_TASK_QUEUE = "madoguchi-cases"
+
 TERMINAL: frozenset[str] = frozenset({"completed", "rejected", "withdrawn", "closed"})
 
 

@@ -21,9 +21,9 @@ from temporalio.worker import Worker
 
 from workflows.activities import CaseActivities
 from workflows.campaign import CampaignWorkflow
+from workflows.models import DEFAULT_TASK_QUEUE
 from workflows.procedure import DOCUMENTS_QUEUE_SUFFIX, NOTICES_QUEUE_SUFFIX, ProcedureWorkflow
 
-DEFAULT_TASK_QUEUE = "madoguchi-cases"
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 Queue = Literal["cases", "documents", "notices", "all"]
 
