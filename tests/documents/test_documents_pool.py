@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ from documents.render import TemplateError
 from documents.seal import load_pem_certificates
 from documents.verify import verify_pdf
 from forms.catalog import Catalog
-from forms.municipalities import load_municipalities
 
 JST = timezone(timedelta(hours=9))
 
@@ -30,18 +29,8 @@ def pool(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _context() -> dict:
-    procedure = Catalog.load().get("disaster-certificate")
-    data = json.loads((procedure.directory / "examples" / "valid-basic.json").read_text())
-    chiyoda = load_municipalities()["131016"]
-    return {
-        "document": {"id": "DOC-POOL", "title": "罹災証明書"},
-        "issued_at": datetime(2026, 11, 26, 10, 0, tzinfo=JST),
-        "application_id": "app-pool", "municipality": chiyoda.model_dump(mode="json"),
-        "disaster_event": chiyoda.disaster_events[0].model_dump(mode="json"), "data": data,
-        "survey": {"damage_ratio": 42.5}, "step_data": {},
-        "computed": {"damage_grade": {"code": "large_scale_half", "ja": "大規模半壊",
-                                      "en": "Large-scale half destruction"}},
-    }
+    examples = Catalog.load().get("disaster-certificate").directory / "examples"
+    return json.loads((examples / "certificate-context.json").read_text(encoding="utf-8"))
 
 
 def test_documents_issued_in_child_processes_are_sealed_and_valid(pool):

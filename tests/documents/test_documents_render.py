@@ -1,6 +1,7 @@
 """Rendering the 罹災証明書 with real WeasyPrint, checked with real poppler tools."""
 
 import copy
+import json
 import re
 import subprocess
 from collections.abc import Mapping
@@ -19,48 +20,16 @@ ARTIFACTS = REPO / "test-artifacts/documents"
 DOCUMENT_ID = "DOC-1a2b3c4d"
 
 
+SAMPLE = (Path(__file__).resolve().parents[2]
+          / "forms/catalog/disaster-certificate/examples/certificate-context.json")
+
+
 def sample_context() -> dict[str, Any]:
-    address = {
-        "postal_code": "1000001",
-        "prefecture": "東京都",
-        "city": "千代田区",
-        "street": "千代田1-1",
-    }
-    return {
-        "document": {"id": DOCUMENT_ID, "title": "罹災証明書"},
-        "issued_at": datetime(2026, 11, 26, 10, 30, tzinfo=ZoneInfo("Asia/Tokyo")),
-        "application_id": "APP-7f3e9c21",
-        "municipality": {"code": "131016", "name": {"ja": "千代田区", "en": "Chiyoda City"}},
-        "disaster_event": {
-            "id": "2026-typhoon-15",
-            "name": {"ja": "令和8年台風第15号", "en": "Typhoon No. 15 (2026)"},
-            "date": "2026-09-20",
-        },
-        "data": {
-            "applicant": {
-                "name": {
-                    "family": "山田",
-                    "given": "太郎",
-                    "family_kana": "ヤマダ",
-                    "given_kana": "タロウ",
-                },
-                "address": dict(address),
-                "phone": "0312345678",
-            },
-            "property": {"address": dict(address), "kind": "house", "ownership": "owner"},
-            "damage": {"date": "2026-09-20", "description": "床上浸水"},
-            "copies": 1,
-        },
-        "survey": {"damage_ratio": 42.5, "notes": "1階床上浸水、内壁損傷"},
-        "computed": {
-            "damage_grade": {
-                "code": "large_scale_half",
-                "ja": "大規模半壊",
-                "en": "Large-scale half destruction",
-            }
-        },
-        "font_family": "IPAexMincho",
-    }
+    """The sample certificate context the docs and tests share (examples/)."""
+    context = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    context["document"]["id"] = DOCUMENT_ID
+    context["font_family"] = "IPAexMincho"
+    return context
 
 
 def run(*args: str | Path) -> str:

@@ -8,10 +8,8 @@ import os
 import shutil
 import stat
 import subprocess
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography import x509
@@ -33,47 +31,15 @@ PUBLIC_URL = "https://madoguchi.example.lg.jp"
 DOCUMENT_ID = "DOC-5EA1ED0C0FFEE1234567"
 
 
+SAMPLE = (Path(__file__).resolve().parents[2]
+          / "forms/catalog/disaster-certificate/examples/certificate-context.json")
+
+
 def certificate_context() -> dict[str, Any]:
-    address = {
-        "postal_code": "1000001",
-        "prefecture": "東京都",
-        "city": "千代田区",
-        "street": "千代田1-1",
-    }
-    return {
-        "document": {"id": DOCUMENT_ID, "title": "罹災証明書"},
-        "issued_at": datetime(2026, 11, 26, 10, 30, tzinfo=ZoneInfo("Asia/Tokyo")),
-        "application_id": "APP-7f3e9c21",
-        "municipality": {"code": "131016", "name": {"ja": "千代田区", "en": "Chiyoda City"}},
-        "disaster_event": {
-            "id": "2026-typhoon-15",
-            "name": {"ja": "令和8年台風第15号", "en": "Typhoon No. 15 (2026)"},
-            "date": "2026-09-20",
-        },
-        "data": {
-            "applicant": {
-                "name": {
-                    "family": "山田",
-                    "given": "太郎",
-                    "family_kana": "ヤマダ",
-                    "given_kana": "タロウ",
-                },
-                "address": dict(address),
-                "phone": "0312345678",
-            },
-            "property": {"address": dict(address), "kind": "house", "ownership": "owner"},
-            "damage": {"date": "2026-09-20", "description": "床上浸水"},
-            "copies": 1,
-        },
-        "survey": {"damage_ratio": 42.5},
-        "computed": {
-            "damage_grade": {
-                "code": "large_scale_half",
-                "ja": "大規模半壊",
-                "en": "Large-scale half destruction",
-            }
-        },
-    }
+    """The sample certificate context the docs and tests share (examples/)."""
+    context = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    context["document"]["id"] = DOCUMENT_ID
+    return context
 
 
 def run(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:

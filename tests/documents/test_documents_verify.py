@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,40 +19,12 @@ from documents.verify import Verdict, overall_status, verify_pdf
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "forms/catalog/disaster-certificate/templates"
-CONTEXT: dict[str, Any] = {
-    "document": {"id": "DOC-V1", "title": "罹災証明書"},
-    "issued_at": "2026-11-26T10:30:00+09:00",
-    "application_id": "APP-1",
-    "municipality": {"code": "131016", "name": {"ja": "千代田区", "en": "Chiyoda City"}},
-    "disaster_event": {"id": "t", "name": {"ja": "令和8年台風第15号"}, "date": "2026-09-20"},
-    "data": {
-        "applicant": {
-            "name": {
-                "family": "山田",
-                "given": "太郎",
-                "family_kana": "ヤマダ",
-                "given_kana": "タロウ",
-            },
-            "address": {
-                "postal_code": "1000001",
-                "prefecture": "東京都",
-                "city": "千代田区",
-                "street": "千代田1-1",
-            },
-        },
-        "property": {
-            "address": {
-                "postal_code": "1000001",
-                "prefecture": "東京都",
-                "city": "千代田区",
-                "street": "千代田1-1",
-            }
-        },
-        "damage": {"date": "2026-09-20"},
-    },
-    "survey": {"damage_ratio": 42.5},
-    "computed": {"damage_grade": {"code": "large_scale_half", "ja": "大規模半壊"}},
-}
+SAMPLE = (Path(__file__).resolve().parents[2]
+          / "forms/catalog/disaster-certificate/examples/certificate-context.json")
+
+
+CONTEXT: dict[str, Any] = json.loads(SAMPLE.read_text(encoding="utf-8"))
+CONTEXT["document"]["id"] = "DOC-V1"
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import subprocess
 import time
@@ -149,111 +150,121 @@ async def _pending(client: Client, app_id: str) -> list[tuple[str, int, str]]:
     return found
 
 
-async def test_blob_store_smtp_and_webhook_down_cases_wait_and_then_continue(
+async def _outage(inst: Installation, client: Client, cases, down, up) -> dict:
+    """Take dependencies down, drive ``cases`` to approval, wait 6 s, look, bring them back."""
+    for case in cases:
+        case.outcome = "issued"  # every case needs a document and all its notices
+    started = time.monotonic()
+    down()
+    try:
+        async with httpx.AsyncClient() as http:
+            driver = Driver(inst, http)
+            await asyncio.gather(*(driver.run_case(c) for c in cases))
+            await asyncio.sleep(6)  # attempts back off 1, 2, 4 s, ...
+            pending = {c.app_id: await _pending(client, c.app_id) for c in cases}
+            viewer = inst.caseworker("cw-audit", "reviewer")
+            seen = (await http.get(inst.url(f"{APPS}/{cases[0].app_id}"), headers=viewer)).json()
+            issued = sum(bool(inst.register.for_application(c.app_id)) for c in cases)
+            outage = time.monotonic() - started
+            up()
+            restored = time.monotonic()
+            # Backoff doubles: the next try may come as long after the restore as the
+            # outage lasted.
+            settle = await wait_settled(driver, cases, timeout=2 * outage + 30)
+            tally = check_end_state(inst, cases, await final_views(driver, cases), exclusive=False)
+    finally:
+        up()
+    return {
+        "cases": len(cases),
+        "outage_seconds": round(outage, 1),
+        "issued_during_outage": issued,
+        "attempts_during_outage": sorted(a for p in pending.values() for _, a, _ in p),
+        "activities_retrying": sorted({n for p in pending.values() for n, _, _ in p}),
+        "caseworker_sees": seen.get("waiting_on"),
+        "seconds_to_settle_after_restore": round(time.monotonic() - restored, 1),
+        "settle": settle,
+        "tally": tally,
+    }
+
+
+async def test_blob_store_unwritable_then_smtp_and_webhook_down_cases_wait_and_continue(
     shared_installation: Installation,
 ):
     inst = shared_installation
-    count = FAULT_CASES or 8
-    cases = plan(count, "out")
-    for case in cases:
-        case.outcome = "issued"
+    count = FAULT_CASES or 6
     documents = inst.data / "blobs" / "documents"
     documents.mkdir(parents=True, exist_ok=True)
     client = await Client.connect(
         f"127.0.0.1:{inst.temporal_port}",
         data_converter=data_converter(DataDir(inst.data).payload_keys()),
     )
-    started = time.monotonic()
-    _unwritable(documents, True)
-    inst.smtp.stop()
-    inst.webhook.stop()
-    try:
-        async with httpx.AsyncClient() as http:
-            driver = Driver(inst, http)
-            await asyncio.gather(*(driver.run_case(c) for c in cases))
-            await asyncio.sleep(8)  # the outage goes on: attempts back off 1, 2, 4 s, ...
-            pending = {c.app_id: await _pending(client, c.app_id) for c in cases}
-            records = [r for c in cases for r in inst.deliveries.for_application(c.app_id)]
-            viewer = inst.caseworker("cw-audit", "reviewer")
-            seen = (await http.get(inst.url(f"{APPS}/{cases[0].app_id}"), headers=viewer)).json()
-            waiting = sum(1 for c in cases if inst.register.for_application(c.app_id) == [])
-            outage = time.monotonic() - started
-            _unwritable(documents, False)
-            inst.smtp.start()
-            inst.webhook.start()
-            restored = time.monotonic()
-            settle = await wait_settled(driver, cases, timeout=90)
-            tally = check_end_state(inst, cases, await final_views(driver, cases), exclusive=False)
-    finally:
-        if documents.exists():
-            _unwritable(documents, False)
+    blobs = await _outage(
+        inst,
+        client,
+        plan(count, "blob"),
+        lambda: _unwritable(documents, True),
+        lambda: _unwritable(documents, False),
+    )
+
+    def relay_and_receiver_down() -> None:
+        inst.smtp.stop()
+        inst.webhook.stop()
+
+    def relay_and_receiver_up() -> None:
         if inst.smtp._controller is None:
             inst.smtp.start()
         if inst.webhook._server is None:
             inst.webhook.start()
 
-    issue_attempts = [a for p in pending.values() for name, a, _ in p if name == "issue_document"]
-    notice_attempts = [a for p in pending.values() for name, a, _ in p if name == "deliver_notice"]
-    failures = sorted({f.split(":")[0] for p in pending.values() for _, _, f in p if f})
-    errors = Counter(r.error for r in records if r.status == "temporary-failure")
-    record_numbers(
-        "outages",
-        {
-            "cases": count,
-            "outage_seconds": round(outage, 1),
-            "documents_waiting_during_outage": waiting,
-            "issue_document_attempts_during_outage": sorted(issue_attempts),
-            "deliver_notice_attempts_during_outage": sorted(notice_attempts),
-            "failures_seen_by_temporal": failures,
-            "delivery_log_errors": dict(errors),
-            "caseworker_view_status": [seen["status"], seen["stage"]],
-            "caseworker_view_fields": sorted(seen),
-            "seconds_to_continue_after_restore": round(time.monotonic() - restored, 1),
-            "seconds_to_settle": round(settle, 1),
+    mail = await _outage(
+        inst, client, plan(count, "mail"), relay_and_receiver_down, relay_and_receiver_up
+    )
+    numbers = {}
+    for name, found in (("blob_store_unwritable", blobs), ("smtp_and_webhook_down", mail)):
+        tally = found.pop("tally")
+        found.pop("settle")
+        numbers[name] = {
+            **found,
             "lost": tally.lost,
             "email_duplicates": tally.email_duplicates,
             "webhook_reposts": tally.webhook_reposts,
             "document_mismatches": tally.document_mismatches,
-        },
-    )
-    assert waiting == count, "no document can be issued while the blob store is unwritable"
-    # Backoff, not a hot loop: after ~8 s of outage, 1 + 2 + 4 s of waits allow 3-4 tries.
-    assert issue_attempts and all(2 <= a <= 6 for a in issue_attempts), issue_attempts
-    assert notice_attempts and all(2 <= a <= 6 for a in notice_attempts), notice_attempts
-    assert {"smtp-unavailable", "webhook-unavailable"} <= set(errors), errors
-    assert seen["status"] == "issuing"
-    assert tally.lost == 0 and tally.reached_end == count, tally.missing
-    assert tally.email_duplicates == 0 and tally.document_mismatches == 0
+        }
+        assert tally.lost == 0 and tally.reached_end == len(plan(count, "x")), tally.missing
+        assert tally.email_duplicates == 0 and tally.document_mismatches == 0
+        # Backoff, not a hot loop: waits of 1, 2, 4, 8 ... s allow about 1 + log2(outage)
+        # tries (a fixed 1 s retry would make one a second).
+        most = 3 + math.log2(max(found["outage_seconds"], 1.0))
+        assert found["attempts_during_outage"], found
+        assert all(2 <= a <= most for a in found["attempts_during_outage"]), found
+    record_numbers("outages", numbers)
+    assert blobs["issued_during_outage"] == 0
+    assert blobs["activities_retrying"] == ["issue_document"]
+    (why,) = blobs["caseworker_sees"]
+    assert why["activity"] == "issue_document" and "PermissionError" in why["reason"], why
+    assert mail["activities_retrying"] == ["deliver_notice"]
+    assert any(w["activity"] == "deliver_notice" for w in mail["caseworker_sees"])
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the case view does not say what a case is waiting for: CaseService.details "
-    "should add the pending activities' last failure for caseworkers (see docs/reliability.md)",
+    reason="a notice retrying on a down channel blocks the case's main loop: "
+    "ProcedureWorkflow._drain_effects awaits each delivery before issuing documents "
+    "(fix in docs/reliability.md)",
 )
-async def test_caseworker_view_says_what_a_case_is_waiting_for(
+async def test_a_certificate_is_issued_while_the_smtp_relay_is_down(
     shared_installation: Installation,
 ):
     inst = shared_installation
-    (case,) = plan(1, "why")
-    inst.webhook.stop()
+    (case,) = plan(1, "block")
+    case.outcome = "issued"
+    inst.smtp.stop()
     try:
         async with httpx.AsyncClient() as http:
-            driver = Driver(inst, http)
-            await driver.file(case)
-            viewer = inst.caseworker("cw-audit", "reviewer")
-            deadline = time.monotonic() + 20
-            while not any(
-                r.status == "temporary-failure"
-                for r in inst.deliveries.for_application(case.app_id)
-            ):
-                assert time.monotonic() < deadline, "the webhook delivery never failed"
+            await Driver(inst, http).run_case(case)
+            deadline = time.monotonic() + 12
+            while not inst.register.for_application(case.app_id):
+                assert time.monotonic() < deadline, "no certificate while the e-mail waits"
                 await asyncio.sleep(0.3)
-            seen = (await http.get(inst.url(f"{APPS}/{case.app_id}"), headers=viewer)).json()
     finally:
-        inst.webhook.start()
-    waiting = seen.get("waiting") or []
-    assert any(
-        w["activity"] == "deliver_notice" and w["attempt"] >= 1 and "webhook" in w["error"]
-        for w in waiting
-    ), sorted(seen)
+        inst.smtp.start()
