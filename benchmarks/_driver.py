@@ -42,12 +42,14 @@ def case_tokens(inst: Installation, n: int, *, prefix: str = "r") -> list[CaseTo
     out = []
     for i in range(n):
         tag = f"{prefix}{run}{i}"
-        out.append(CaseTokens(
-            resident=issuer.issue_resident(f"res-{tag}", "山田 太郎"),
-            reviewer=issuer.issue_caseworker(f"rev-{tag}", [MUNICIPALITY], ["reviewer"]),
-            surveyor=issuer.issue_caseworker(f"sur-{tag}", [MUNICIPALITY], ["surveyor"]),
-            approver=issuer.issue_caseworker(f"app-{tag}", [MUNICIPALITY], ["approver"]),
-        ))
+        out.append(
+            CaseTokens(
+                resident=issuer.issue_resident(f"res-{tag}", "山田 太郎"),
+                reviewer=issuer.issue_caseworker(f"rev-{tag}", [MUNICIPALITY], ["reviewer"]),
+                surveyor=issuer.issue_caseworker(f"sur-{tag}", [MUNICIPALITY], ["surveyor"]),
+                approver=issuer.issue_caseworker(f"app-{tag}", [MUNICIPALITY], ["approver"]),
+            )
+        )
     return out
 
 
@@ -57,21 +59,35 @@ def http_client(inst: Installation, concurrency: int) -> httpx.AsyncClient:
 
 
 async def submit(http: httpx.AsyncClient, token: str, data: dict[str, Any] | None = None) -> str:
-    reply = await http.post("/api/applications", headers={"Authorization": f"Bearer {token}"},
-                            json={"procedure": PROCEDURE, "municipality": MUNICIPALITY,
-                                  "data": data or example_application()})
+    reply = await http.post(
+        "/api/applications",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "procedure": PROCEDURE,
+            "municipality": MUNICIPALITY,
+            "data": data or example_application(),
+        },
+    )
     if reply.status_code != 201:
         raise BenchError(f"filing answered {reply.status_code}: {reply.text[:300]}")
     return reply.json()["id"]
 
 
-async def act(http: httpx.AsyncClient, token: str, application_id: str, action: str,
-              data: dict[str, Any] | None = None) -> None:
+async def act(
+    http: httpx.AsyncClient,
+    token: str,
+    application_id: str,
+    action: str,
+    data: dict[str, Any] | None = None,
+) -> None:
     body: dict[str, Any] = {"action": action}
     if data is not None:
         body["data"] = data
-    reply = await http.post(f"/api/applications/{application_id}/actions",
-                            headers={"Authorization": f"Bearer {token}"}, json=body)
+    reply = await http.post(
+        f"/api/applications/{application_id}/actions",
+        headers={"Authorization": f"Bearer {token}"},
+        json=body,
+    )
     if reply.status_code != 200:
         raise BenchError(f"{action} answered {reply.status_code}: {reply.text[:300]}")
 
@@ -126,7 +142,9 @@ class Watcher:
         with self._engine.connect() as conn:
             for start in range(0, len(ids), 500):
                 stmt = select(table.c.application_id).where(
-                    table.c.event == self.event, table.c.application_id.in_(ids[start:start + 500]))
+                    table.c.event == self.event,
+                    table.c.application_id.in_(ids[start : start + 500]),
+                )
                 found.update(row[0] for row in conn.execute(stmt))
         return found
 

@@ -174,14 +174,23 @@ class Installation:
 
     # -- processes --
 
-    def _spawn(self, name: str, role: str, args: list[str],
-               extra_env: dict[str, str] | None = None) -> Process:
+    def _spawn(
+        self, name: str, role: str, args: list[str], extra_env: dict[str, str] | None = None
+    ) -> Process:
         log = self.root / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         out = open(log, "ab")  # noqa: SIM115 - owned by the child
-        popen = subprocess.Popen(args, env={**self.env, **(extra_env or {})}, stdout=out,
-                                 stderr=subprocess.STDOUT, cwd=str(REPO),
-                                 start_new_session=True)
+        # Own process group (stopped as a whole), and SIGTERM if this driver dies even by
+        # kill -9: a benchmark never leaves servers behind.
+        popen = subprocess.Popen(
+            args,
+            env={**self.env, **(extra_env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=str(REPO),
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         out.close()
         proc = Process(name, role, popen, log)
         self.procs.append(proc)
@@ -191,31 +200,64 @@ class Installation:
         from madoguchi.up import temporal_cli
         from workflows.search_attributes import dev_server_flags
 
-        args = [str(temporal_cli()), "server", "start-dev", "--ip", "127.0.0.1",
-                "--port", str(self.temporal_port), "--headless", "--log-level", "error",
-                *dev_server_flags()]
+        args = [
+            str(temporal_cli()),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.temporal_port),
+            "--headless",
+            "--log-level",
+            "error",
+            *dev_server_flags(),
+        ]
         if not in_memory:
             args += ["--db-filename", str(self.data_dir / "temporal.db")]
         proc = self._spawn("temporal", "temporal", args)
         self._wait(lambda: _port_answers(self.temporal_port), proc, "the Temporal dev server")
         return proc
 
-    def start_worker(self, queue: str = "all", *, name: str | None = None,
-                     extra_env: dict[str, str] | None = None) -> Process:
+    def start_worker(
+        self,
+        queue: str = "all",
+        *,
+        name: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> Process:
         name = name or f"worker-{queue}"
         ready = self.root / f"{name}.ready"
         ready.unlink(missing_ok=True)
-        proc = self._spawn(name, "worker", [sys.executable, "-m", "benchmarks.worker",
-                                            "--queue", queue, "--ready-file", str(ready)],
-                           extra_env)
+        proc = self._spawn(
+            name,
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.worker",
+                "--queue",
+                queue,
+                "--ready-file",
+                str(ready),
+            ],
+            extra_env,
+        )
         self._wait(ready.exists, proc, name, timeout=90)
         return proc
 
     def start_web(self, *, experiment: str | None = None) -> Process:
         args = [sys.executable, "-m", "madoguchi", "web", "--port", str(self.web_port)]
         if experiment:
-            args = [sys.executable, "-m", "benchmarks.web", "--port", str(self.web_port),
-                    "--experiment", experiment]
+            args = [
+                sys.executable,
+                "-m",
+                "benchmarks.web",
+                "--port",
+                str(self.web_port),
+                "--experiment",
+                experiment,
+            ]
         proc = self._spawn("web", "web", args)
         self._wait(lambda: _web_answers(self.web_port), proc, "the web server", timeout=90)
         return proc
@@ -242,8 +284,9 @@ class Installation:
         while time.monotonic() < deadline:
             if not proc.alive():
                 tail = proc.log.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{what} exited ({proc.popen.returncode}) while starting\n"
-                                   f"{tail}")
+                raise RuntimeError(
+                    f"{what} exited ({proc.popen.returncode}) while starting\n{tail}"
+                )
             if ready():
                 return
             time.sleep(0.1)
@@ -283,13 +326,15 @@ class Installation:
         from madoguchi.datadir import DataDir
         from workflows.client import connect
 
-        return await connect(self.temporal_address, "default",
-                             DataDir(self.data_dir).payload_keys())
+        return await connect(
+            self.temporal_address, "default", DataDir(self.data_dir).payload_keys()
+        )
 
 
 @contextlib.contextmanager
-def installation(*, env: dict[str, str] | None = None, catalog_dir: Path | None = None,
-                 keep: bool = False) -> Iterator[Installation]:
+def installation(
+    *, env: dict[str, str] | None = None, catalog_dir: Path | None = None, keep: bool = False
+) -> Iterator[Installation]:
     """A fresh installation directory and ports; every process it started is stopped after."""
     root = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
     temporal_port, web_port = free_port(), free_port()
@@ -325,6 +370,12 @@ def installation(*, env: dict[str, str] | None = None, catalog_dir: Path | None 
         inst.stop_all()
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _die_with_parent() -> None:
+    from madoguchi.up import _die_with_parent as die
+
+    die()
 
 
 def _port_answers(port: int) -> bool:

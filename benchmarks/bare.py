@@ -51,24 +51,34 @@ class BareWorkflow:
         await workflow.wait_condition(lambda: self._steps >= start.steps)
         if start.real_activities:
             ref = await workflow.execute_activity(
-                "issue_document", start.document, result_type=DocumentRef,
-                task_queue=start.documents_queue, start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=_RETRY)
+                "issue_document",
+                start.document,
+                result_type=DocumentRef,
+                task_queue=start.documents_queue,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=_RETRY,
+            )
             document_id = ref.id
         else:
             document_id = await workflow.execute_activity(
-                noop, start.document.document_id, start_to_close_timeout=timedelta(seconds=30))
+                noop, start.document.document_id, start_to_close_timeout=timedelta(seconds=30)
+            )
         await self._notice(start, start.notices[1])
         return document_id
 
     async def _notice(self, start: BareInput, notice: NoticeInput) -> None:
         if start.real_activities:
             await workflow.execute_activity(
-                "deliver_notice", notice, task_queue=start.notices_queue,
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=_RETRY)
+                "deliver_notice",
+                notice,
+                task_queue=start.notices_queue,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_RETRY,
+            )
         else:
-            await workflow.execute_activity(noop, notice.key,
-                                            start_to_close_timeout=timedelta(seconds=30))
+            await workflow.execute_activity(
+                noop, notice.key, start_to_close_timeout=timedelta(seconds=30)
+            )
 
     @workflow.update
     def step(self, stage: str) -> int:

@@ -29,7 +29,7 @@ class _Ready(logging.Handler):
             self.path.write_text(str(os.getpid()))
 
 
-async def _bare(settings, stop: asyncio.Event, started: asyncio.Event) -> None:  # noqa: ANN001
+async def _bare(settings, stop: asyncio.Event, started: asyncio.Event) -> None:
     from temporalio.worker import Worker
 
     from benchmarks.bare import BARE_QUEUE_SUFFIX, BareWorkflow, noop
@@ -37,8 +37,12 @@ async def _bare(settings, stop: asyncio.Event, started: asyncio.Event) -> None: 
     from madoguchi.serve import connect
 
     client = await connect(settings, DataDir(settings.data_dir).payload_keys())
-    worker = Worker(client, task_queue=settings.task_queue + BARE_QUEUE_SUFFIX,
-                    workflows=[BareWorkflow], activities=[noop])
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue + BARE_QUEUE_SUFFIX,
+        workflows=[BareWorkflow],
+        activities=[noop],
+    )
     async with worker:
         started.set()
         await stop.wait()

@@ -47,6 +47,7 @@ from workflows.models import (
     Actor,
     ApplicationView,
     StartApplication,
+    initial_view,
 )
 from workflows.models import Applicant as ApplicantModel
 from workflows.procedure import ProcedureWorkflow
@@ -212,7 +213,7 @@ class CaseService:
             proxy=represented,
         )
         try:
-            handle = await self._client.start_workflow(
+            await self._client.start_workflow(
                 ProcedureWorkflow.run, start, id=application_id, task_queue=self._task_queue,
                 # One case per dedupe key, ever: the server refuses the second, race-free.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -234,7 +235,7 @@ class CaseService:
                             "同じ内容の申請がすでにあります。",
                             "You have already applied for this.",
                             details={"existing_application": application_id}) from exc
-        return await handle.query(ProcedureWorkflow.view)
+        return initial_view(start, start.submitted_at)
 
     async def _open_campaign_for(self, procedure: Procedure, municipality: str,
                                  data: dict[str, Any]) -> str | None:
@@ -314,6 +315,11 @@ class CaseService:
         return view
 
     # ---- reading --------------------------------------------------------------------
+
+    def details_of(self, principal: Principal, view: ApplicationView) -> CaseDetails:
+        """Details of a view the caller already holds (no query of the case)."""
+        return CaseDetails(view=view, actions=available_actions(
+            self._pinned(view).definition, view, self.actor(principal)))
 
     async def details(self, principal: Principal, application_id: str) -> CaseDetails:
         view = await self._visible_view(principal, application_id)

@@ -7,7 +7,7 @@ encrypts them in history; never log them whole.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -176,3 +176,25 @@ class PurgeInput(BaseModel):
     """Activity input: forget a finished case's notices and document files."""
 
     application_id: str
+
+
+def initial_view(start: StartApplication, now: datetime) -> ApplicationView:
+    """The case as ``ProcedureWorkflow`` holds it right after ``@workflow.init`` at ``now``.
+
+    The portal answers a filing with it instead of querying the new case, which would wait
+    for a worker's first workflow task (and time out under load, though the case exists).
+    A test keeps it equal to what the workflow reports.
+    """
+    definition = start.definition
+    stage = definition.initial_stage
+    return ApplicationView(
+        application_id=start.application_id, procedure=definition.id,
+        procedure_version=definition.version, municipality=start.municipality,
+        applicant_key=start.applicant.key, applicant_name=start.applicant.name,
+        status="in_progress", stage=stage, assignee=None, submitted_at=now,
+        due_at=now + timedelta(days=definition.processing_period.days),
+        correction_due_at=None, correction_comment=None, data=dict(start.data), step_data={},
+        computed={}, actors={}, escalated=False, documents=[],
+        timeline=[TimelineEntry(at=now, event="submitted", stage=stage, actor="applicant")],
+        proxy=start.proxy, request_key=start.request_key,
+    )

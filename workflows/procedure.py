@@ -8,6 +8,7 @@ loop, and the legal clock (標準処理期間) is a durable timer paused during 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,6 +91,7 @@ class ProcedureWorkflow:
         self._pending_notices: list[tuple[str, dict[str, str]]] = []
         self._pending_documents: list[str] = []
         self._notice_seq = 0
+        self._deliveries: set[asyncio.Task[None]] = set()
         # What the portal set at start; see _sync_search_attributes.
         self._indexed: tuple[Any, ...] = (self._stage, self._status, None, self._due_at())
         self._record("submitted", actor="applicant")
@@ -117,7 +119,8 @@ class ProcedureWorkflow:
             except TimeoutError:
                 self._on_timer()
             self._sync_search_attributes()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._deliveries)
         await self._retain_then_purge()
         return self._view()
 
@@ -142,7 +145,15 @@ class ProcedureWorkflow:
                     self._finish(self._final_outcome or "completed")
                 continue
             event, params = self._pending_notices.pop(0)
-            await self._deliver(event, params)
+            if workflow.patched("notices-in-background-v1"):
+                # A channel that is down retries for hours: it must not hold up documents,
+                # later notices or the end of the case. _deliver numbers the notice before
+                # its first await, so keys stay deterministic.
+                task = asyncio.create_task(self._deliver(event, params))
+                self._deliveries.add(task)
+                task.add_done_callback(self._deliveries.discard)
+            else:
+                await self._deliver(event, params)
 
     def _next_timer_delay(self) -> timedelta | None:
         moments = [moment for moment, _ in self._timers()]
@@ -455,7 +466,8 @@ class ProcedureWorkflow:
         ref = await workflow.execute_activity(
             ISSUE_ACTIVITY, request, result_type=DocumentRef,
             task_queue=workflow.info().task_queue + DOCUMENTS_QUEUE_SUFFIX,
-            start_to_close_timeout=timedelta(minutes=2), retry_policy=_ACTIVITY_RETRY,
+            # Render + seal take about a second: a worker killed mid-document is retried soon.
+            start_to_close_timeout=timedelta(seconds=60), retry_policy=_ACTIVITY_RETRY,
         )
         self._documents.append(ref)
         self._record("issued", actor="system", comment=ref.id)

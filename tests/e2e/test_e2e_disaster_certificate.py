@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -383,3 +384,16 @@ async def test_a_broken_blob_store_holds_the_case_and_the_caseworker_sees_why(st
     stack.blobs.root.unlink()  # the store is back
     final = await eventually(lambda: issued(http, app_id, resident), timeout=40)
     assert len(final["documents"]) == 1
+
+
+async def test_the_filing_answer_is_what_the_workflow_holds(stack, catalog):
+    """The portal answers a filing without querying the case: the two must agree."""
+    resident = stack.resident("agree-1", "一致 七郎")
+    created = (await stack.http.post(APPS, json=filing(example(catalog)), headers=resident)).json()
+    held = (await stack.http.get(created["url"], headers=resident)).json()
+    moments = ("submitted_at", "due_at", "timeline")
+    assert {k: v for k, v in created.items() if k not in moments} == {
+        k: v for k, v in held.items() if k not in moments}
+    assert [e["event"] for e in created["timeline"]] == [e["event"] for e in held["timeline"]]
+    drift = (datetime.fromisoformat(held["due_at"]) - datetime.fromisoformat(created["due_at"]))
+    assert abs(drift.total_seconds()) < 30, "the same deadline, counted from the filing"

@@ -34,7 +34,8 @@ async def file_application(
         idempotency_key=idempotency_key,
         proxy=body.proxy,
     )
-    return await _read(context, principal, view.application_id)
+    # Built from the filing itself: querying the new case would wait for a worker.
+    return ApplicationOut.build(context.cases.details_of(principal, view), principal)
 
 
 @router.get("", responses=_errors)

@@ -1,0 +1,43 @@
+"""``python -m benchmarks [--out DIR]``: a short version of every benchmark (< 3 min).
+
+Full-size runs: each module on its own (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import engine, intake, processed
+from benchmarks._harness import REPO
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    args = parser.parse_args()
+    began = time.monotonic()
+    asyncio.run(engine.run(n=6, rounds=2, concurrency=3, out=args.out))
+    asyncio.run(intake.run((1, 10, 50), rounds=1, scale=0.5, out=args.out))
+    asyncio.run(
+        intake.run((10, 50), rounds=1, scale=0.5, out=args.out, web_experiment="no-readback")
+    )
+    asyncio.run(processed.run(n=30, concurrency=30, rounds=1, out=args.out))
+    documents = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "documents.py"), "-n", "5", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "documents.json").write_text(documents.stdout)
+    print("documents (one core):", documents.stdout)
+    print(f"all benchmarks: {time.monotonic() - began:.0f} s; JSON in {args.out}/")
+
+
+if __name__ == "__main__":
+    main()
