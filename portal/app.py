@@ -7,6 +7,7 @@ import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import ModuleType
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -38,6 +39,8 @@ def create_app(
     for module in _router_modules():
         app.include_router(module.router)
 
+    _document_rate_limits(app, rate_limits)
+
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
@@ -60,3 +63,28 @@ def _router_modules() -> list[ModuleType]:
             if hasattr(module, "router"):
                 modules.append(module)
     return modules
+
+
+def _document_rate_limits(app: FastAPI, rules: tuple[Rule, ...]) -> None:
+    """Say in the OpenAPI spec which operations answer 429 with Retry-After."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if any(method.upper() == r.method and path.startswith(r.path_prefix)
+                       for r in rules):
+                    operation.setdefault("responses", {})["429"] = {
+                        "description": "Too many requests from this client",
+                        "headers": {"Retry-After": {
+                            "description": "seconds to wait", "schema": {"type": "integer"}}},
+                        "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                    }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

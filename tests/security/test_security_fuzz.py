@@ -45,27 +45,9 @@ CHECKS = [
 ]
 
 
-#: Spec gaps the fuzzer finds today, each pinned by a strict xfail in test_spec_gaps below
-#: (operation, status): fixing one turns that xfail red; then drop it from here.
-KNOWN_SPEC_GAPS = {
-    *(
-        (op, "403")
-        for op in (
-            "DELETE /api/push-subscriptions",
-            "DELETE /api/push-subscriptions/{subscription_id}",
-            "GET /api/preferences",
-            "PUT /api/preferences",
-            "GET /api/push-subscriptions",
-            "POST /api/push-subscriptions",
-        )
-    ),
-    ("GET /api/attachments/{attachment_id}", "200"),
-    ("GET /api/procedures", "404"),
-    ("GET /verify/{document_id}", "404"),
-    ("POST /tsa", "415"),
-    ("POST /tsa", "413"),
-    *(("POST /verify", code) for code in ("413", "422", "503")),
-}
+#: Spec gaps the fuzzer may tolerate, as (operation, status): none today. A new one needs
+#: a strict xfail test beside it and a fix in docs/security.md.
+KNOWN_SPEC_GAPS: set[tuple[str, str]] = set()
 
 
 def _operations(schema) -> list[Any]:
@@ -191,7 +173,6 @@ async def test_a_body_that_is_not_json_is_a_documented_422(stack):
     assert reply.status_code == 422 and reply.json()["error"] == "invalid_request"
 
 
-@pytest.mark.xfail(strict=True, reason=SPEC_GAP + "#documented-refusals")
 @pytest.mark.parametrize(
     ("method", "path"), [("GET", "/api/preferences"), ("GET", "/api/push-subscriptions")]
 )
@@ -202,7 +183,6 @@ async def test_caseworkers_refused_on_resident_routes_is_documented(stack, metho
     assert _documented(app, method, path, 403, reply.headers["content-type"])
 
 
-@pytest.mark.xfail(strict=True, reason=SPEC_GAP + "#documented-refusals")
 async def test_unknown_municipality_on_procedures_is_documented(stack):
     reply = await stack.http.get("/api/procedures", params={"municipality": "999999"})
     assert reply.status_code == 404
@@ -210,7 +190,6 @@ async def test_unknown_municipality_on_procedures_is_documented(stack):
     assert _documented(app, "GET", "/api/procedures", 404, reply.headers["content-type"])
 
 
-@pytest.mark.xfail(strict=True, reason=SPEC_GAP + "#documented-refusals")
 async def test_attachment_media_types_are_documented(stack):
     from tests.security.conftest import png
 
@@ -230,7 +209,6 @@ async def test_attachment_media_types_are_documented(stack):
     )
 
 
-@pytest.mark.xfail(strict=True, reason=SPEC_GAP + "#documented-refusals")
 @pytest.mark.parametrize(
     ("method", "path", "request_path", "kwargs"),
     [
@@ -246,7 +224,6 @@ async def test_public_refusals_are_documented(stack, method, path, request_path,
     assert _documented(app, method, path, reply.status_code, reply.headers["content-type"])
 
 
-@pytest.mark.xfail(strict=True, reason=SPEC_GAP + "#documented-refusals")
 def test_rate_limited_operations_document_429_with_retry_after(stack):
     from portal.ratelimit import DEFAULT_RULES
 

@@ -138,7 +138,8 @@ async def upload(
     "/{attachment_id}",
     response_class=Response,
     responses={
-        200: {"content": {"application/octet-stream": {}}},
+        200: {"content": {t: {} for t in ("image/jpeg", "image/png", "image/heic",
+                                          "application/pdf")}},
         **{c: {"model": ErrorBody} for c in (401, 404)},
     },
 )

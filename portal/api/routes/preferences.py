@@ -11,13 +11,13 @@ from records.preferences import NoticePreferences
 router = APIRouter(prefix="/api/preferences", tags=["notices"])
 
 
-@router.get("", responses={401: {"model": ErrorBody}})
+@router.get("", responses={c: {"model": ErrorBody} for c in (401, 403)})
 async def get_preferences(who: ApiResident, notices: Notices) -> NoticePreferences:
     """How the resident hears of their cases (defaults if never saved)."""
     return notices.preferences.get(who.recipient)
 
 
-@router.put("", responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+@router.put("", responses={c: {"model": ErrorBody} for c in (401, 403, 422)})
 async def put_preferences(
     body: NoticePreferences, who: ApiResident, notices: Notices
 ) -> NoticePreferences:

@@ -173,7 +173,7 @@ class ProcedureDetailOut(ProcedureOut):
     attachments: list[AttachmentRuleOut]
 
 
-@router.get("")
+@router.get("", responses={404: {"model": ErrorBody}})
 async def list_procedures(
     context: Context,
     municipality: str | None = Query(default=None, pattern=r"^\d{6}$"),

@@ -165,7 +165,7 @@ async def vapid_public_key(notices: Notices) -> VapidKey:
     return VapidKey(key=vapid.public_key)
 
 
-@router.get("/api/push-subscriptions", responses={401: {"model": ErrorBody}})
+@router.get("/api/push-subscriptions", responses={c: {"model": ErrorBody} for c in (401, 403)})
 async def list_subscriptions(who: ApiResident, notices: Notices) -> list[SubscriptionOut]:
     """The browsers the resident receives push notices in."""
     return [
@@ -177,7 +177,7 @@ async def list_subscriptions(who: ApiResident, notices: Notices) -> list[Subscri
 @router.post(
     "/api/push-subscriptions",
     status_code=201,
-    responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    responses={c: {"model": ErrorBody} for c in (401, 403, 422)},
 )
 async def add_subscription(
     body: SubscriptionIn, who: ApiResident, notices: Notices
@@ -205,7 +205,10 @@ async def add_subscription(
     return SubscriptionOut(id=sub.id, endpoint=sub.endpoint, created_at=sub.created_at)
 
 
-@router.delete("/api/push-subscriptions", status_code=204, responses={401: {"model": ErrorBody}})
+@router.delete(
+    "/api/push-subscriptions", status_code=204,
+    responses={c: {"model": ErrorBody} for c in (401, 403)},
+)
 async def remove_subscription_by_endpoint(
     body: EndpointIn, who: ApiResident, notices: Notices
 ) -> Response:
@@ -219,7 +222,7 @@ async def remove_subscription_by_endpoint(
 @router.delete(
     "/api/push-subscriptions/{subscription_id}",
     status_code=204,
-    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+    responses={c: {"model": ErrorBody} for c in (401, 403, 404)},
 )
 async def remove_subscription(subscription_id: str, who: ApiResident, notices: Notices) -> Response:
     """Stop push notices to one of the resident's browsers."""

@@ -267,7 +267,11 @@ async def verify_form(request: Request, lang: str | None = None) -> HTMLResponse
     return _page(request, lang=_lang(lang))
 
 
-@router.get("/verify/{document_id}", response_class=HTMLResponse, name="verify_page")
+_HTML_REFUSALS = {c: {"content": {"text/html": {}}} for c in (404, 413, 422, 503)}
+
+
+@router.get("/verify/{document_id}", response_class=HTMLResponse, name="verify_page",
+            responses=_HTML_REFUSALS)
 async def verify_page(
     document_id: str, request: Request, context: Context, lang: str | None = None
 ) -> HTMLResponse:
@@ -282,7 +286,8 @@ async def verify_page(
     )
 
 
-@router.post("/verify", response_class=HTMLResponse, name="verify_upload_page")
+@router.post("/verify", response_class=HTMLResponse, name="verify_upload_page",
+             responses=_HTML_REFUSALS)
 async def verify_upload_page(
     request: Request, context: Context, lang: str | None = None
 ) -> HTMLResponse:
@@ -330,7 +335,8 @@ async def document_status(document_id: str, request: Request, context: Context) 
     "/tsa",
     response_class=Response,
     tags=["operations"],
-    responses={200: {"content": {TIMESTAMP_REPLY: {}}}, 404: {"model": ErrorBody}},
+    responses={200: {"content": {TIMESTAMP_REPLY: {}}},
+               **{c: {"model": ErrorBody} for c in (404, 413, 415)}},
 )
 async def timestamp_authority(request: Request, context: Context) -> Response:
     """The development RFC 3161 timestamp authority (404 when this server runs none)."""
