@@ -75,8 +75,7 @@ def _document_rate_limits(app: FastAPI, rules: tuple[Rule, ...]) -> None:
         schema = build()
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
-                if any(method.upper() == r.method and path.startswith(r.path_prefix)
-                       for r in rules):
+                if any(r.matches(method.upper(), path) for r in rules):
                     operation.setdefault("responses", {})["429"] = {
                         "description": "Too many requests from this client",
                         "headers": {"Retry-After": {

@@ -30,16 +30,23 @@ class Rule:
     per_minute: float
     burst: int
     by_address: bool = False  # sign-in: nobody is known yet, so the address is the client
+    exact: bool = False  # the path itself only (filing), not the paths below it (actions)
+
+    def matches(self, method: str, path: str) -> bool:
+        if method != self.method:
+            return False
+        return path == self.path_prefix if self.exact else path.startswith(self.path_prefix)
 
     def ceiling(self) -> Rule:
         """The per-address limit behind the per-person one: tenfold, so a household or a
         carrier's shared address is not starved, yet made-up identities buy nothing."""
         return Rule(self.method, self.path_prefix, self.per_minute * 10, self.burst * 10,
-                    by_address=True)
+                    by_address=True, exact=self.exact)
 
 
 DEFAULT_RULES = (
-    Rule("POST", "/api/applications", per_minute=10, burst=10),
+    # Filing, not a caseworker's actions on /api/applications/{id}/actions.
+    Rule("POST", "/api/applications", per_minute=10, burst=10, exact=True),
     Rule("POST", "/login", per_minute=10, burst=10, by_address=True),
     Rule("POST", "/api/drafts", per_minute=30, burst=30),
     Rule("POST", "/api/attachments", per_minute=30, burst=30),

@@ -9,7 +9,7 @@ Kubernetes would. Afterwards every case must be at its correct end, and every no
 e-mail, webhook and document must exist exactly once.
 
 The second batch of cases is filed while the first recovers (a killed activity is retried
-only when its start-to-close timeout ends: 2 minutes for documents), and mid-way through
+only when its start-to-close timeout ends: 60 s for documents), and mid-way through
 it the Temporal dev server is killed with SIGKILL and started again on the same SQLite
 file. The same checks hold for it. Both share one installation so that the 2-minute wait
 is spent on the second fault rather than idle (tests/faults must finish in 4 minutes).
@@ -155,11 +155,12 @@ def _numbers(tally: Tally, cases: list[Case], driver: Driver, **extra: object) -
     }
 
 
+@pytest.mark.timeout(600)  # settling after kills is bounded by activity timeouts, not load
 async def test_kill9_workers_then_the_server_under_load(installation: Installation):
     inst = installation
     rng = random.Random(20261001)
-    first = plan(FAULT_CASES or 30, "kill")
-    second = plan(FAULT_CASES or 24, "srv")
+    first = plan(FAULT_CASES or 20, "kill")
+    second = plan(FAULT_CASES or 16, "srv")
     killer, supervisor, server = Killer(inst), Supervisor(inst), Counter[str]()
     started = time.monotonic()
     async with httpx.AsyncClient() as http:
@@ -171,7 +172,7 @@ async def test_kill9_workers_then_the_server_under_load(installation: Installati
         await _server_restart(inst, driver, second, server)
         driven_second = time.monotonic() - started - driven_first
         # A killed activity is retried only when its start-to-close timeout ends (documents
-        # 2 min, notices 30 s): the wait below is bounded by that, not by the load.
+        # 60 s, notices 30 s): the wait below is bounded by that, not by the load.
         settle = await wait_settled(driver, first + second, timeout=200)
         supervisor.stop()
         await supervising

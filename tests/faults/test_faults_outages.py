@@ -246,12 +246,6 @@ async def test_blob_store_unwritable_then_smtp_and_webhook_down_cases_wait_and_c
     assert any(w["activity"] == "deliver_notice" for w in mail["caseworker_sees"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a notice retrying on a down channel blocks the case's main loop: "
-    "ProcedureWorkflow._drain_effects awaits each delivery before issuing documents "
-    "(fix in docs/reliability.md)",
-)
 async def test_a_certificate_is_issued_while_the_smtp_relay_is_down(
     shared_installation: Installation,
 ):

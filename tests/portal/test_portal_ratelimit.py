@@ -47,3 +47,12 @@ async def test_filing_too_fast_gets_429_with_retry_after(stack, catalog):
         "/api/applications", json=body, headers=stack.resident("calm-1", "静 かな")
     )
     assert other.status_code == 201
+
+
+def test_filing_is_limited_but_a_caseworkers_actions_are_not():
+    from portal.ratelimit import DEFAULT_RULES
+
+    filing = next(r for r in DEFAULT_RULES if r.path_prefix == "/api/applications")
+    assert filing.matches("POST", "/api/applications")
+    assert not filing.matches("POST", "/api/applications/app-1/actions")
+    assert not filing.matches("GET", "/api/applications")
