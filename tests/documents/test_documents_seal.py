@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -133,10 +132,6 @@ def test_pyhanko_validation_intact_valid_trusted_timestamped(
     assert verdict.signed_at is not None
 
 
-@pytest.mark.skipif(
-    shutil.which("certutil") is None,
-    reason="certutil (Debian libnss3-tools) is needed to build the NSS db",
-)
 def test_pdfsig_with_the_development_ca_in_an_nss_db(
     sealed: Path, issuer_and_pki: tuple[DocumentIssuer, DevPKI], tmp_path: Path
 ) -> None:
