@@ -37,11 +37,6 @@ class Rule:
             return False
         return path == self.path_prefix if self.exact else path.startswith(self.path_prefix)
 
-    def ceiling(self) -> Rule:
-        """The per-address limit behind the per-person one: tenfold, so a household or a
-        carrier's shared address is not starved, yet made-up identities buy nothing."""
-        return Rule(self.method, self.path_prefix, self.per_minute * 10, self.burst * 10,
-                    by_address=True, exact=self.exact)
 
 
 DEFAULT_RULES = (
@@ -81,8 +76,8 @@ class TokenBuckets:
 
 
 class RateLimitMiddleware:
-    """ASGI middleware applying ``rules``: per person (the token's issuer and subject) under a
-    per-address ceiling; sign-in per address."""
+    """ASGI middleware applying ``rules``: per person (the token's issuer and subject);
+    sign-in, where nobody is known yet, per address."""
 
     def __init__(
         self,
@@ -105,11 +100,12 @@ class RateLimitMiddleware:
                 None,
             )
             if rule is not None:
+                # Per person, not per address: residents behind one carrier NAT must not
+                # share a limit in a disaster surge. A made-up identity buys a fresh bucket
+                # only to be refused (401) by token verification before any work is done.
                 address = _address(scope)
-                wait = self.buckets.take(rule.ceiling(), address) if not rule.by_address else 0
-                if wait == 0:
-                    wait = self.buckets.take(rule, address if rule.by_address
-                                             else _person(scope) or address)
+                client = address if rule.by_address else (_person(scope) or address)
+                wait = self.buckets.take(rule, client)
                 if wait > 0:
                     seconds = max(1, math.ceil(wait))
                     response = error_response(
@@ -132,7 +128,7 @@ def _address(scope: Scope) -> str:
 
 def _person(scope: Scope) -> str | None:
     """Who the request claims to be (issuer + subject of its token, unverified: the route
-    verifies it; a made-up identity still meets the per-address ceiling)."""
+    verifies it and refuses a made-up one before doing any work)."""
     token = None
     for name, value in scope.get("headers", []):
         if name == b"authorization" and value.lower().startswith(b"bearer "):
