@@ -44,10 +44,6 @@ class AttachmentOut(BaseModel):
     sha256: str
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _rule(procedure_fields: dict[str, AttachmentRule], field: str) -> AttachmentRule:
     rule = procedure_fields.get(field)
     if rule is None:
