@@ -38,7 +38,6 @@ class Rule:
         return path == self.path_prefix if self.exact else path.startswith(self.path_prefix)
 
 
-
 DEFAULT_RULES = (
     # Filing, not a caseworker's actions on /api/applications/{id}/actions.
     Rule("POST", "/api/applications", per_minute=10, burst=10, exact=True),
@@ -91,14 +90,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            rule = next(
-                (
-                    r
-                    for r in self.rules
-                    if scope["method"] == r.method and scope["path"].startswith(r.path_prefix)
-                ),
-                None,
-            )
+            rule = next((r for r in self.rules if r.matches(scope["method"], scope["path"])), None)
             if rule is not None:
                 # Per person, not per address: residents behind one carrier NAT must not
                 # share a limit in a disaster surge. A made-up identity buys a fresh bucket

@@ -75,6 +75,9 @@ class Driver:
             return None
         if reply.status_code >= 500 or reply.status_code == 429:
             self.transient_answers[str(reply.status_code)] += 1
+            if reply.status_code == 429:
+                # A careful client waits as long as it is told before trying again.
+                await asyncio.sleep(float(reply.headers.get("retry-after", "1")))
             return None
         return reply
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
-from portal.ratelimit import Rule, TokenBuckets
+import httpx
+
+from portal.ratelimit import RateLimitMiddleware, Rule, TokenBuckets
 
 
 def test_a_bucket_allows_its_burst_then_says_how_long_to_wait():
@@ -56,3 +59,33 @@ def test_filing_is_limited_but_a_caseworkers_actions_are_not():
     assert filing.matches("POST", "/api/applications")
     assert not filing.matches("POST", "/api/applications/app-1/actions")
     assert not filing.matches("GET", "/api/applications")
+
+
+def _token(sub: str) -> str:
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none'})}.{part({'iss': 'https://idp.example', 'sub': sub})}.sig"
+
+
+async def test_the_middleware_limits_filing_only_not_the_actions_below_it():
+    """Through the middleware itself: a busy caseworker's 40 actions all pass, while the
+    same person's eleventh filing in a minute is refused."""
+
+    async def ok(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = RateLimitMiddleware(ok, buckets=TokenBuckets(clock=lambda: 0.0))
+    headers = {"Authorization": f"Bearer {_token('cw-1')}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal") as http:
+        actions = [
+            (await http.post(f"/api/applications/app-{i}/actions", headers=headers)).status_code
+            for i in range(40)
+        ]
+        filings = [
+            (await http.post("/api/applications", headers=headers)).status_code for _ in range(11)
+        ]
+    assert actions == [200] * 40
+    assert filings == [200] * 10 + [429]

@@ -1,22 +1,32 @@
 """No personal data in plain text where operators and logs can see it.
 
 For a finished case of every procedure (罹災証明書, the SME telework grant, the 現況届),
-the raw history (no codec), the search attributes, the workflow ids and our own logs hold
-no name, address, phone, e-mail, 個人番号 or bank account: not as UTF-8, not in base64.
+the raw history (no codec), the search attributes, the workflow ids, our own logs and the
+Temporal server's logs (at debug level) hold no name, address, phone, e-mail, 個人番号 or
+bank account: not as UTF-8, not in base64.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+import subprocess
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
+from temporalio.client import Client
 
 from identity.devissuer import DEV_RESIDENT_ISSUER
-from tests.security.conftest import APPS, eventually, example
+from tests.conftest import binary
+from tests.security.conftest import APPS, eventually, example, free_port
+from workflows.client import data_converter
+from workflows.search_attributes import dev_server_flags
 
 REPORT = {
     "completed_on": "2027-02-20",
@@ -53,6 +63,40 @@ PERSONAL_KEYS = {
 }
 
 
+@pytest.fixture
+async def temporal_server(tmp_path: Path, test_keys) -> AsyncIterator[tuple[Client, Path]]:
+    """A dev server of this module's own, logging at debug level to a file the test reads."""
+    port, log = free_port(), tmp_path / "temporal-server.log"
+    args = [binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+            "--port", str(port), "--db-filename", str(tmp_path / "temporal.db"),
+            "--log-level", "debug", *dev_server_flags()]  # fmt: skip
+    with open(log, "wb") as out:
+        server = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            try:
+                client = await Client.connect(
+                    f"127.0.0.1:{port}", data_converter=data_converter(test_keys)
+                )
+                break
+            except RuntimeError:
+                assert server.poll() is None, log.read_text(errors="replace")[-2000:]
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the dev server did not answer in 30 s")
+        yield client, log
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+async def stack(temporal_server, stack_on):
+    """The module's stack runs on :func:`temporal_server`, whose logs the test scans."""
+    async with stack_on(temporal_server[0]) as built:
+        yield built
+
+
 def personal_values(data: Any, key: str = "") -> set[str]:
     """The values of personal fields of a form (by key), at least 4 characters long."""
     found: set[str] = set()
@@ -87,7 +131,9 @@ async def _finished(http, app_id, headers, count: int):
     return await eventually(done)
 
 
-async def test_no_personal_data_in_history_search_attributes_ids_or_logs(world, catalog, caplog):
+async def test_no_personal_data_in_history_search_attributes_ids_or_logs(
+    world, catalog, caplog, temporal_server
+):
     caplog.set_level(logging.DEBUG)
     stack, people, http = world.stack, world.people, world.stack.http
     secrets: set[str] = set()
@@ -167,6 +213,12 @@ async def test_no_personal_data_in_history_search_attributes_ids_or_logs(world, 
         for form in encodings(secret):
             if form in logs:
                 leaks.append(("*", "our logs", secret))
+    server_log = temporal_server[1].read_bytes()
+    assert world.application.encode() in server_log, "the server logged the cases at debug"
+    for secret in secrets:
+        for form in encodings(secret):
+            if form in server_log:
+                leaks.append(("*", "Temporal server log", secret))
     assert not leaks, leaks
     # The same data is in the case (decrypted by the key): the scan looked at real cases.
     view = (await http.get(f"{APPS}/{world.application}", headers=people["own"])).json()
