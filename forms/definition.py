@@ -231,6 +231,12 @@ class ProcedureDefinition(_Strict):
     correction: CorrectionRules
     stages: list[StageDefinition] = Field(min_length=1)
     documents: list[DocumentDefinition] = Field(default_factory=list)
+    issue_on_submit: list[str] = Field(
+        default_factory=list,
+        description="Document ids issued as soon as the application is filed, and again "
+        "after each correction: e.g. the 申請控え, a sealed and timestamped copy of what was "
+        "filed and when. The 'submitted' notice goes out once they are issued.",
+    )
     notices: dict[NoticeEvent, NoticeRule] = Field(default_factory=dict)
 
     @property
@@ -264,4 +270,12 @@ class ProcedureDefinition(_Strict):
                 for doc in action.issue:
                     if doc not in doc_ids:
                         raise ValueError(f"{where}: 'issue' names unknown document '{doc}'")
+                    if doc in self.issue_on_submit:
+                        raise ValueError(
+                            f"{where}: '{doc}' is issued on submission; an action cannot "
+                            "issue it too"
+                        )
+        for doc in self.issue_on_submit:
+            if doc not in doc_ids:
+                raise ValueError(f"'issue_on_submit' names unknown document '{doc}'")
         return self

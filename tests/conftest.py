@@ -58,6 +58,12 @@ BIN = Path(sys.executable).parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def documents_of(view: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The documents of one type in an application as the API shows it: a 罹災証明書 case
+    also holds its 申請控え (``application-copy``), issued as soon as it is filed."""
+    return [d for d in view["documents"] if d["type"] == kind]
+
+
 def binary(name: str) -> str:
     found = BIN / name
     if found.exists():

@@ -19,6 +19,7 @@ from documents.issuer import IssuesDocuments, UnknownSealer, mask_name
 from documents.render import TemplateError
 from forms.catalog import Catalog, Procedure, UnknownProcedure
 from forms.municipalities import Municipality
+from forms.schemaform import SchemaForm, answers
 from notices.compose import (
     ComposedNotice,
     NoticeTemplateInvalid,
@@ -159,10 +160,13 @@ class CaseActivities:
         )
         self._register.record(issued)
         if request.supersedes:
-            # After a re-survey the earlier certificate stays verifiable, marked replaced.
+            # The earlier document stays verifiable, marked replaced: a certificate after a
+            # re-survey, a 申請控え after a correction.
+            reason = ("補正により差替え / replaced after a correction"
+                      if request.document_type in procedure.definition.issue_on_submit
+                      else "再調査により再交付 / reissued after a re-survey")
             self._register.supersede(request.supersedes, by=issued.id, actor="system",
-                                     reason="再調査により再交付 / reissued after a re-survey",
-                                     at=request.issued_at)
+                                     reason=reason, at=request.issued_at)
         activity.logger.info("document %s issued for %s", issued.id, issued.application_id)
         return _ref(issued)
 
@@ -173,6 +177,8 @@ class CaseActivities:
         spec = procedure.definition.document(request.document_type)
         assert spec is not None
         context = self._document_context(request, spec.title.ja)
+        if request.document_type in procedure.definition.issue_on_submit:
+            context.update(self._copy_context(procedure, request))
         template = procedure.directory / spec.template  # resources resolve beside it
         try:
             return self._issuer.issue(
@@ -207,6 +213,20 @@ class CaseActivities:
         if event is not None:
             context["disaster_event"] = event.model_dump(mode="json")
         return context
+
+
+    def _copy_context(self, procedure: Procedure, request: IssueDocumentInput) -> dict[str, Any]:
+        """What a 申請控え shows: the procedure, when it was filed, and every answer as the
+        resident saw it on the check-answers page (labels and option texts, not codes)."""
+        form = SchemaForm(procedure.form_schema, messages=procedure.messages,
+                          municipality=self._municipalities.get(request.municipality))
+        submitted = request.submitted_at or request.issued_at
+        return {
+            "procedure_title": procedure.definition.title.model_dump(),
+            "submitted_at": submitted.astimezone(JST),
+            "corrected": request.supersedes is not None,  # a copy after a correction (補正)
+            "answers": [vars(a) for a in answers(form.all_fields(request.data), "ja")],
+        }
 
 
 def _holder(data: dict[str, Any]) -> str | None:

@@ -157,6 +157,7 @@ class IssueDocumentInput(BaseModel):
     step_data: dict[str, dict[str, Any]]
     computed: dict[str, Any]
     supersedes: str | None = None  # the document this one replaces (e.g. after 再調査)
+    submitted_at: datetime | None = None  # when the case was filed (a 申請控え shows it)
 
 
 class CampaignFiling(BaseModel):

@@ -95,6 +95,9 @@ class ProcedureWorkflow:
         # What the portal set at start; see _sync_search_attributes.
         self._indexed: tuple[Any, ...] = (self._stage, self._status, None, self._due_at())
         self._record("submitted", actor="applicant")
+        # The 申請控え first: effects drain documents before notices, so the receipt
+        # notice goes out when the copy can be downloaded.
+        self._pending_documents.extend(start.definition.issue_on_submit)
         self._notify("submitted")
 
     # ---- main loop: timers and side effects -------------------------------------------
@@ -246,6 +249,7 @@ class ProcedureWorkflow:
             self._correction_target = None
             self._clock_started = workflow.now()
             self._record("correction_submitted", actor="applicant", action=name)
+            self._pending_documents.extend(self._definition.issue_on_submit)  # a new copy
             self._notify("correction_submitted")
         else:
             action = self._current_stage().action(name)
@@ -462,6 +466,7 @@ class ProcedureWorkflow:
             computed=self._computed,
             supersedes=next((d.id for d in reversed(self._documents) if d.type == document_type),
                             None),
+            submitted_at=self._submitted_at,
         )
         ref = await workflow.execute_activity(
             ISSUE_ACTIVITY, request, result_type=DocumentRef,
@@ -471,7 +476,9 @@ class ProcedureWorkflow:
         )
         self._documents.append(ref)
         self._record("issued", actor="system", comment=ref.id)
-        self._notify("issued", document_title=ref.title.get("ja", ""))
+        if document_type not in self._definition.issue_on_submit:
+            # A copy of the filing is announced by the 'submitted' notice itself.
+            self._notify("issued", document_title=ref.title.get("ja", ""))
 
     def _view(self) -> ApplicationView:
         return ApplicationView(

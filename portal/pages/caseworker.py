@@ -22,13 +22,13 @@ from pydantic import ValidationError
 
 from forms.catalog import Procedure
 from forms.definition import ActionDefinition
+from forms.schemaform import SchemaForm
 from forms.validation import FieldError, validate_data
 from identity.principals import Caseworker
 from portal.api.routes import revocations as revocations_api
 from portal.pages.resident import proxy_view, timeline_entries
 from portal.web import charts, i18n, session
 from portal.web.render import error_page, page, redirect, render
-from portal.web.schemaform import SchemaForm
 from workflows.cases import CaseDetails, CaseError, CaseService, InvalidData
 from workflows.rules import APPLICANT_ACTIONS
 

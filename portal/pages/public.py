@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from forms.schemaform import SchemaForm
 from portal.web.render import error_page, page, render
-from portal.web.schemaform import SchemaForm
 
 router = APIRouter(include_in_schema=False)
 

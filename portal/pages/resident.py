@@ -26,13 +26,13 @@ from starlette.datastructures import UploadFile
 
 from forms.catalog import Procedure
 from forms.municipalities import Municipality
+from forms.schemaform import Field, SchemaForm, errors_for
 from forms.validation import FieldError, validate_application
 from identity.principals import Resident
 from identity.proxy import RELATIONSHIP_LABELS, ProxyFilingInvalid, parse_proxy_filing
 from portal.api.routes import attachments as attachments_api
 from portal.web import i18n, session
 from portal.web.render import error_page, page, redirect, render
-from portal.web.schemaform import Field, SchemaForm, errors_for
 from records.drafts import DraftConflict
 from workflows.cases import CaseError, CaseService, InvalidData
 

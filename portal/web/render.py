@@ -19,9 +19,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from forms.attachments import MAX_BYTES_LIMIT
+from forms.schemaform import anchor
 from identity.principals import Caseworker, Resident
 from portal.web import i18n, session
-from portal.web.schemaform import anchor
 from workflows.cases import CaseError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -121,6 +121,11 @@ _SERVER_ERROR = {
     "en": "Something went wrong on our side. Please try again later.",
 }
 _OTHER = {"ja": "このページは表示できません。", "en": "This page cannot be shown."}
+_BUSY = {
+    "ja": "ただいま混み合っています。少し待って、もう一度お試しください。"
+    "送った内容は失われていません。",
+    "en": "We are very busy right now. Please try again in a moment; nothing you sent is lost.",
+}
 
 
 def wants_html(request: Request) -> bool:
@@ -136,7 +141,8 @@ def html_error(request: Request, status: int) -> HTMLResponse | None:
     ``None`` when the caller should get the JSON error body. Used by portal/errors.py."""
     if not wants_html(request):
         return None
-    message = _NOT_FOUND if status == 404 else _SERVER_ERROR if status >= 500 else _OTHER
+    message = (_NOT_FOUND if status == 404 else _BUSY if status == 503
+               else _SERVER_ERROR if status >= 500 else _OTHER)
     try:
         return error_page(request, status, message)
     except Exception:  # a broken template must not hide the original error

@@ -16,6 +16,7 @@ import pytest
 from playwright.async_api import expect
 
 from forms.catalog import DEFAULT_ROOT
+from tests.conftest import documents_of
 
 EXAMPLE = json.loads(
     (DEFAULT_ROOT / "disaster-certificate" / "examples" / "valid-basic.json").read_text("utf-8")
@@ -42,8 +43,9 @@ async def issued_case(stack) -> tuple[str, str]:
         assert done.status_code == 200, done.text
     for _ in range(200):
         view = (await http.get(f"/api/applications/{app_id}", headers=staff)).json()
-        if view["documents"] and view["status"] != "issuing":
-            return app_id, view["documents"][0]["id"]
+        certificates = documents_of(view, "certificate")
+        if certificates:
+            return app_id, certificates[0]["id"]
         await asyncio.sleep(0.1)
     raise AssertionError("no document was issued")
 

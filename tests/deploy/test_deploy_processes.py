@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from identity.devissuer import DevIssuer
 from records.secretfile import read_or_create
+from tests.conftest import documents_of
 from tests.deploy.conftest import free_port
 from workflows import search_attributes as sa
 from workflows.codec import KeyRing
@@ -234,7 +235,7 @@ async def test_web_and_one_worker_per_queue_as_processes_to_an_issued_pdf_on_s3(
             ).json()
 
         (doc,) = _wait_for(
-            lambda: (c := case())["status"] != "issuing" and c["documents"],
+            lambda: documents_of(case(), "certificate"),
             procs,
             timeout=60,
             what="document issued",

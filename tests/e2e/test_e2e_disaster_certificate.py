@@ -18,6 +18,7 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.worker import Replayer
 
 from forms.catalog import Catalog
+from tests.conftest import documents_of
 from workflows.procedure import ProcedureWorkflow
 
 APPS = "/api/applications"
@@ -46,11 +47,10 @@ async def eventually(check, *, timeout: float = 15.0, interval: float = 0.2):
 
 
 async def issued(http: httpx.AsyncClient, app_id: str, headers: dict[str, str],
-                 count: int = 1) -> dict[str, Any] | None:
-    """The application once ``count`` documents are issued and none is being issued."""
+                 count: int = 1, kind: str = "certificate") -> dict[str, Any] | None:
+    """The application once ``count`` documents of ``kind`` are issued."""
     body = (await http.get(f"{APPS}/{app_id}", headers=headers)).json()
-    done = len(body["documents"]) >= count and body["status"] != "issuing"
-    return body if done else None
+    return body if len(documents_of(body, kind)) >= count else None
 
 
 async def act(http: httpx.AsyncClient, app_id: str, headers: dict[str, str], action: str,
@@ -122,14 +122,15 @@ async def test_full_journey_correction_survey_four_eyes_and_pdf(stack, catalog, 
     assert approved.status_code == 200, approved.text
 
     final = await eventually(lambda: issued(http, app_id, resident))
-    (doc,) = final["documents"]
+    (doc,) = documents_of(final, "certificate")
     # Issued: the case stays open 90 days for a re-survey request (再調査), then completes.
     assert final["status"] == "awaiting_applicant" and final["stage"] == "issued"
     assert final["actions"] == ["request_resurvey"]
     assert all(e["actor"] in (None, "applicant", "system", "municipality")
                for e in final["timeline"]), "residents must not see caseworker ids"
     events = [e["event"] for e in final["timeline"]]
-    assert events[:3] == ["submitted", "correction_requested", "correction_submitted"]
+    steps = [e for e in events if e != "issued"]  # the 申請控え are issued in between
+    assert steps[:3] == ["submitted", "correction_requested", "correction_submitted"]
     assert events[-1] == "issued"
 
     pdf = await http.get(doc["url"], headers=resident)
@@ -317,7 +318,7 @@ async def test_resurvey_after_issue_issues_a_new_certificate(stack, catalog):
         "damage_ratio": 45, "surveyed_on": "2026-11-02"})).status_code == 200
     assert (await act(http, app_id, approver, "approve")).status_code == 200
     final = await eventually(lambda: issued(http, app_id, resident, count=2))
-    first, second = final["documents"]
+    first, second = documents_of(final, "certificate")
     assert first["id"] != second["id"]
     assert final["computed"]["damage_grade"]["code"] == "large_scale_half"
     assert stack.register.get(second["id"]) is not None
@@ -362,6 +363,7 @@ async def test_a_broken_blob_store_holds_the_case_and_the_caseworker_sees_why(st
     http, resident = stack.http, stack.resident("wait-1", "待機 六郎")
     surveyor, approver = stack.caseworker("cw-1"), stack.caseworker("cw-2", roles="approver")
     app_id = (await http.post(APPS, json=filing(example(catalog)), headers=resident)).json()["id"]
+    await eventually(lambda: issued(http, app_id, resident, kind="application-copy"))
     for who, action, body in ((surveyor, "accept", {}), (surveyor, "survey", {
             "data": {"damage_ratio": 35, "surveyed_on": "2026-10-02"}}), (approver, "approve", {})):
         assert (await act(http, app_id, who, action, **body)).status_code == 200
@@ -379,11 +381,12 @@ async def test_a_broken_blob_store_holds_the_case_and_the_caseworker_sees_why(st
     (waiting,) = await eventually(retrying, timeout=30)
     assert waiting["reason"] and "blob" in waiting["reason"].lower()
     mine = (await http.get(f"{APPS}/{app_id}", headers=resident)).json()
-    assert mine["waiting_on"] == [] and mine["documents"] == [], "residents see no internals"
+    assert mine["waiting_on"] == [], "residents see no internals"
+    assert documents_of(mine, "certificate") == []
 
     stack.blobs.root.unlink()  # the store is back
     final = await eventually(lambda: issued(http, app_id, resident), timeout=40)
-    assert len(final["documents"]) == 1
+    assert len(documents_of(final, "certificate")) == 1
 
 
 async def test_the_filing_answer_is_what_the_workflow_holds(stack, catalog):
@@ -397,3 +400,65 @@ async def test_the_filing_answer_is_what_the_workflow_holds(stack, catalog):
     assert [e["event"] for e in created["timeline"]] == [e["event"] for e in held["timeline"]]
     drift = (datetime.fromisoformat(held["due_at"]) - datetime.fromisoformat(created["due_at"]))
     assert abs(drift.total_seconds()) < 30, "the same deadline, counted from the filing"
+
+
+async def test_the_application_copy_is_sealed_on_filing_and_renewed_after_a_correction(
+        stack, catalog, tmp_path):
+    """申請控え: a sealed, timestamped copy of what was filed, issued before the receipt
+    notice; a correction issues a new copy that supersedes the first."""
+    http, resident = stack.http, stack.resident("copy-1", "控え 七子")
+    reviewer = stack.caseworker("cw-1")
+    data = example(catalog)
+    app_id = (await http.post(APPS, json=filing(data), headers=resident)).json()["id"]
+    view = await eventually(lambda: issued(http, app_id, resident, kind="application-copy"))
+    (copy_ref,) = documents_of(view, "application-copy")
+    assert copy_ref["title"]["ja"] == "申請控え" and documents_of(view, "certificate") == []
+
+    async def text_of(ref: dict[str, Any], name: str) -> tuple[bytes, str]:
+        pdf = await http.get(ref["url"], headers=resident)
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        (tmp_path / name).write_bytes(pdf.content)
+        text = subprocess.run(["pdftotext", "-layout", str(tmp_path / name), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        return pdf.content, text
+
+    pdf, text = await text_of(copy_ref, "copy.pdf")
+    for expected in ("申請控え", "罹災証明書の交付申請", app_id, data["applicant"]["phone"],
+                     data["applicant"]["name"]["family"], "令和", "千代田区長"):
+        assert expected in text, expected
+    verdict = (await http.post("/api/verify", files={"file": ("c.pdf", pdf, "application/pdf")}))
+    assert verdict.json()["status"] == "valid", verdict.text
+    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "application-copy.pdf").write_bytes(pdf)
+
+    # The receipt notice is sent once the copy is stored, and the copy has no notice of its own.
+    history = await stack.client.get_workflow_handle(app_id).fetch_history()
+    order = [(e.event_id, e.activity_task_scheduled_event_attributes.activity_type.name)
+             for e in history.events if e.HasField("activity_task_scheduled_event_attributes")]
+    issue_at = next(i for i, name in order if name == "issue_document")
+    completed = next(e.event_id for e in history.events
+                     if e.HasField("activity_task_completed_event_attributes")
+                     and e.activity_task_completed_event_attributes.scheduled_event_id == issue_at)
+    notices = [i for i, name in order if name in ("notice_channels", "deliver_notice")]
+    assert notices and min(notices) > completed, order
+    inbox = (await http.get("/api/inbox", headers=resident)).json()
+    assert [e["event"] for e in inbox if e["application_id"] == app_id] == ["submitted"]
+
+    # A correction files new answers: a new copy replaces the first.
+    asked = await act(http, app_id, reviewer, "request_correction",
+                      comment="電話番号を確認してください。")
+    assert asked.status_code == 200, asked.text
+    amended = copy.deepcopy(data)
+    amended["applicant"]["phone"] = "0398765432"
+    assert (await act(http, app_id, resident, "submit_correction", data=amended)).status_code == 200
+    view = await eventually(
+        lambda: issued(http, app_id, resident, count=2, kind="application-copy"))
+    first, second = documents_of(view, "application-copy")
+    _, renewed = await text_of(second, "renewed.pdf")
+    assert "0398765432" in renewed and data["applicant"]["phone"] not in renewed
+    assert "補正後の内容" in renewed
+    replaced = (await http.get(f"/api/documents/{first['id']}/status")).json()
+    assert replaced["status"] == "superseded"
+    assert replaced["status_change"]["superseded_by"] == second["id"]
+    assert "補正" in replaced["status_change"]["reason"]

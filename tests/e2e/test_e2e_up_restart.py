@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from identity.devissuer import DevIssuer
+from tests.conftest import documents_of
 
 MADOGUCHI = [sys.executable, "-m", "madoguchi"]
 EXAMPLE = (Path(__file__).resolve().parents[2] / "forms" / "catalog" / "disaster-certificate"
@@ -137,7 +138,7 @@ def test_kill_everything_mid_case_then_restart_and_finish(installation, tmp_path
         def issued():
             body = httpx.get(second.url(f"/api/applications/{app_id}"), headers=resident,
                              timeout=30).json()
-            return body["documents"] if body["stage"] == "issued" else None
+            return documents_of(body, "certificate") or None
 
         (doc,) = _wait_for(issued, timeout=60)
         pdf = httpx.get(second.url(doc["url"]), headers=resident, timeout=30)

@@ -33,9 +33,10 @@ EXAMPLE = json.loads(
 Outcome = Literal["issued", "rejected", "withdrawn"]
 #: What each outcome leaves: (status, stage, documents, applicant notices in order).
 EXPECTED: dict[str, tuple[str, str, int, list[str]]] = {
-    "issued": ("awaiting_applicant", "issued", 1, ["submitted", "issued"]),
-    "rejected": ("rejected", "rejected", 0, ["submitted", "rejected"]),
-    "withdrawn": ("withdrawn", "withdrawn", 0, ["submitted", "withdrawn"]),
+    # Documents: the 申請控え on filing, then the certificate if one is issued.
+    "issued": ("awaiting_applicant", "issued", 2, ["submitted", "issued"]),
+    "rejected": ("rejected", "rejected", 1, ["submitted", "rejected"]),
+    "withdrawn": ("withdrawn", "withdrawn", 1, ["submitted", "withdrawn"]),
 }
 CHANNELS = ("inbox", "email", "webhook")
 RETRYABLE = (httpx.TransportError, httpx.TimeoutException)
@@ -172,6 +173,13 @@ class Driver:
         )
         await self.act(case, approver, "approve", ("issued",))
         case.approved = True
+
+
+def certificates(inst: Installation, application_id: str) -> int:
+    """How many certificates of a case are in the register (its 申請控え not counted)."""
+    return sum(
+        d.document_type == "certificate" for d in inst.register.for_application(application_id)
+    )
 
 
 # ---- the end state ----------------------------------------------------------------------

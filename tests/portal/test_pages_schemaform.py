@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.web.schemaform import SchemaForm
+from forms.schemaform import SchemaForm
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

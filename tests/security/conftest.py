@@ -25,6 +25,7 @@ from PIL import Image
 
 from forms.catalog import Catalog
 from portal.app import create_app
+from tests.conftest import documents_of
 
 APPS = "/api/applications"
 MUNICIPALITY = "131016"
@@ -142,9 +143,9 @@ async def world(stack, catalog) -> World:
 
     async def issued():
         body = (await http.get(f"{APPS}/{app_id}", headers=people["own"])).json()
-        return body if body["documents"] and body["status"] != "issuing" else None
+        return documents_of(body, "certificate") or None
 
-    document = (await eventually(issued))["documents"][0]["id"]
+    document = (await eventually(issued))[0]["id"]
 
     proxied = await http.post(
         APPS,

@@ -117,6 +117,9 @@ class Field:
             return ""
         if self.kind == "files":
             names = {f["id"]: f["filename"] for f in self.files}
+            if not names:  # no attachment store at hand (a document): say how many
+                count = len(self.file_ids)
+                return f"{count}件のファイル" if lang == "ja" else f"{count} file(s)"
             return (
                 "、".join(names.get(i, i) for i in self.file_ids)
                 if lang == "ja"
@@ -523,6 +526,32 @@ class SchemaForm:
         items = _first(chain, "items", dict) or {}
         item_chain, _ = schema_chain(items, resolver)
         return _first(item_chain, "type") == "object"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answered question as a person reads it: group, label and value in one language."""
+
+    group: str
+    label: str
+    value: str
+
+
+def answers(fields: list[Field], lang: str, group: str = "") -> list[Answer]:
+    """The answers of ``fields`` flattened in form order (what the check-answers page and
+    the 申請控え show): groups name their rows, list items repeat them, empty values stay."""
+    rows: list[Answer] = []
+    for f in fields:
+        if f.kind == "group":
+            title = f.title.get(lang) or f.title.get("ja", "")
+            rows += answers(f.children, lang, f"{group}／{title}" if group else title)
+        elif f.kind == "array" and f.items:
+            for item in f.items:
+                rows += answers(item, lang, group)
+        else:
+            label = f.title.get(lang) or f.title.get("ja", "")
+            rows.append(Answer(group=group, label=label, value=f.display(lang)))
+    return rows
 
 
 def errors_for(errors: list[FieldError], pointers: list[str]) -> list[FieldError]:
