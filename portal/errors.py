@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
 from identity.assurance import AssuranceTooLow
 from identity.errors import IdentityError
@@ -39,6 +40,15 @@ def error_response(
 ) -> JSONResponse:
     body = ErrorBody(error=code, message={"ja": ja, "en": en}, details=details)
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+#: Answers of the workflow service that mean "later", not "wrong": server restarting or
+#: unreachable, a query that timed out (its worker busy or restarting), rate limited.
+ENGINE_BUSY = frozenset({
+    RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.CANCELLED,
+})
+BUSY_RETRY_AFTER = 5
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -107,6 +117,29 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return error_response(
             exc.status_code, "http_error", "エラーが発生しました。", str(exc.detail)
+        )
+
+    @app.exception_handler(RPCError)
+    async def _engine_error(request: Request, exc: RPCError) -> Response:
+        if exc.status not in ENGINE_BUSY:
+            return await _unexpected(request, exc)
+        # The workflow service is restarting or overloaded (a surge): nothing is lost, and
+        # the same request a little later will do. Say so, not "something went wrong".
+        log.warning("workflow service busy on %s %s: %s", request.method, request.url.path,
+                    exc.status.name if exc.status else "?")
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+        page = html_error(request, 503)
+        if page is not None:
+            page.headers.update(headers)
+            return page
+        return error_response(
+            503,
+            "busy",
+            f"ただいま混み合っています。{BUSY_RETRY_AFTER}秒ほど待って、もう一度お試しください。"
+            "送った内容は失われていません。",
+            f"We are very busy right now. Please try again in {BUSY_RETRY_AFTER} seconds; "
+            "nothing you sent has been lost.",
+            headers=headers,
         )
 
     @app.exception_handler(Exception)
