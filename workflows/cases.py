@@ -10,7 +10,9 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -109,6 +111,63 @@ class CaseDetails(BaseModel):
     waiting_on: list[WaitingOn] = []
 
 
+class CaseFacts(BaseModel, frozen=True):
+    """What a case was filed as: enough to authorize a caller and pin the procedure.
+
+    These never change while the case's workflow exists (the Update handlers touch none of
+    them), so a copy taken from any view of the case is never stale; ``act`` uses it to skip
+    a Query of the whole, encrypted view before each Update (issue #10).
+    """
+
+    procedure: str
+    procedure_version: str
+    municipality: str
+    applicant_key: str
+
+    @classmethod
+    def of(cls, view: ApplicationView) -> CaseFacts:
+        return cls(procedure=view.procedure, procedure_version=view.procedure_version,
+                   municipality=view.municipality, applicant_key=view.applicant_key)
+
+
+class _FactsCache:
+    """A bounded LRU of :class:`CaseFacts` by application id, each copy kept ``ttl`` seconds.
+
+    Why a time limit on facts that never change: the workflow id is a hash of procedure,
+    municipality and applicant (never the version), so once a finished case is deleted after
+    the namespace's retention (a day at least) the same id may name a new filing under a
+    newer procedure version. An hour-old copy cannot be from such an earlier case.
+    """
+
+    def __init__(self, size: int, ttl: float, clock: Callable[[], float]) -> None:
+        self._entries: OrderedDict[str, tuple[float, CaseFacts]] = OrderedDict()
+        self._size, self._ttl, self._clock = size, ttl, clock
+
+    def get(self, application_id: str) -> CaseFacts | None:
+        entry = self._entries.get(application_id)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del self._entries[application_id]
+            return None
+        self._entries.move_to_end(application_id)
+        return entry[1]
+
+    def remember(self, view: ApplicationView) -> None:
+        if self._size <= 0:
+            return
+        self._entries[view.application_id] = (self._clock() + self._ttl, CaseFacts.of(view))
+        self._entries.move_to_end(view.application_id)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def forget(self, application_id: str) -> None:
+        self._entries.pop(application_id, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class CaseService:
     def __init__(
         self,
@@ -119,8 +178,12 @@ class CaseService:
         id_secret: bytes,
         task_queue: str,
         attachments: AttachmentLookup | None = None,
+        facts_cache_size: int = 100_000,
+        facts_ttl: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
+        self._facts = _FactsCache(facts_cache_size, facts_ttl, clock)
         self._attachments = attachments
         # The default installation keeps plain ids; others sharing a namespace are prefixed.
         self._campaign_scope = "" if task_queue == DEFAULT_TASK_QUEUE else f"{task_queue}."
@@ -229,13 +292,16 @@ class CaseService:
         except WorkflowAlreadyStartedError as exc:
             if start.request_key is not None:
                 existing = await self._handle(application_id).query(ProcedureWorkflow.view)
+                self._facts.remember(existing)
                 if existing.request_key == start.request_key:
                     return existing  # the same request again: answer as the first time
             raise CaseError("duplicate_application", 409,
                             "同じ内容の申請がすでにあります。",
                             "You have already applied for this.",
                             details={"existing_application": application_id}) from exc
-        return initial_view(start, start.submitted_at)
+        view = initial_view(start, start.submitted_at)
+        self._facts.remember(view)
+        return view
 
     async def _open_campaign_for(self, procedure: Procedure, municipality: str,
                                  data: dict[str, Any]) -> str | None:
@@ -318,6 +384,7 @@ class CaseService:
 
     def details_of(self, principal: Principal, view: ApplicationView) -> CaseDetails:
         """Details of a view the caller already holds (no query of the case)."""
+        self._facts.remember(view)
         return CaseDetails(view=view, actions=available_actions(
             self._pinned(view).definition, view, self.actor(principal)))
 
@@ -361,15 +428,16 @@ class CaseService:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
                 raise _not_found() from exc
             raise
+        self._facts.remember(view)
         if not self._may_see(principal, view):
             raise _not_found()  # do not reveal that someone else's case exists
         return view
 
-    def _pinned(self, view: ApplicationView) -> Procedure:
+    def _pinned(self, view: ApplicationView | CaseFacts) -> Procedure:
         """The procedure version (and municipal overlay) the case was filed under."""
         return self.procedure(view.procedure, view.procedure_version, view.municipality)
 
-    def _may_see(self, principal: Principal, view: ApplicationView) -> bool:
+    def _may_see(self, principal: Principal, view: ApplicationView | CaseFacts) -> bool:
         if not isinstance(principal, Caseworker):
             return view.applicant_key == self.applicant_key(principal)
         return principal.can_act_for(view.municipality)
@@ -415,23 +483,69 @@ class CaseService:
         self, principal: Principal, application_id: str, action: str,
         comment: str | None, data: dict[str, Any] | None,
     ) -> CaseDetails:
-        view = await self._visible_view(principal, application_id)
-        procedure = self._pinned(view)
-        self._validate_input(procedure, view, action, data)
+        """Take ``action`` on the case; the workflow's Update validator decides whether it may
+        be taken now (stage, status, role, four-eyes) and answers with the new view.
+
+        :raises CaseError: ``not_found`` (404) for a case the caller may not see,
+            ``invalid_data`` (422), the workflow's refusal, or ``case_closed`` (409).
+        """
         request = ActionRequest(action=action, actor=self.actor(principal), comment=comment,
                                 data=data)
-        handle = self._handle(application_id)
+        facts = self._facts.get(application_id) if _SAFE_VALUE.match(application_id) else None
+        if facts is not None and not self._may_see(principal, facts):
+            raise _not_found()  # do not reveal that someone else's case exists
+        if facts is not None and self._input_valid_in_any_stage(facts, action, data):
+            # Known case and clean input: no Query before the Update. A stage the action
+            # does not belong to is refused by the Update validator (rules.check_action).
+            procedure = self._pinned(facts)
+        else:
+            # Unknown case, a correction, or input to check against the current stage: the
+            # view decides (and gives exactly the answers this path always gave).
+            view = await self._visible_view(principal, application_id)
+            procedure = self._pinned(view)
+            self._validate_input(procedure, view, action, data)
         try:
-            view = await handle.execute_update(ProcedureWorkflow.act, request)
+            view = await self._handle(application_id).execute_update(
+                ProcedureWorkflow.act, request)
         except WorkflowUpdateFailedError as exc:
             raise _refusal(exc) from exc
         except RPCError as exc:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                if facts is not None:
+                    # Closed, or gone altogether (404 then, as a Query would have said).
+                    self._facts.forget(application_id)
+                    await self._visible_view(principal, application_id)
                 raise CaseError("case_closed", 409, "この申請の手続きは終了しています。",
                                 "This application is already closed.") from exc
             raise
+        self._facts.remember(view)
         return CaseDetails(view=view, actions=available_actions(
             procedure.definition, view, self.actor(principal)))
+
+    def _input_valid_in_any_stage(self, facts: CaseFacts, action: str,
+                                  data: dict[str, Any] | None) -> bool:
+        """Whether ``data`` passes ``action``'s input schema without knowing the stage.
+
+        True only when every stage's action of that id takes the same schema (or none) and
+        the data passes it, so the answer cannot differ from checking against the current
+        stage. False means: ask the case (a correction's schema depends on its target; bad
+        input may still deserve the current stage's refusal rather than field errors).
+        """
+        if action == "submit_correction":
+            return False
+        try:
+            procedure = self._pinned(facts)
+        except CaseError:
+            return False
+        schemas = {a.input_schema for st in procedure.definition.stages for a in st.actions
+                   if a.id == action}
+        if len(schemas) > 1:
+            return False
+        schema = next(iter(schemas), None)
+        if schema is None or data is None:
+            return True
+        return validate_data(procedure.step_schemas[schema], data,
+                             messages=procedure.messages).valid
 
     def _validate_input(self, procedure: Procedure, view: ApplicationView, action: str,
                         data: dict[str, Any] | None) -> None:
