@@ -5,6 +5,13 @@ sealed with AES-256-GCM before it leaves the process, so the Temporal server, it
 database and its UI hold ciphertext only. The key id travels in the payload metadata:
 a new key encrypts, older keys still decrypt, so keys rotate without touching history.
 
+Payloads of :data:`COMPRESS_FROM` bytes or more are deflated (zlib) before sealing: a
+case's history carries its pinned definition and a view per Update, JSON that shrinks to
+about half, and every byte of history is written, replicated and read back by the
+cluster. The compression is named in the metadata and bound into the ciphertext's
+associated data, so it cannot be switched off by editing the metadata; payloads written
+before it (no compression named) decode as they always did.
+
 This module is never imported by workflow code (``cryptography`` upsets the sandbox).
 """
 
@@ -12,6 +19,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +31,11 @@ from temporalio.converter import PayloadCodec
 from records.secretfile import read_or_create
 
 ENCODING = b"binary/encrypted"
+COMPRESSION = "encryption-compression"  # metadata key; its only value so far: b"zlib"
+#: Smaller payloads (search-attribute-sized values, booleans, ids) gain nothing.
+COMPRESS_FROM = 512
+#: Temporal refuses payloads over a few MB: anything that inflates beyond this is broken.
+_MAX_PLAIN_BYTES = 16 * 1024 * 1024
 _NONCE_BYTES = 12
 
 
@@ -87,14 +100,15 @@ class EncryptionCodec(PayloadCodec):
         cipher = self._ciphers[key_id]
         out = []
         for p in payloads:
+            plain = p.SerializeToString()
+            metadata = {"encoding": ENCODING, "encryption-key-id": key_id.encode()}
+            if len(plain) >= COMPRESS_FROM:
+                deflated = zlib.compress(plain, 6)
+                if len(deflated) < len(plain):
+                    plain, metadata[COMPRESSION] = deflated, b"zlib"
             nonce = secrets.token_bytes(_NONCE_BYTES)
-            sealed = cipher.encrypt(nonce, p.SerializeToString(), key_id.encode())
-            out.append(
-                Payload(
-                    metadata={"encoding": ENCODING, "encryption-key-id": key_id.encode()},
-                    data=nonce + sealed,
-                )
-            )
+            sealed = cipher.encrypt(nonce, plain, _associated(key_id, metadata.get(COMPRESSION)))
+            out.append(Payload(metadata=metadata, data=nonce + sealed))
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -107,7 +121,27 @@ class EncryptionCodec(PayloadCodec):
             cipher = self._ciphers.get(key_id)
             if cipher is None:
                 raise KeyRingError(f"payload encrypted with unknown key id {key_id!r}")
-            plain = cipher.decrypt(p.data[:_NONCE_BYTES], p.data[_NONCE_BYTES:], key_id.encode())
+            compression = p.metadata.get(COMPRESSION) or None
+            if compression not in (None, b"zlib"):
+                raise KeyRingError(f"payload compressed with unknown method {compression!r}")
+            plain = cipher.decrypt(p.data[:_NONCE_BYTES], p.data[_NONCE_BYTES:],
+                                   _associated(key_id, compression))
+            if compression is not None:
+                plain = _inflate(plain)
             out.append(Payload.FromString(plain))
         return out
+
+
+def _associated(key_id: str, compression: bytes | None) -> bytes:
+    """What the ciphertext is bound to besides its content: the key id, and the
+    compression if any (without one, the associated data is as before compression)."""
+    return key_id.encode() + (b";" + compression if compression else b"")
+
+
+def _inflate(data: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    plain = inflater.decompress(data, _MAX_PLAIN_BYTES)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise KeyRingError("compressed payload is truncated or inflates beyond the limit")
+    return plain
 

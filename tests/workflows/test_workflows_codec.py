@@ -39,6 +39,28 @@ async def test_tampering_and_unknown_keys_are_refused():
         await codec.decode([relabelled])
 
 
+async def test_large_payloads_are_deflated_and_the_flag_is_bound_to_the_ciphertext():
+    codec = EncryptionCodec(KeyRing.generate("k1"))
+    view = json.dumps({"timeline": [{"event": "submitted", "actor": "applicant"}] * 40}).encode()
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=view)
+    (sealed,) = await codec.encode([plain])
+    assert sealed.metadata["encryption-compression"] == b"zlib"
+    assert len(sealed.data) < len(view) / 4
+    assert await codec.decode([sealed]) == [plain]
+    # Dropping or changing the flag does not yield a readable (or wrongly inflated) payload.
+    unflagged = Payload(metadata={k: v for k, v in sealed.metadata.items()
+                                  if k != "encryption-compression"}, data=sealed.data)
+    with pytest.raises(InvalidTag):
+        await codec.decode([unflagged])
+    other = Payload(metadata={**sealed.metadata, "encryption-compression": b"lz4"},
+                    data=sealed.data)
+    with pytest.raises(KeyRingError):
+        await codec.decode([other])
+    # Small payloads are sealed as before: no flag, the key id alone is associated data.
+    (small,) = await codec.encode([Payload(metadata={}, data=b"x" * 40)])
+    assert "encryption-compression" not in small.metadata
+
+
 def test_rotation_keeps_old_keys_and_refuses_reuse():
     ring = KeyRing.generate("k1")
     rotated = ring.rotated("k2")
