@@ -1,4 +1,4 @@
-"""Each benchmark at a tiny size, so they cannot rot (real processes, < 60 s in all)."""
+"""Each benchmark at a tiny size, so they cannot rot (real processes, < 90 s in all)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # benchmarks/ is not an installed package
 
-from benchmarks import engine, intake, processed  # noqa: E402
+from benchmarks import engine, intake, processed, scaling  # noqa: E402
 
 
 def test_engine_runs_every_variant_to_the_issued_certificate(tmp_path: Path) -> None:
@@ -38,6 +38,19 @@ def test_processed_intake_counts_the_email_receipt(tmp_path: Path) -> None:
         )
     )
     assert result["variants"]["unchanged"]["latency_to_email"]["n"] == 2
+
+
+def test_scaling_drains_the_backlog_with_one_and_two_documents_workers(tmp_path: Path) -> None:
+    result = asyncio.run(
+        scaling.run(n=1, rounds=1, concurrency=1, out=tmp_path, quiet=True, warmup=False)
+    )
+    for workers in ("1", "2"):
+        v = result["variants"][workers]
+        assert v["docs_per_s"] > 0 and v["cpu_s"]["documents"] > 0
+        assert v["documents"] == result["documents_per_case"]  # the 申請控え + the certificate
+        assert set(v["cpu_s_by_process"]) >= {f"documents-{i}" for i in range(1, int(workers) + 1)}
+    assert result["ratio"]["docs_per_s_2_over_1"] > 0
+    assert json.loads((tmp_path / "scaling.json").read_text())["cores"] >= 1
 
 
 def test_documents_benchmark_reports_the_ratio() -> None:
