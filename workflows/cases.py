@@ -216,6 +216,12 @@ class CaseService:
     # ---- filing ---------------------------------------------------------------------
 
     def procedures(self) -> list[Procedure]:
+        """What residents can file now: the newest version of each procedure (cases filed
+        under an older one keep it, see :meth:`procedure`)."""
+        return self._catalog.latest()
+
+    def all_versions(self) -> list[Procedure]:
+        """Every loaded version: open cases may be pinned to any of them."""
         return self._catalog.procedures()
 
     def procedure(self, procedure_id: str, version: str | None = None,

@@ -57,7 +57,7 @@ def _cases(request: Request) -> CaseService:
 
 def _stage_titles(cases: CaseService) -> dict[str, dict[str, str]]:
     titles: dict[str, dict[str, str]] = {}
-    for procedure in cases.procedures():
+    for procedure in cases.all_versions():  # open cases may be under an older version
         for stage in procedure.definition.stages:
             titles.setdefault(stage.id, stage.title.model_dump())
     for status, pair in i18n.STATUS.items():

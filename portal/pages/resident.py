@@ -813,13 +813,21 @@ async def application(
         actions=details.actions,
         procedure_title=procedure.definition.title.model_dump(),
         municipality_name=i18n.pick(municipality.name.model_dump(), lang),
-        documents=view.documents,
+        documents=[_with_status(ref, request.app.state.portal.register) for ref in view.documents],
         fields=form.all_fields(view.data),
         timeline=timeline_entries(view, procedure, lang, resident=True),
         filed=bool(filed),
         proxy_view=proxy_view(view.proxy, lang),
         done=done if done in ("withdraw", "submit_correction", "action") else None,
     )
+
+
+def _with_status(ref: Any, register: Any) -> dict[str, Any]:
+    """A document as the resident's page lists it: a replaced 申請控え or a revoked
+    certificate says so in its link, so two links never read the same."""
+    registered = register.get(ref.id)
+    return {"id": ref.id, "title": ref.title,
+            "status": registered.status if registered else "valid"}
 
 
 async def _correction_wizard(request: Request, application_id: str) -> tuple[_Wizard, Any]:

@@ -201,11 +201,13 @@ async def test_resident_and_caseworkers_complete_a_certificate(kit, javascript):
 
     # --- the resident downloads the certificate ----------------------------------------
     await resident.goto(f"/my/applications/{app_id}")
-    await reload_until(resident, "ダウンロード（PDF）")
+    await reload_until(resident, "罹災証明書: ダウンロード（PDF）")
     await expect(resident.locator("#status")).to_contain_text("交付済み")
+    # The 申請控え issued on filing is there too.
+    await expect(resident.get_by_role("link", name="申請控え: ダウンロード（PDF）")).to_be_visible()
     await audit(resident, "application-completed")
     async with resident.expect_download() as download_info:
-        await resident.get_by_role("link", name=re.compile("ダウンロード")).click()
+        await resident.get_by_role("link", name="罹災証明書: ダウンロード（PDF）").click()
     download = await download_info.value
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     target = ARTIFACTS / f"certificate-{'js' if javascript else 'nojs'}.pdf"

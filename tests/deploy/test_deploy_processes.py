@@ -248,7 +248,8 @@ async def test_web_and_one_worker_per_queue_as_processes_to_an_issued_pdf_on_s3(
         ).stdout.decode()
         assert "罹災証明書" in text and "大規模半壊" in text
         stored = s3_server.client().list_objects_v2(Bucket=bucket)["Contents"]
-        assert [o["Key"].split("/")[0] for o in stored] == ["131016"]
+        assert {o["Key"].split("/")[0] for o in stored} == {"131016"}
+        assert len(stored) == 2, "the 申請控え and the certificate"
         assert (not (data / "blobs").exists()) or not any((data / "blobs").rglob("*.pdf"))
 
         # Metrics: ours per process, and the Temporal SDK's.
@@ -260,7 +261,7 @@ async def test_web_and_one_worker_per_queue_as_processes_to_an_issued_pdf_on_s3(
         rendered, notified = scrape(docs_metrics), scrape(notices_metrics)
         assert (
             'madoguchi_activity_attempts_total{activity="issue_document",outcome='
-            '"completed"} 1.0' in rendered
+            '"completed"} 2.0' in rendered  # the 申請控え and the certificate
         )
         assert 'activity="deliver_notice"' not in rendered
         assert 'activity="deliver_notice",outcome="completed"' in notified

@@ -303,7 +303,7 @@ def check_end_state(
             tally.documents += 1
             issued_blobs.add(doc.blob_key)
             same = (
-                doc.id == document_number(case.app_id, "certificate", number)
+                doc.id == document_number(case.app_id, doc.document_type, number)
                 and doc.id == view["documents"][number]["id"]
                 and doc.sha256 == view["documents"][number]["sha256"]
                 and doc.sha256 == inst.blob_sha256(doc.blob_key)
