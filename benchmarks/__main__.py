@@ -23,9 +23,6 @@ def main() -> None:
     began = time.monotonic()
     asyncio.run(engine.run(n=6, rounds=2, concurrency=3, out=args.out))
     asyncio.run(intake.run((1, 10, 50), rounds=1, scale=0.5, out=args.out))
-    asyncio.run(
-        intake.run((10, 50), rounds=1, scale=0.5, out=args.out, web_experiment="no-readback")
-    )
     asyncio.run(processed.run(n=30, concurrency=30, rounds=1, out=args.out))
     asyncio.run(scaling.run(n=8, rounds=1, concurrency=4, out=args.out))
     documents = subprocess.run(

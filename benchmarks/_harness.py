@@ -43,14 +43,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the process ``pid`` has used so far; 0 once it is gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+def session_cpu(leader: int) -> float:
+    """CPU seconds (user + system) of every live process in the session ``leader`` leads.
+
+    The harness starts each process in its own session, so this is a worker plus the
+    forkserver and pool children it started (``/proc/<pid>/stat`` alone has only the
+    parent; children's time reaches its ``cutime`` only once they are reaped).
+    """
+    total = 0.0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        if int(fields[3]) == leader:  # session id (field 6)
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
 
 
 def proc_rss_peak_mb(pid: int) -> float:
@@ -246,18 +257,8 @@ class Installation:
         self._wait(ready.exists, proc, name, timeout=90)
         return proc
 
-    def start_web(self, *, experiment: str | None = None) -> Process:
+    def start_web(self) -> Process:
         args = [sys.executable, "-m", "madoguchi", "web", "--port", str(self.web_port)]
-        if experiment:
-            args = [
-                sys.executable,
-                "-m",
-                "benchmarks.web",
-                "--port",
-                str(self.web_port),
-                "--experiment",
-                experiment,
-            ]
         proc = self._spawn("web", "web", args)
         self._wait(lambda: _web_answers(self.web_port), proc, "the web server", timeout=90)
         return proc
@@ -301,8 +302,9 @@ class Installation:
     # -- accounting --
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds so far, by process name."""
-        return {p.name: proc_cpu(p.pid) for p in self.procs}
+        """CPU seconds so far, by process name: each with the children it started (a
+        worker's document render processes), since every process leads its own session."""
+        return {p.name: session_cpu(p.pid) for p in self.procs}
 
     def cpu_by_role(self, before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
         roles = {p.name: p.role for p in self.procs}
@@ -396,18 +398,3 @@ def _web_answers(port: int) -> bool:
 def example_application() -> dict[str, Any]:
     path = REPO / "forms/catalog/disaster-certificate/examples/valid-basic.json"
     return json.loads(path.read_text())
-
-
-def receipt_catalog(root: Path) -> Path:
-    """A catalogue root with the 罹災証明書 as a new version (1.1.1) whose ``submitted``
-    notice also goes out by e-mail: the standard package sends it to the inbox only, and a
-    municipal overlay may not change notices (see docs/benchmarks.md)."""
-    source = REPO / "forms/catalog/disaster-certificate"
-    target = root / "catalog" / "disaster-certificate@1.1.1"
-    if not target.exists():
-        shutil.copytree(source, target)
-        definition = json.loads((target / "procedure.json").read_text())
-        definition["version"] = "1.1.1"
-        definition["notices"]["submitted"]["channels"] = ["inbox", "email"]
-        (target / "procedure.json").write_text(json.dumps(definition, ensure_ascii=False))
-    return root / "catalog"

@@ -1,8 +1,9 @@
 """The baseline of the engine-overhead benchmark: a bare Temporal workflow.
 
 ``BareWorkflow`` does what a 罹災証明書 case does in Temporal terms and nothing more: the
-``submitted`` notice, three caseworker steps as Updates (each upserting the stage search
-attribute, as the case does), the certificate, the ``issued`` notice. With
+申請控え (application copy), the ``submitted`` notice, three caseworker steps as Updates
+(each upserting the stage search attribute, as the case does), the certificate, the
+``issued`` notice. With
 ``real_activities`` it calls madoguchi's own ``deliver_notice`` and ``issue_document``
 activities on their task queues (served by the same worker process), so the difference to a
 real case is the engine: HTTP API, token checks, form validation, the procedure
@@ -27,6 +28,7 @@ _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=tim
 
 class BareInput(BaseModel):
     notices: list[NoticeInput]  # [submitted, issued]
+    copy_on_submit: IssueDocumentInput | None = None  # the 申請控え, before the receipt
     document: IssueDocumentInput
     steps: int = 3
     real_activities: bool = True
@@ -47,24 +49,28 @@ class BareWorkflow:
 
     @workflow.run
     async def run(self, start: BareInput) -> str:
+        if start.copy_on_submit is not None:
+            await self._issue(start, start.copy_on_submit)
         await self._notice(start, start.notices[0])
         await workflow.wait_condition(lambda: self._steps >= start.steps)
-        if start.real_activities:
-            ref = await workflow.execute_activity(
-                "issue_document",
-                start.document,
-                result_type=DocumentRef,
-                task_queue=start.documents_queue,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=_RETRY,
-            )
-            document_id = ref.id
-        else:
-            document_id = await workflow.execute_activity(
-                noop, start.document.document_id, start_to_close_timeout=timedelta(seconds=30)
-            )
+        document_id = await self._issue(start, start.document)
         await self._notice(start, start.notices[1])
         return document_id
+
+    async def _issue(self, start: BareInput, document: IssueDocumentInput) -> str:
+        if not start.real_activities:
+            return await workflow.execute_activity(
+                noop, document.document_id, start_to_close_timeout=timedelta(seconds=30)
+            )
+        ref = await workflow.execute_activity(
+            "issue_document",
+            document,
+            result_type=DocumentRef,
+            task_queue=start.documents_queue,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=_RETRY,
+        )
+        return ref.id
 
     async def _notice(self, start: BareInput, notice: NoticeInput) -> None:
         if start.real_activities:

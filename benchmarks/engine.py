@@ -84,8 +84,18 @@ def bare_input(task_queue: str, version: str, *, real: bool) -> Any:
         step_data={"survey": SURVEY},
         computed={"damage_grade": grade},
     )
+    copy = document.model_copy(
+        update={
+            "document_id": "DOC-BARE-" + uuid.uuid4().hex[:16].upper(),
+            "document_type": "application-copy",
+            "step_data": {},
+            "computed": {},
+            "submitted_at": now,
+        }
+    )
     return BareInput(
         notices=[notice(1, "submitted"), notice(2, "issued", document_title="罹災証明書")],
+        copy_on_submit=copy,
         document=document,
         real_activities=real,
         notices_queue=task_queue + NOTICES_QUEUE_SUFFIX,

@@ -102,12 +102,11 @@ async def run(
     scale: float = 1.0,
     out: Path | None = None,
     quiet: bool = False,
-    web_experiment: str | None = None,
 ) -> dict[str, Any]:
     with installation() as inst:
         inst.start_temporal()
         inst.start_worker("all")
-        inst.start_web(experiment=web_experiment)
+        inst.start_web()
         client = await inst.temporal_client()
         direct = Direct(client, inst.task_queue)
         issuer = inst.dev_issuer()
@@ -164,7 +163,7 @@ async def run(
                         )
         await http.aclose()
 
-    result: dict[str, Any] = {"rounds": rounds, "levels": {}, "web_experiment": web_experiment}
+    result: dict[str, Any] = {"rounds": rounds, "levels": {}}
     for level in levels:
         entry: dict[str, Any] = {}
         for variant in ("http", "direct"):
@@ -186,7 +185,7 @@ async def run(
         entry["rate_http_over_direct"] = ratio(entry["http"]["per_s"], entry["direct"]["per_s"])
         result["levels"][str(level)] = entry
     result["goal_p95_ratio"] = 1.5
-    write_result("intake" + (f"-{web_experiment}" if web_experiment else ""), result, out)
+    write_result("intake", result, out)
     if not quiet:
         print(render(result))
     return result
@@ -214,8 +213,6 @@ def render(result: dict[str, Any]) -> str:
                 ]
             )
     title = f"intake: {result['rounds']} rounds, medians"
-    if result.get("web_experiment"):
-        title += f" (web experiment: {result['web_experiment']})"
     return table(
         title,
         [
@@ -240,15 +237,10 @@ def main() -> None:
     parser.add_argument("--levels", default=",".join(map(str, DEFAULT_LEVELS)))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--scale", type=float, default=1.0, help="submissions per level x")
-    parser.add_argument(
-        "--web-experiment",
-        default=None,
-        help="run the web with a proposed change (see benchmarks/web.py)",
-    )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     args = parser.parse_args()
     levels = tuple(int(x) for x in args.levels.split(","))
-    asyncio.run(run(levels, args.rounds, args.scale, args.out, web_experiment=args.web_experiment))
+    asyncio.run(run(levels, args.rounds, args.scale, args.out))
 
 
 if __name__ == "__main__":

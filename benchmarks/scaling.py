@@ -55,6 +55,7 @@ from benchmarks._harness import (
     median,
     ratio,
     self_cpu,
+    session_cpu,
     table,
     write_result,
 )
@@ -62,27 +63,6 @@ from benchmarks._harness import (
 VARIANTS = (1, 2)
 GOAL = 1.8
 SATURATED = 0.9  # share of all cores busy from which the machine counts as saturated
-
-
-def session_cpu(leader: int) -> float:
-    """CPU seconds (user + system) of every live process in the session ``leader`` leads.
-
-    The harness starts each process in its own session, so this is a worker plus the
-    forkserver and pool children it started (``/proc/<pid>/stat`` alone has only the
-    parent; children's time reaches its ``cutime`` only once they are reaped).
-    """
-    total = 0.0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        if int(fields[3]) == leader:  # session id (field 6)
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
 
 
 def machine_cpu() -> tuple[float, float]:
