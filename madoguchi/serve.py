@@ -89,7 +89,7 @@ async def connect(
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(ring),
+        data_converter=data_converter(ring, compress=settings.payload_compression),
         tls=settings.temporal_tls_config(),
         api_key=settings.temporal_api_key(),
         runtime=runtime,

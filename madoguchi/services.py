@@ -74,7 +74,8 @@ class Runtime:
 
     async def connect(self) -> Client:
         return await connect(self.settings.temporal_address, self.settings.temporal_namespace,
-                             self.data.payload_keys())
+                             self.data.payload_keys(),
+                             compress=self.settings.payload_compression)
 
     def case_service(self, client: Client) -> CaseService:
         return CaseService(client, catalog=self.catalog, municipalities=self.municipalities,

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         default=None, description="Name to verify in the frontend's certificate"
     )
     temporal_api_key_file: Path | None = Field(default=None, description="API key (Cloud)")
+    payload_compression: bool = Field(
+        default=True,
+        description="Deflate payloads before encrypting them. Set false while upgrading from "
+        "a release without compression, until every process (workers, web, codec endpoint) "
+        "runs this one: older processes cannot read deflated payloads.",
+    )
 
     # Read models (inbox, register of issued documents): shared by web and workers.
     database_url: str | None = Field(

@@ -11,14 +11,17 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from workflows.codec import EncryptionCodec, KeyRing
 
 
-def data_converter(ring: KeyRing) -> DataConverter:
-    """Pydantic models in, AES-GCM ciphertext out; failure messages encoded too."""
+def data_converter(ring: KeyRing, *, compress: bool = True) -> DataConverter:
+    """Pydantic models in, AES-GCM ciphertext out (deflated first unless ``compress`` is
+    off, see workflows/codec.py); failure messages encoded too."""
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(ring),
+        payload_codec=EncryptionCodec(ring, compress=compress),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 
-async def connect(address: str, namespace: str, ring: KeyRing) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=data_converter(ring))
+async def connect(address: str, namespace: str, ring: KeyRing, *, compress: bool = True) -> Client:
+    return await Client.connect(
+        address, namespace=namespace, data_converter=data_converter(ring, compress=compress)
+    )

@@ -91,8 +91,11 @@ class KeyRing:
 class EncryptionCodec(PayloadCodec):
     """AES-GCM payload codec; the key id is bound into the ciphertext as associated data."""
 
-    def __init__(self, ring: KeyRing) -> None:
+    def __init__(self, ring: KeyRing, *, compress: bool = True) -> None:
+        """``compress=False`` writes payloads as releases before compression did (while a
+        rolling upgrade still has such processes); reading handles both either way."""
         self._ring = ring
+        self._compress = compress
         self._ciphers = {key_id: AESGCM(key) for key_id, key in ring.keys.items()}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -102,7 +105,8 @@ class EncryptionCodec(PayloadCodec):
         for p in payloads:
             plain = p.SerializeToString()
             metadata = {"encoding": ENCODING, "encryption-key-id": key_id.encode()}
-            if len(plain) >= COMPRESS_FROM:
+            # Above the inflate limit nothing is deflated, so decode never refuses our own.
+            if self._compress and COMPRESS_FROM <= len(plain) <= _MAX_PLAIN_BYTES:
                 deflated = zlib.compress(plain, 6)
                 if len(deflated) < len(plain):
                     plain, metadata[COMPRESSION] = deflated, b"zlib"

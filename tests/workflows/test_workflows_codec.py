@@ -40,7 +40,8 @@ async def test_tampering_and_unknown_keys_are_refused():
 
 
 async def test_large_payloads_are_deflated_and_the_flag_is_bound_to_the_ciphertext():
-    codec = EncryptionCodec(KeyRing.generate("k1"))
+    ring = KeyRing.generate("k1")
+    codec = EncryptionCodec(ring)
     view = json.dumps({"timeline": [{"event": "submitted", "actor": "applicant"}] * 40}).encode()
     plain = Payload(metadata={"encoding": b"json/plain"}, data=view)
     (sealed,) = await codec.encode([plain])
@@ -59,6 +60,12 @@ async def test_large_payloads_are_deflated_and_the_flag_is_bound_to_the_cipherte
     # Small payloads are sealed as before: no flag, the key id alone is associated data.
     (small,) = await codec.encode([Payload(metadata={}, data=b"x" * 40)])
     assert "encryption-compression" not in small.metadata
+    # During an upgrade from a release without compression, it can be switched off; the
+    # codec still reads what a compressing process wrote.
+    old_style = EncryptionCodec(ring, compress=False)
+    (plain_sealed,) = await old_style.encode([plain])
+    assert "encryption-compression" not in plain_sealed.metadata
+    assert await old_style.decode([sealed, plain_sealed]) == [plain, plain]
 
 
 def test_rotation_keeps_old_keys_and_refuses_reuse():
