@@ -13,13 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from identity.assurance import AssuranceTooLow
 from identity.errors import IdentityError
 from identity.proxy import ProxyFilingInvalid
 from portal.web.render import html_error
-from workflows.cases import CaseError
+from workflows.cases import CaseError, EngineBusy
 
 log = logging.getLogger("madoguchi.portal")
 
@@ -49,6 +50,39 @@ ENGINE_BUSY = frozenset({
     RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.CANCELLED,
 })
 BUSY_RETRY_AFTER = 5
+
+
+def engine_busy(exc: RPCError) -> bool:
+    """Whether the workflow service's answer means "later": one of :data:`ENGINE_BUSY`, or
+    the connection dropped under the request (a server restart: UNKNOWN "transport error")."""
+    if exc.status in ENGINE_BUSY:
+        return True
+    return exc.status == RPCStatusCode.UNKNOWN and "transport" in exc.message.lower()
+
+
+def _busy(request: Request, why: str) -> Response:
+    """503 with Retry-After. The workflow service is restarting or overloaded (a surge):
+    reading again later will do; a change sent may have arrived, so look before resending."""
+    log.warning("workflow service busy on %s %s: %s", request.method, request.url.path, why)
+    headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+    page = html_error(request, 503)
+    if page is not None:
+        page.headers.update(headers)
+        return page
+    if request.method in ("GET", "HEAD"):
+        ja = "送った内容は失われていません。"
+        en = "nothing you sent has been lost."
+    else:
+        ja = ("送った内容は届いている場合があります。"
+              "申請の状況を確かめてから、もう一度お試しください。")
+        en = "what you sent may have arrived: check your application before sending it again."
+    return error_response(
+        503,
+        "busy",
+        f"ただいま混み合っています。{BUSY_RETRY_AFTER}秒ほど待ってください。{ja}",
+        f"We are very busy right now. Please wait {BUSY_RETRY_AFTER} seconds; {en}",
+        headers=headers,
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -121,26 +155,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RPCError)
     async def _engine_error(request: Request, exc: RPCError) -> Response:
-        if exc.status not in ENGINE_BUSY:
+        if not engine_busy(exc):
             return await _unexpected(request, exc)
-        # The workflow service is restarting or overloaded (a surge): nothing is lost, and
-        # the same request a little later will do. Say so, not "something went wrong".
-        log.warning("workflow service busy on %s %s: %s", request.method, request.url.path,
-                    exc.status.name if exc.status else "?")
-        headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
-        page = html_error(request, 503)
-        if page is not None:
-            page.headers.update(headers)
-            return page
-        return error_response(
-            503,
-            "busy",
-            f"ただいま混み合っています。{BUSY_RETRY_AFTER}秒ほど待って、もう一度お試しください。"
-            "送った内容は失われていません。",
-            f"We are very busy right now. Please try again in {BUSY_RETRY_AFTER} seconds; "
-            "nothing you sent has been lost.",
-            headers=headers,
-        )
+        return _busy(request, exc.status.name if exc.status else "?")
+
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def _engine_timeout(request: Request, exc: RPCTimeoutOrCancelledError) -> Response:
+        return _busy(request, "timeout")
+
+    @app.exception_handler(EngineBusy)
+    async def _engine_slow(request: Request, exc: EngineBusy) -> Response:
+        return _busy(request, str(exc))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

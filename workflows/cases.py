@@ -6,6 +6,7 @@ place; a CLI or a batch job could use the same service.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -22,6 +23,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
     Client,
+    RPCTimeoutOrCancelledError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
@@ -58,6 +60,15 @@ from workflows.rules import available_actions
 OPEN_STATUSES = ("in_progress", "awaiting_correction", "awaiting_applicant", "issuing")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 Principal = Resident | Business | Caseworker
+
+
+#: How long a caseworker's or resident's action waits for the case's worker to take it.
+ACTION_TIMEOUT_SECONDS = 30
+
+
+class EngineBusy(Exception):
+    """The workflow service or the case's workers did not answer in time: nothing is lost,
+    the request may be tried again (an action may still be applied, so look first)."""
 
 
 class CaseError(Exception):
@@ -511,8 +522,15 @@ class CaseService:
             procedure = self._pinned(view)
             self._validate_input(procedure, view, action, data)
         try:
-            view = await self._handle(application_id).execute_update(
-                ProcedureWorkflow.act, request)
+            # An Update waits until a worker accepts it: with the cases workers down it would
+            # wait for ever. Give up and say so (the action may still be applied later).
+            async with asyncio.timeout(ACTION_TIMEOUT_SECONDS):
+                view = await self._handle(application_id).execute_update(
+                    ProcedureWorkflow.act, request)
+        except (TimeoutError, RPCTimeoutOrCancelledError) as exc:  # the SDK turns our
+            # cancellation into its own error
+            raise EngineBusy(f"no worker took the action within {ACTION_TIMEOUT_SECONDS} s") \
+                from exc
         except WorkflowUpdateFailedError as exc:
             raise _refusal(exc) from exc
         except RPCError as exc:

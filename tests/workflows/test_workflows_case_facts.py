@@ -205,3 +205,22 @@ async def test_refusals_are_those_of_the_query_path(harness):
     own = await refusal(cases, surveyor, case_id, "approve")
     assert own[:2] == ("four_eyes", 403) and calls.queries == 0
     assert own == await refusal(harness.service(), surveyor, case_id, "approve")
+
+
+async def test_an_action_no_worker_takes_gives_up_as_busy(dev_env, catalog, monkeypatch):
+    """With the case's workers down, an Update would wait for ever: the service gives up
+    after ACTION_TIMEOUT_SECONDS and says the engine is busy (the portal answers 503)."""
+    import workflows.cases as cases_module
+
+    monkeypatch.setattr(cases_module, "ACTION_TIMEOUT_SECONDS", 2)
+    queue = f"nobody-home-{uuid.uuid4().hex[:8]}"  # no worker polls this task queue
+    cases = CaseService(dev_env.client, catalog=catalog, municipalities=load_municipalities(),
+                        id_secret=os.urandom(32), task_queue=queue)
+    examples = catalog.get(PROCEDURE).directory / "examples"
+    data = json.loads((examples / "valid-basic.json").read_text(encoding="utf-8"))
+    view = await cases.submit(resident(), PROCEDURE, TOKYO, data)
+    try:
+        with pytest.raises(cases_module.EngineBusy):
+            await cases.act(caseworker("cw-idle"), view.application_id, "accept", None, None)
+    finally:
+        await dev_env.client.get_workflow_handle(view.application_id).terminate("test over")
