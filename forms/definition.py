@@ -278,4 +278,6 @@ class ProcedureDefinition(_Strict):
         for doc in self.issue_on_submit:
             if doc not in doc_ids:
                 raise ValueError(f"'issue_on_submit' names unknown document '{doc}'")
+        if len(set(self.issue_on_submit)) != len(self.issue_on_submit):
+            raise ValueError("'issue_on_submit' names a document twice")
         return self

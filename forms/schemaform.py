@@ -113,8 +113,11 @@ class Field:
 
     def display(self, lang: str) -> str:
         """The value as a person reads it (option labels, not codes)."""
-        if self.value is None or self.value == "":
+        if self.value is None or self.value == "" or self.value == []:
             return ""
+        if isinstance(self.value, bool):
+            return ("はい" if self.value else "いいえ") if lang == "ja" else (
+                "Yes" if self.value else "No")
         if self.kind == "files":
             names = {f["id"]: f["filename"] for f in self.files}
             if not names:  # no attachment store at hand (a document): say how many

@@ -31,9 +31,10 @@ class Rule:
     burst: int
     by_address: bool = False  # sign-in: nobody is known yet, so the address is the client
     exact: bool = False  # the path itself only (filing), not the paths below it (actions)
+    suffix: str = ""  # and ending so: the web form's final "submit", not its page turns
 
     def matches(self, method: str, path: str) -> bool:
-        if method != self.method:
+        if method != self.method or not path.endswith(self.suffix):
             return False
         return path == self.path_prefix if self.exact else path.startswith(self.path_prefix)
 
@@ -41,6 +42,8 @@ class Rule:
 DEFAULT_RULES = (
     # Filing, not a caseworker's actions on /api/applications/{id}/actions.
     Rule("POST", "/api/applications", per_minute=10, burst=10, exact=True),
+    # The same filing through the web form (POST /apply/{municipality}/{procedure}/submit).
+    Rule("POST", "/apply/", per_minute=10, burst=10, suffix="/submit"),
     Rule("POST", "/login", per_minute=10, burst=10, by_address=True),
     Rule("POST", "/api/drafts", per_minute=30, burst=30),
     Rule("POST", "/api/attachments", per_minute=30, burst=30),

@@ -189,7 +189,7 @@ class CaseService:
         id_secret: bytes,
         task_queue: str,
         attachments: AttachmentLookup | None = None,
-        facts_cache_size: int = 100_000,
+        facts_cache_size: int = 20_000,
         facts_ttl: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     import jsonpointer
@@ -239,7 +239,8 @@ class ProcedureWorkflow:
             self._notify("withdrawn")
             self._finish("withdrawn")
         elif name == "submit_correction":
-            if self._correction_target is None:
+            refiled = self._correction_target is None  # the form itself, not a step's input
+            if refiled:
                 self._data = dict(request.data or {})
             else:
                 self._step_data[self._correction_target] = dict(request.data or {})
@@ -249,7 +250,8 @@ class ProcedureWorkflow:
             self._correction_target = None
             self._clock_started = workflow.now()
             self._record("correction_submitted", actor="applicant", action=name)
-            self._pending_documents.extend(self._definition.issue_on_submit)  # a new copy
+            if refiled:  # a new 申請控え of the corrected application
+                self._pending_documents.extend(self._definition.issue_on_submit)
             self._notify("correction_submitted")
         else:
             action = self._current_stage().action(name)
@@ -475,12 +477,24 @@ class ProcedureWorkflow:
                             None),
             submitted_at=self._submitted_at,
         )
-        ref = await workflow.execute_activity(
-            ISSUE_ACTIVITY, request, result_type=DocumentRef,
-            task_queue=workflow.info().task_queue + DOCUMENTS_QUEUE_SUFFIX,
-            # Render + seal take about a second: a worker killed mid-document is retried soon.
-            start_to_close_timeout=timedelta(seconds=60), retry_policy=_ACTIVITY_RETRY,
-        )
+        try:
+            ref = await workflow.execute_activity(
+                ISSUE_ACTIVITY, request, result_type=DocumentRef,
+                task_queue=workflow.info().task_queue + DOCUMENTS_QUEUE_SUFFIX,
+                # Render + seal take about a second: a worker killed mid-document is retried
+                # soon.
+                start_to_close_timeout=timedelta(seconds=60), retry_policy=_ACTIVITY_RETRY,
+            )
+        except ActivityError:
+            if document_type not in self._definition.issue_on_submit:
+                raise
+            # Only a defect of the package or configuration gets here (a template error, no
+            # seal for the municipality): every other cause is retried until it clears. The
+            # filing stands without its copy, and the case says so to the caseworker.
+            workflow.logger.error("document %s of %s could not be issued", document_type,
+                                  self._start.application_id)
+            self._record("document_failed", actor="system", comment=document_type)
+            return
         self._documents.append(ref)
         self._record("issued", actor="system", comment=ref.id)
         if document_type not in self._definition.issue_on_submit:

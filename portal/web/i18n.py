@@ -343,6 +343,10 @@ EVENTS: dict[str, tuple[str, str]] = {
     "correction_expired": ("補正の期限が過ぎました", "The correction deadline passed"),
     "withdrawn": ("取り下げました", "Withdrawn"),
     "issued": ("書類を発行しました", "Document issued"),
+    "document_failed": (
+        "書類を作れませんでした（市区町村の担当者が対応します）",
+        "A document could not be made (the municipality's staff will see to it)",
+    ),
     "deadline_reminder": ("処理期限が近づいています", "Deadline approaching"),
     "deadline_escalation": ("処理期限を過ぎました", "Deadline passed"),
 }

@@ -442,8 +442,11 @@ async def test_the_application_copy_is_sealed_on_filing_and_renewed_after_a_corr
                      and e.activity_task_completed_event_attributes.scheduled_event_id == issue_at)
     notices = [i for i, name in order if name in ("notice_channels", "deliver_notice")]
     assert notices and min(notices) > completed, order
-    inbox = (await http.get("/api/inbox", headers=resident)).json()
-    assert [e["event"] for e in inbox if e["application_id"] == app_id] == ["submitted"]
+    async def receipt():
+        inbox = (await http.get("/api/inbox", headers=resident)).json()
+        return [e["event"] for e in inbox if e["application_id"] == app_id]
+
+    assert await eventually(receipt) == ["submitted"]
 
     # A correction files new answers: a new copy replaces the first.
     asked = await act(http, app_id, reviewer, "request_correction",

@@ -225,3 +225,26 @@ def test_four_eyes_rule_must_name_a_real_action(tmp_path):
         "pkg/procedure.json",
         "/stages/2/actions/0/distinct_from/0",
     )
+
+
+def test_issue_on_submit_must_name_each_known_document_once(tmp_path):
+    for wrong, says in (
+        (["application-copy", "application-copy"], "twice"),
+        (["no-such-document"], "unknown document"),
+    ):
+        package = _copy(tmp_path, f"pkg-{len(says)}")
+        _edit(package / "procedure.json", lambda d, w=wrong: d.update(issue_on_submit=w))
+        problems = check_package(package)
+        assert any(says in p.message for p in problems), problems
+
+
+def test_answers_read_as_a_person_reads_them():
+    from forms.schemaform import Field
+
+    def shown(value, kind="text"):
+        return Field(pointer="/x", kind=kind, title={"ja": "x"}, required=False,
+                     value=value).display("ja")
+
+    assert shown([], "files") == "" and shown([], "array") == ""
+    assert shown(True) == "はい" and shown(False) == "いいえ"
+    assert shown(["att-1", "att-2"], "files") == "2件のファイル"

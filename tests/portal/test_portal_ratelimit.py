@@ -89,3 +89,21 @@ async def test_the_middleware_limits_filing_only_not_the_actions_below_it():
         ]
     assert actions == [200] * 40
     assert filings == [200] * 10 + [429]
+
+
+async def test_the_web_form_is_limited_at_its_submit_not_its_page_turns():
+    async def ok(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = RateLimitMiddleware(ok, buckets=TokenBuckets(clock=lambda: 0.0))
+    cookie = {"Cookie": f"madoguchi_session={_token('resident-1')}"}
+    form = "/apply/131016/disaster-certificate"
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal") as http:
+        pages = [(await http.post(form, headers=cookie)).status_code for _ in range(30)]
+        submits = [
+            (await http.post(f"{form}/submit", headers=cookie)).status_code for _ in range(11)
+        ]
+    assert pages == [200] * 30
+    assert submits == [200] * 10 + [429]
