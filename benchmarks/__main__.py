@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--out DIR]``: a short version of every benchmark (< 3 min).
+"""``python -m benchmarks [--out DIR]``: a short version of every benchmark (~2 min on 2 cores).
 
 Full-size runs: each module on its own (see docs/benchmarks.md).
 """
