@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,18 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+from madoguchi.up import (
+    die_with_parent,
+    free_port,
+    port_answers,
+    temporal_cli,
+    web_answers,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MUNICIPALITY = "131016"
 PROCEDURE = "disaster-certificate"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def session_cpu(leader: int) -> float:
@@ -200,7 +199,7 @@ class Installation:
             stderr=subprocess.STDOUT,
             cwd=str(REPO),
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         out.close()
         proc = Process(name, role, popen, log)
@@ -208,7 +207,6 @@ class Installation:
         return proc
 
     def start_temporal(self, *, in_memory: bool = False) -> Process:
-        from madoguchi.up import temporal_cli
         from workflows.search_attributes import dev_server_flags
 
         args = [
@@ -227,7 +225,7 @@ class Installation:
         if not in_memory:
             args += ["--db-filename", str(self.data_dir / "temporal.db")]
         proc = self._spawn("temporal", "temporal", args)
-        self._wait(lambda: _port_answers(self.temporal_port), proc, "the Temporal dev server")
+        self._wait(lambda: port_answers(self.temporal_port), proc, "the Temporal dev server")
         return proc
 
     def start_worker(
@@ -260,7 +258,7 @@ class Installation:
     def start_web(self) -> Process:
         args = [sys.executable, "-m", "madoguchi", "web", "--port", str(self.web_port)]
         proc = self._spawn("web", "web", args)
-        self._wait(lambda: _web_answers(self.web_port), proc, "the web server", timeout=90)
+        self._wait(lambda: web_answers(self.web_port), proc, "the web server", timeout=90)
         return proc
 
     def stop(self, proc: Process, timeout: float = 20) -> None:
@@ -372,27 +370,6 @@ def installation(
         inst.stop_all()
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
-
-
-def _die_with_parent() -> None:
-    from madoguchi.up import _die_with_parent as die
-
-    die()
-
-
-def _port_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _web_answers(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def example_application() -> dict[str, Any]:

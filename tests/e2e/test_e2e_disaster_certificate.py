@@ -18,7 +18,7 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.worker import Replayer
 
 from forms.catalog import Catalog
-from tests.conftest import documents_of
+from tests.conftest import documents_of, eventually
 from workflows.procedure import ProcedureWorkflow
 
 APPS = "/api/applications"
@@ -32,18 +32,6 @@ def example(catalog: Catalog, name: str = "valid-basic") -> dict[str, Any]:
 
 def filing(data: dict[str, Any]) -> dict[str, Any]:
     return {"procedure": "disaster-certificate", "municipality": "131016", "data": data}
-
-
-async def eventually(check, *, timeout: float = 15.0, interval: float = 0.2):
-    """Poll until ``check()`` returns something truthy (visibility and activities lag)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s; last: {result!r}")
-        await asyncio.sleep(interval)
 
 
 async def issued(http: httpx.AsyncClient, app_id: str, headers: dict[str, str],

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.conftest import eventually
 
 APPS = "/api/applications"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
@@ -26,17 +27,6 @@ REPORT = {
     "expenses": [{"category": "equipment", "description": "ノートPC 2台", "amount": 280000,
                   "receipt_no": "R-2027-0012"}],
 }
-
-
-async def eventually(check, timeout: float = 15.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not met within {timeout} s: {result!r}")
-        await asyncio.sleep(0.2)
 
 
 async def act(http: httpx.AsyncClient, app_id: str, headers: dict[str, str], action: str,

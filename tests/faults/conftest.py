@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +40,7 @@ from aiosmtpd.controller import Controller
 from documents.devpki import DevPKI
 from identity.devissuer import DevIssuer
 from madoguchi.datadir import DataDir
+from madoguchi.up import free_port, port_answers
 from notices.webhook import verify_signature
 from records.db import create_schema, make_engine
 from records.deliveries import DeliveryLog
@@ -59,20 +59,6 @@ WEBHOOK_SECRET = "faults-webhook-secret-0123456789"
 #: Loads are sized to keep tests/faults under 4 minutes on 2 cores; MADOGUCHI_FAULT_CASES
 #: runs the issue's full 200.
 FAULT_CASES = int(os.environ.get("MADOGUCHI_FAULT_CASES", "0")) or None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def wait_until(

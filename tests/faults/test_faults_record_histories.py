@@ -17,7 +17,6 @@ encrypted and tests/replay can decode them. The run always replays what it recor
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from identity.devissuer import DEV_RESIDENT_ISSUER
-from tests.conftest import documents_of
+from tests.conftest import documents_of, eventually
 from workflows.campaign import CampaignWorkflow
 from workflows.procedure import ProcedureWorkflow
 
@@ -40,16 +39,6 @@ RECORD = os.environ.get("MADOGUCHI_RECORD_HISTORIES") == "1"
 def _example(catalog, procedure: str, name: str) -> dict[str, Any]:
     directory = catalog.get(procedure).directory / "examples"
     return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
-
-
-async def _eventually(check, timeout: float = 20.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, f"not met: {result!r}"
-        await asyncio.sleep(0.2)
 
 
 async def _steps(stack, app_id: str, steps: list[tuple[dict, str, dict]]) -> None:
@@ -68,7 +57,7 @@ async def _documents(stack, app_id: str, headers: dict, count: int, kind: str = 
         docs = documents_of(body, kind) if kind else body["documents"]
         return body if len(docs) >= count and body["status"] != "issuing" else None
 
-    return await _eventually(check)
+    return await eventually(check)
 
 
 async def _keep(stack, workflow_id: str, name: str) -> WorkflowHistory:
@@ -204,7 +193,7 @@ async def test_childcare_status_filed_in_a_campaign(stack, catalog):
         view = (await stack.http.get(f"/api/campaigns/{campaign_id}", headers=admin)).json()
         return view["status"] == "open"
 
-    await _eventually(is_open)
+    await eventually(is_open)
     filed = await stack.http.post(
         APPS,
         json={
@@ -224,7 +213,7 @@ async def test_childcare_status_filed_in_a_campaign(stack, catalog):
         view = (await stack.http.get(f"/api/campaigns/{campaign_id}", headers=admin)).json()
         return view["filed"] == 1
 
-    await _eventually(campaign_knows)
+    await eventually(campaign_knows)
     try:
         await _keep(stack, app_id, f"childcare-status-{version}-campaign-filing")
         await _keep(stack, campaign_id, f"campaign/childcare-status-{version}-campaign")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from madoguchi.up import free_port
 from notices.compose import compose_notice
 from records.db import create_schema, make_engine
 
@@ -52,12 +52,6 @@ def composed(application_id: str = "app-1"):
             "procedure_title": {"ja": "罹災証明書の交付申請", "en": "Disaster certificate"},
         },
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from madoguchi.up import free_port
 from notices import PermanentDeliveryError, TransientDeliveryError
 from notices.dispatch import ChannelDelivery, NoticeSettings, NoticeSetup, deliver_via
 from records.inbox import InboxStore
 from records.preferences import NoticePreferences
-from tests.notices.conftest import T0, composed, free_port
+from tests.notices.conftest import T0, composed
 
 RESIDENT = "applicant:res-7f3a"
 PUBLIC = "https://madoguchi.example.jp"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from documents.timestamps import LocalTimestampAuthority
 from documents.verify import verify_pdf
 from identity.devissuer import DevIssuer
 from identity.verify import TokenVerifier
+from madoguchi.up import free_port
 from portal.app import create_app
 from portal.deps import PortalContext
 from records.blobs import LocalBlobStore
@@ -259,12 +259,6 @@ async def test_supersede_is_recorded_once(portal: Portal) -> None:
     assert body["status"] == "superseded"
     assert body["status_change"]["superseded_by"] == "DOC-NEW"
     assert "actor" not in body["status_change"]  # who did it stays internal
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_tsa_over_http_with_pyhanko_http_timestamper(

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import io
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +23,9 @@ from fastapi import FastAPI
 from PIL import Image
 
 from forms.catalog import Catalog
+from madoguchi.up import free_port
 from portal.app import create_app
-from tests.conftest import documents_of
+from tests.conftest import documents_of, eventually
 
 APPS = "/api/applications"
 MUNICIPALITY = "131016"
@@ -35,18 +35,6 @@ OTHER_MUNICIPALITY = "141003"
 def example(catalog: Catalog, procedure: str, name: str) -> dict[str, Any]:
     directory = catalog.get(procedure).directory / "examples"
     return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
-
-
-async def eventually(check, timeout: float = 20.0, interval: float = 0.2):
-    """Poll until ``check()`` returns something truthy (visibility and activities lag)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not met within {timeout} s: {result!r}")
-        await asyncio.sleep(interval)
 
 
 def png() -> bytes:
@@ -199,12 +187,6 @@ async def world(stack, catalog) -> World:
         attachment=photo.json()["id"],
         extra={"second_draft": second_draft.json()["id"]},
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.asynccontextmanager

@@ -23,8 +23,9 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 
 from identity.devissuer import DEV_RESIDENT_ISSUER
-from tests.conftest import binary
-from tests.security.conftest import APPS, eventually, example, free_port
+from madoguchi.up import free_port
+from tests.conftest import binary, eventually
+from tests.security.conftest import APPS, example
 from workflows.client import data_converter
 from workflows.search_attributes import dev_server_flags
 
