@@ -439,11 +439,11 @@ async def _posted_action(
     return details, action, comment, data, result.errors
 
 
-@router.post("/staff/cases/{application_id}/confirm")
-@page
-async def confirm(request: Request, application_id: str) -> Response:
-    """Confirm an action before it is taken."""
-    principal = _caseworker(request)
+async def _acceptable_action(
+    request: Request, principal: Caseworker, application_id: str
+) -> tuple[CaseDetails, ActionDefinition, str, dict | None] | Response:
+    """The posted action with its comment and input, or the case page saying why it cannot
+    be taken now (409) or what its input lacks (422): confirming and acting check alike."""
     details, action, comment, data, errors = await _posted_action(
         request, principal, application_id
     )
@@ -459,6 +459,18 @@ async def confirm(request: Request, application_id: str) -> Response:
             input_values={action.id: data or {}},
             comment=comment,
         )
+    return details, action, comment, data
+
+
+@router.post("/staff/cases/{application_id}/confirm")
+@page
+async def confirm(request: Request, application_id: str) -> Response:
+    """Confirm an action before it is taken."""
+    principal = _caseworker(request)
+    posted = await _acceptable_action(request, principal, application_id)
+    if isinstance(posted, Response):
+        return posted
+    details, action, comment, data = posted
     cases = _cases(request)
     procedure = cases.procedure(details.view.procedure, details.view.procedure_version)
     survey = _survey_form(procedure, action)
@@ -479,21 +491,10 @@ async def confirm(request: Request, application_id: str) -> Response:
 async def act(request: Request, application_id: str) -> Response:
     """Take the confirmed action (POST-redirect-GET); show the workflow's refusal if any."""
     principal = _caseworker(request)
-    details, action, comment, data, errors = await _posted_action(
-        request, principal, application_id
-    )
-    if action is None:
-        return _case_page(request, principal, details, status=409, refusal=_not_now())
-    if errors:
-        return _case_page(
-            request,
-            principal,
-            details,
-            status=422,
-            input_errors={action.id: errors},
-            input_values={action.id: data or {}},
-            comment=comment,
-        )
+    posted = await _acceptable_action(request, principal, application_id)
+    if isinstance(posted, Response):
+        return posted
+    details, action, comment, data = posted
     try:
         await _cases(request).act(principal, application_id, action.id, comment or None, data)
     except InvalidData as exc:
