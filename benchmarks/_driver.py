@@ -25,7 +25,7 @@ SURVEY = {"damage_ratio": 42.5, "surveyed_on": "2026-10-01"}
 
 
 class BenchError(RuntimeError):
-    pass
+    """The system answered a scripted step wrongly: the run is not a measurement."""
 
 
 @dataclass

@@ -64,12 +64,10 @@ def session_cpu(leader: int) -> float:
 
 
 def proc_rss_peak_mb(pid: int) -> float:
-    try:
+    with contextlib.suppress(OSError):  # the process is gone
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
-    except OSError:
-        pass
     return 0.0
 
 
