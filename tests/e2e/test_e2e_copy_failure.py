@@ -9,7 +9,7 @@ from pathlib import Path
 
 from forms.catalog import DEFAULT_ROOT, Catalog
 from tests.conftest import documents_of, eventually, running_stack
-from tests.e2e.test_e2e_disaster_certificate import APPS, act, filing, issued
+from tests.e2e.test_e2e_disaster_certificate import APPS, act, example, filing, issued
 
 BROKEN = "9.2.0"
 
@@ -36,8 +36,7 @@ async def test_a_copy_that_cannot_be_made_does_not_stop_the_case(
     async with running_stack(dev_env.client, tmp_path / "data", catalog,
                              sealed_documents) as stack:
         http, resident = stack.http, stack.resident("broken-1", "壊 れた")
-        data = json.loads((catalog.get("disaster-certificate").directory / "examples"
-                           / "valid-basic.json").read_text(encoding="utf-8"))
+        data = example(catalog)
         filed = await http.post(APPS, json=filing(data), headers=resident)
         assert filed.status_code == 201, filed.text
         app_id = filed.json()["id"]

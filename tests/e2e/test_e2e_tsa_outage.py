@@ -4,7 +4,6 @@ why, nothing is lost; when the TSA answers again the case goes on (issue 8)."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 import uvicorn
 
@@ -14,7 +13,7 @@ from documents.timestamps import LocalTimestampAuthority
 from forms.municipalities import load_municipalities
 from madoguchi.up import free_port
 from tests.conftest import SealedDocuments, documents_of, eventually, running_stack
-from tests.e2e.test_e2e_disaster_certificate import APPS, filing, issued
+from tests.e2e.test_e2e_disaster_certificate import APPS, example, filing, issued
 
 
 async def test_documents_wait_for_a_tsa_that_is_down_and_go_on_when_it_is_back(
@@ -29,8 +28,7 @@ async def test_documents_wait_for_a_tsa_that_is_down_and_go_on_when_it_is_back(
     async with running_stack(dev_env.client, tmp_path / "data", catalog, documents) as stack:
         http, resident = stack.http, stack.resident("tsa-1", "時刻 待子")
         caseworker = stack.caseworker("cw-1")
-        data = json.loads((catalog.get("disaster-certificate").directory / "examples"
-                           / "valid-basic.json").read_text(encoding="utf-8"))
+        data = example(catalog)
         filed = await http.post(APPS, json=filing(data), headers=resident)
         assert filed.status_code == 201, filed.text
         app_id = filed.json()["id"]
