@@ -597,8 +597,9 @@ def _refusal(exc: WorkflowUpdateFailedError) -> CaseError:
     cause = exc.cause
     if isinstance(cause, ApplicationError) and cause.details:
         refusal = cause.details[0]
-        if isinstance(refusal, dict) and "status" in refusal:
-            return CaseError(refusal["code"], int(refusal["status"]), refusal["message"]["ja"],
+        if isinstance(refusal, dict) and "kind" in refusal:
+            status = {"forbidden": 403, "conflict": 409, "invalid": 422}[refusal["kind"]]
+            return CaseError(refusal["code"], status, refusal["message"]["ja"],
                              refusal["message"]["en"])
     return CaseError("refused", 409, "この操作は受け付けられませんでした。",
                      "The action was refused.")

@@ -278,7 +278,7 @@ class ProcedureWorkflow:
         try:
             self._compute(action, request.data or {})
         except (KeyError, ValueError, TypeError, jsonpointer.JsonPointerException) as exc:
-            return Refusal(code="invalid_input", status=422,
+            return Refusal(code="invalid_input", kind="invalid",
                            message={"ja": "入力内容を確認してください。", "en": str(exc)})
         return None
 

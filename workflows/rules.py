@@ -18,16 +18,22 @@ from workflows.models import TERMINAL, ActionRequest, Actor, ApplicationView
 APPLICANT_ACTIONS: frozenset[str] = frozenset({"submit_correction", "withdraw"})
 
 
+#: What kind of refusal: the caller may not (``forbidden``), not now (``conflict``), or
+#: not with this input (``invalid``). The application layer's vocabulary (services.refusals)
+#: has more kinds; a workflow only ever needs these three.
+RefusalKind = Literal["forbidden", "conflict", "invalid"]
+
+
 class Refusal(BaseModel):
-    """Why an action is refused, for the caller; ``status`` is the HTTP status it maps to."""
+    """Why an action is refused, for the caller: a stable ``code``, its ``kind``, and texts."""
 
     code: str
-    status: Literal[403, 409, 422]
+    kind: RefusalKind
     message: dict[str, str]
 
 
-def _refuse(code: str, status: Literal[403, 409, 422], ja: str, en: str) -> Refusal:
-    return Refusal(code=code, status=status, message={"ja": ja, "en": en})
+def _refuse(code: str, kind: RefusalKind, ja: str, en: str) -> Refusal:
+    return Refusal(code=code, kind=kind, message={"ja": ja, "en": en})
 
 
 def is_applicant(view: ApplicationView, actor: Actor) -> bool:
@@ -49,27 +55,27 @@ def check_action(
     if stage is not None and stage.actor == "applicant":
         return _check_applicant_stage_action(definition, view, request)
     if actor.kind != "caseworker":
-        return _refuse("caseworker_only", 403, "この操作は担当職員のみ行えます。",
+        return _refuse("caseworker_only", "forbidden", "この操作は担当職員のみ行えます。",
                        "Only a caseworker can do this.")
     if not is_caseworker_of(view, actor):
-        return _refuse("wrong_municipality", 403, "この申請は別の自治体の担当です。",
+        return _refuse("wrong_municipality", "forbidden", "この申請は別の自治体の担当です。",
                        "This application belongs to another municipality.")
     if view.status in TERMINAL:
-        return _refuse("case_closed", 409, "この申請の手続きは終了しています。",
+        return _refuse("case_closed", "conflict", "この申請の手続きは終了しています。",
                        "This application is already closed.")
     if view.status == "awaiting_correction":
-        return _refuse("awaiting_correction", 409, "申請者の補正を待っています。",
+        return _refuse("awaiting_correction", "conflict", "申請者の補正を待っています。",
                        "The applicant has been asked for a correction; wait for it.")
     if view.status == "issuing":
-        return _refuse("issuing", 409, "決定済みで、書類を発行しています。",
+        return _refuse("issuing", "conflict", "決定済みで、書類を発行しています。",
                        "The decision is made; documents are being issued.")
     stage = definition.stage(view.stage)
     action = stage.action(name) if stage else None
     if stage is None or action is None:
-        return _refuse("not_available", 409, "この段階ではその操作はできません。",
+        return _refuse("not_available", "conflict", "この段階ではその操作はできません。",
                        f"'{name}' is not possible at the '{view.stage}' stage.")
     if stage.role not in actor.roles:
-        return _refuse("role_required", 403,
+        return _refuse("role_required", "forbidden",
                        f"この操作には「{stage.role}」の権限が必要です。",
                        f"This needs the '{stage.role}' role.")
     return _check_action_input(view, action, request)
@@ -77,10 +83,10 @@ def check_action(
 
 def _applicant_refusal(view: ApplicationView, request: ActionRequest) -> Refusal | None:
     if not is_applicant(view, request.actor):
-        return _refuse("applicant_only", 403, "この操作は申請者本人のみ行えます。",
+        return _refuse("applicant_only", "forbidden", "この操作は申請者本人のみ行えます。",
                        "Only the applicant can do this.")
     if view.status in TERMINAL:
-        return _refuse("case_closed", 409, "この申請の手続きは終了しています。",
+        return _refuse("case_closed", "conflict", "この申請の手続きは終了しています。",
                        "This application is already closed.")
     return None
 
@@ -92,12 +98,12 @@ def _check_applicant_stage_action(
     if refusal is not None:
         return refusal
     if view.status != "awaiting_applicant":
-        return _refuse("not_available", 409, "いまはこの操作はできません。",
+        return _refuse("not_available", "conflict", "いまはこの操作はできません。",
                        "This is not possible now.")
     stage = definition.stage(view.stage)
     action = stage.action(request.action) if stage else None
     if action is None:
-        return _refuse("not_available", 409, "この段階ではその操作はできません。",
+        return _refuse("not_available", "conflict", "この段階ではその操作はできません。",
                        f"'{request.action}' is not possible at the '{view.stage}' stage.")
     return _check_action_input(view, action, request)
 
@@ -110,18 +116,18 @@ def _check_applicant_action(
         return refusal
     if request.action == "withdraw":
         if view.status == "issuing":
-            return _refuse("issuing", 409, "すでに決定され、書類を発行しています。",
+            return _refuse("issuing", "conflict", "すでに決定され、書類を発行しています。",
                            "The decision is made; documents are being issued.")
         stage = definition.stage(view.stage)
         if stage is not None and not stage.withdrawable:
-            return _refuse("not_withdrawable", 409, "この段階では取り下げできません。",
+            return _refuse("not_withdrawable", "conflict", "この段階では取り下げできません。",
                            "The application can no longer be withdrawn.")
     if request.action == "submit_correction":
         if view.status != "awaiting_correction":
-            return _refuse("no_correction_requested", 409, "補正は求められていません。",
+            return _refuse("no_correction_requested", "conflict", "補正は求められていません。",
                            "No correction has been requested.")
         if not request.data:
-            return _refuse("data_required", 422, "補正後の申請内容を入力してください。",
+            return _refuse("data_required", "invalid", "補正後の申請内容を入力してください。",
                            "Send the corrected application data.")
     return None
 
@@ -130,14 +136,14 @@ def _check_action_input(
     view: ApplicationView, action: ActionDefinition, request: ActionRequest
 ) -> Refusal | None:
     if action.comment_required and not (request.comment and request.comment.strip()):
-        return _refuse("comment_required", 422, "理由（コメント）を入力してください。",
+        return _refuse("comment_required", "invalid", "理由（コメント）を入力してください。",
                        "Give a reason in the comment.")
     if action.input_schema and request.data is None:
-        return _refuse("data_required", 422, "入力項目を入力してください。",
+        return _refuse("data_required", "invalid", "入力項目を入力してください。",
                        "This action needs its input data.")
     for earlier in action.distinct_from:
         if view.actors.get(earlier) == request.actor.subject:
-            return _refuse("four_eyes", 403,
+            return _refuse("four_eyes", "forbidden",
                            "同じ職員が調査と決裁を行うことはできません（二者確認）。",
                            "Four-eyes rule: a different caseworker must do this.")
     return None
