@@ -16,6 +16,7 @@ from typing import Any, get_args
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from forms.catalog import Catalog
 from forms.definition import ProcedureDefinition
@@ -29,9 +30,14 @@ STATUSES: tuple[str, ...] = get_args(Status)
 SOMETHING = {"value": 1}
 
 
+@functools.cache
+def _catalog() -> Catalog:
+    return Catalog.load()
+
+
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    loaded = Catalog.load()
+    loaded = _catalog()
     assert loaded.problems == []
     return loaded
 
@@ -274,6 +280,21 @@ def test_four_eyes_is_not_triggered_before_the_earlier_action_was_taken():
     definition = _hand_built()
     assert check_action(definition, view(definition, "sign"),
                         ask("sign", caseworker("signer", subject="cw-1"))) is None
+
+
+@pytest.mark.parametrize("reserved", sorted(APPLICANT_ACTIONS))
+@pytest.mark.parametrize("stage", ["check", "report"])
+def test_a_definition_cannot_declare_an_action_reserved_for_the_applicant(reserved, stage):
+    """``check_action`` (and the workflow's ``act``) treat ``withdraw`` and
+    ``submit_correction`` as the applicant's own actions before looking at the stage: a
+    stage action of that id could never be taken as declared (its role, comment, outcome,
+    notices and documents would be ignored, and the applicant could take it at any
+    withdrawable stage). Such a definition must be refused when it is loaded."""
+    raw = _hand_built().model_dump(exclude_defaults=True)
+    index = [s["id"] for s in raw["stages"]].index(stage)
+    raw["stages"][index]["actions"][0]["id"] = reserved
+    with pytest.raises(ValidationError, match=reserved):
+        ProcedureDefinition.model_validate(raw)
 
 
 # --- applicant actions ---------------------------------------------------------------------
@@ -519,7 +540,7 @@ def test_available_actions_agree_with_check_action_everywhere(catalog):
 
 @functools.cache
 def _all_definitions() -> list[ProcedureDefinition]:
-    return _definitions(Catalog.load())
+    return _definitions(_catalog())
 
 
 @st.composite
