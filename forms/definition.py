@@ -215,6 +215,10 @@ class RetentionRule(_Strict):
     days: int = Field(gt=0, le=36500)
 
 
+#: Actions of the applicant, the same in every procedure: a stage cannot declare them.
+RESERVED_ACTION_IDS: frozenset[str] = frozenset({"submit_correction", "withdraw"})
+
+
 class ProcedureDefinition(_Strict):
     """The whole declarative definition of one procedure version."""
 
@@ -261,6 +265,8 @@ class ProcedureDefinition(_Strict):
                 raise ValueError(f"stage '{stage.id}': action ids must be unique")
             for action in stage.actions:
                 where = f"stage '{stage.id}', action '{action.id}'"
+                if action.id in RESERVED_ACTION_IDS:
+                    raise ValueError(f"{where}: '{action.id}' is reserved for the applicant")
                 if action.to is not None and action.to not in stage_ids:
                     raise ValueError(f"{where}: 'to' names unknown stage '{action.to}'")
                 if action.correction_of is not None and not any(

@@ -10,7 +10,7 @@ this package.
 """
 
 from identity.assurance import check_assurance
-from identity.config import IssuerConfigError, issuers_from_env, load_trusted_issuers
+from identity.config import IssuerConfigError, load_trusted_issuers
 from identity.devissuer import (
     DEV_AUDIENCE,
     DEV_BUSINESS_ISSUER,
@@ -78,7 +78,6 @@ __all__ = [
     "TokenVerifier",
     "TrustedIssuer",
     "check_assurance",
-    "issuers_from_env",
     "load_trusted_issuers",
     "parse_proxy_filing",
 ]

@@ -33,9 +33,7 @@ from pydantic import ValidationError
 from identity.issuers import TrustedIssuer
 from identity.jwks import FileFetcher, JwksError, parse_jwks
 
-__all__ = ["ENV_VAR", "IssuerConfigError", "issuers_from_env", "load_trusted_issuers"]
-
-ENV_VAR = "MADOGUCHI_ISSUERS_FILE"
+__all__ = ["IssuerConfigError", "load_trusted_issuers"]
 _MAX_CONFIG_BYTES = 1024 * 1024
 
 
@@ -129,13 +127,3 @@ def load_trusted_issuers(path: str | os.PathLike[str]) -> list[TrustedIssuer]:
     if problems:
         raise IssuerConfigError(path, problems)
     return issuers
-
-
-def issuers_from_env(environ: Mapping[str, str] | None = None) -> list[TrustedIssuer]:
-    """The issuers of the file named by ``MADOGUCHI_ISSUERS_FILE``; none if it is unset.
-
-    :raises IssuerConfigError: as :func:`load_trusted_issuers`.
-    """
-    environ = os.environ if environ is None else environ
-    value = environ.get(ENV_VAR, "").strip()
-    return load_trusted_issuers(value) if value else []

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from forms.checkdigits import is_valid_corporate_number
 from identity.issuers import AssuranceLevel
 
-__all__ = ["Business", "Caseworker", "Principal", "Resident"]
+__all__ = ["AnyPrincipal", "Business", "Caseworker", "Principal", "Resident"]
 
 # 地方公共団体コード: six ASCII digits (``\d`` would also accept full-width digits).
 _MUNICIPALITY_CODE = re.compile(r"[0-9]{6}")
@@ -112,5 +112,8 @@ class Caseworker(_PrincipalBase):
         return municipality in self.municipalities
 
 
-Principal = Annotated[Resident | Business | Caseworker, Field(discriminator="kind")]
+#: Any principal, for type hints.
+AnyPrincipal = Resident | Business | Caseworker
+#: Any principal, for parsing (pydantic picks the class by ``kind``).
+Principal = Annotated[AnyPrincipal, Field(discriminator="kind")]
 """Any kind of principal; pydantic picks the model by ``kind``."""

@@ -72,10 +72,8 @@ from identity.errors import (
 )
 from identity.issuers import TrustedIssuer
 from identity.jwks import KeySet, key_set_for
-from identity.principals import Business, Caseworker, Resident
+from identity.principals import AnyPrincipal, Business, Caseworker, Resident
 from identity.replay import ReplayStore
-
-AnyPrincipal = Resident | Business | Caseworker
 
 __all__ = ["DEFAULT_MAX_TOKEN_BYTES", "TokenVerifier"]
 

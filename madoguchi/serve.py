@@ -33,13 +33,12 @@ from temporalio.runtime import Runtime as TemporalRuntime
 
 from identity.verify import TokenVerifier
 from madoguchi import observability as obs
-from madoguchi.services import Runtime
+from madoguchi.runtime import Runtime
 from madoguchi.settings import Settings, SettingsError, load_settings
 from portal.app import create_app
 from portal.codec_endpoint import codec_app
 from portal.deps import PortalContext
 from records.blobs import BlobError
-from records.s3blobs import S3BlobStore, blob_store_from_settings
 from workflows.client import data_converter
 from workflows.codec import KeyRing
 from workflows.worker import Queue, build_workers
@@ -97,21 +96,11 @@ async def connect(
     )
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """The wiring of :mod:`madoguchi.services`, with the blob store the settings name."""
-    runtime = Runtime(settings)
-    store = blob_store_from_settings(settings, local_root=runtime.data.blobs)
-    if isinstance(store, S3BlobStore):
-        store.check()
-    runtime.stores.blobs = store
-    return runtime
-
-
 async def run_worker(settings: Settings, stop: asyncio.Event, queue: Queue = "all") -> None:
     """Run the workers of ``queue`` until ``stop`` is set, then drain and close."""
     metrics = obs.Metrics()
     obs.configure_tracing(settings)
-    runtime = _fail_cleanly(lambda: build_runtime(settings))
+    runtime = _fail_cleanly(lambda: Runtime(settings))
     client = await connect(
         settings,
         runtime.data.payload_keys(),
@@ -209,7 +198,7 @@ def _exit_now(code: int) -> None:
 
 def build_web_app(settings: Settings, *, metrics: obs.Metrics | None = None) -> FastAPI:
     """The HTTP app; its lifespan connects to Temporal with the deployed settings."""
-    runtime = _fail_cleanly(lambda: build_runtime(settings))
+    runtime = _fail_cleanly(lambda: Runtime(settings))
     temporal_runtime = obs.temporal_runtime(settings)
     tracing = obs.configure_tracing(settings) is not None
 

@@ -15,9 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.service import TLSConfig
+
+from notices.dispatch import NoticeSettings
 
 ENV_PREFIX = "MADOGUCHI_"
 
@@ -97,13 +99,11 @@ class Settings(BaseSettings):
     s3_secret_access_key_file: Path | None = None
     s3_ca_file: Path | None = Field(default=None, description="CA bundle of a private endpoint")
 
-    # E-mail notices through the municipality's SMTP relay (read by the e-mail channel).
-    smtp_host: str | None = None
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_starttls: bool = True
-    smtp_username: str | None = None
-    smtp_password_file: Path | None = None
-    smtp_from: str | None = None
+    # Notices: every channel's settings (MADOGUCHI_SMTP_*, MADOGUCHI_WEBHOOKS, ...), read
+    # with the rest, once (see notices.dispatch.NoticeSettings).
+    notices: NoticeSettings = Field(default_factory=NoticeSettings, exclude=True)
+    smtp_password_file: Path | None = Field(
+        default=None, description="File holding the SMTP password (deployed: a secret)")
 
     # The codec endpoint (``/codec/decode``) for the Temporal UI; serve it only where
     # operators alone can reach it (see deploy/compose/Caddyfile).
@@ -118,7 +118,9 @@ class Settings(BaseSettings):
     trust_roots_file: Path | None = Field(
         default=None, description="PEM roots of the seal and TSA chains (B-LTA, verify page)")
 
-    # Identity: where a real deployment's sign-in page sends residents.
+    # Identity: the trusted issuers (JSON, see docs/identity.md), and where a real
+    # deployment's sign-in page sends residents.
+    issuers_file: Path | None = Field(default=None, description="Trusted token issuers")
     identity_provider_url: str | None = None
 
     # Workers.
@@ -229,10 +231,15 @@ class Settings(BaseSettings):
             ),
         )
 
-    def smtp_password(self) -> str | None:
-        if self.smtp_password_file is None or not self.smtp_username:
-            return None
-        return read_secret(self.smtp_password_file, variable="MADOGUCHI_SMTP_PASSWORD_FILE")
+    def notice_settings(self) -> NoticeSettings:
+        """The channels' settings, with the SMTP password read from its file if one is set.
+
+        :raises SettingsError: if the password file cannot be read.
+        """
+        if self.smtp_password_file is None or self.notices.smtp_password is not None:
+            return self.notices
+        password = read_secret(self.smtp_password_file, variable="MADOGUCHI_SMTP_PASSWORD_FILE")
+        return self.notices.model_copy(update={"smtp_password": SecretStr(password)})
 
     def check_startable(self) -> None:
         """Fail now, with the variable's name, on what would otherwise fail mid-case.

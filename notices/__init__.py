@@ -7,9 +7,9 @@ hands it to each channel. Every channel follows :class:`Channel`: delivery is id
 by ``key``, and failures are :class:`TransientDeliveryError` (Temporal retries) or
 :class:`PermanentDeliveryError` (the activity gives up on that channel).
 
-Channels register in a :class:`ChannelRegistry` under their id: :mod:`notices.inbox`,
-:mod:`notices.email`, :mod:`notices.push`, :mod:`notices.webhook`. Tests build a fresh
-registry rather than touching :data:`channels`. :mod:`notices.dispatch` ties them together
+Each channel class names its id (``channel_id``): :mod:`notices.inbox`,
+:mod:`notices.email`, :mod:`notices.push`, :mod:`notices.webhook`; the ids, in the order a
+notice goes out, are :data:`notices.dispatch.CHANNELS`. :mod:`notices.dispatch` ties them together
 for the worker (one :class:`~notices.dispatch.NoticeDispatcher` per process): which
 channels apply to a recipient, exactly-once bookkeeping in :mod:`records.deliveries`, the
 bounded retry window and the inbox fallback. See ``docs/notices.md``.
@@ -23,9 +23,8 @@ Errors::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import ClassVar, Protocol, TypeVar
+from typing import ClassVar, Protocol
 
 from notices.compose import (
     ComposedNotice,
@@ -36,7 +35,6 @@ from notices.compose import (
 
 __all__ = [
     "Channel",
-    "ChannelRegistry",
     "ComposedNotice",
     "DeliveryError",
     "NoticeTemplateInvalid",
@@ -79,7 +77,7 @@ class PermanentDeliveryError(DeliveryError):
 class Channel(Protocol):
     """A way of delivering a composed notice to a recipient."""
 
-    #: The id procedures use in ``NoticeRule.channels``; set by :meth:`ChannelRegistry.register`.
+    #: The id procedures use in ``NoticeRule.channels``.
     channel_id: ClassVar[str]
 
     def check_config(self) -> None:
@@ -108,47 +106,3 @@ class Channel(Protocol):
         :raises PermanentDeliveryError: if it cannot succeed.
         """
         ...
-
-
-C = TypeVar("C", bound=type)
-
-
-class ChannelRegistry:
-    """Channel classes by channel id; an id can be registered once."""
-
-    def __init__(self) -> None:
-        self._classes: dict[str, type] = {}
-
-    def register(self, channel_id: str) -> Callable[[C], C]:
-        """Class decorator registering a channel under ``channel_id``.
-
-        :raises ValueError: if ``channel_id`` is already registered.
-        """
-
-        def decorator(cls: C) -> C:
-            if channel_id in self._classes:
-                raise ValueError(
-                    f"notice channel {channel_id!r} is already registered "
-                    f"({self._classes[channel_id].__qualname__})"
-                )
-            cls.channel_id = channel_id  # type: ignore[attr-defined]
-            self._classes[channel_id] = cls
-            return cls
-
-        return decorator
-
-    def __getitem__(self, channel_id: str) -> type:
-        try:
-            return self._classes[channel_id]
-        except KeyError:
-            raise KeyError(f"no notice channel {channel_id!r}") from None
-
-    def __contains__(self, channel_id: object) -> bool:
-        return channel_id in self._classes
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._classes))
-
-
-#: The registry the worker uses. Channels register on import of their module.
-channels = ChannelRegistry()

@@ -34,7 +34,7 @@ from typing import ClassVar, Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from notices import PermanentDeliveryError, TransientDeliveryError, channels
+from notices import PermanentDeliveryError, TransientDeliveryError
 from notices.delivery import Attempt, ChannelDelivery, opaque_id
 
 __all__ = ["EmailChannel", "SmtpOptions"]
@@ -71,11 +71,10 @@ def _templates() -> Environment:
     )
 
 
-@channels.register("email")
 class EmailChannel:
     """Sends notices by e-mail."""
 
-    channel_id: ClassVar[str]
+    channel_id: ClassVar[str] = "email"
 
     def __init__(self, options: SmtpOptions, *, public_url: str) -> None:
         """:param public_url: the portal's address, for the links in the message."""

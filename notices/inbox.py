@@ -13,18 +13,17 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from notices import ComposedNotice, PermanentDeliveryError, TransientDeliveryError, channels
+from notices import ComposedNotice, PermanentDeliveryError, TransientDeliveryError
 from records.db import inbox_entries
 from records.inbox import InboxEntry, InboxStore
 
 __all__ = ["InboxChannel"]
 
 
-@channels.register("inbox")
 class InboxChannel:
     """Delivers notices into recipients' portal inboxes."""
 
-    channel_id: ClassVar[str]
+    channel_id: ClassVar[str] = "inbox"
 
     def __init__(self, store: InboxStore) -> None:
         """:param store: the inbox read model."""

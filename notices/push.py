@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 from pywebpush import WebPusher, WebPushException
 
-from notices import PermanentDeliveryError, TransientDeliveryError, channels
+from notices import PermanentDeliveryError, TransientDeliveryError
 from notices.delivery import Attempt, ChannelDelivery, opaque_id
 from records.push import PushSubscriptionStore
 from records.secretfile import read_or_create
@@ -176,11 +176,10 @@ class VapidKeys:
         return dict(self._vapid.sign(claims))
 
 
-@channels.register("push")
 class PushChannel:
     """Sends notices by Web Push to every browser the recipient subscribed."""
 
-    channel_id: ClassVar[str]
+    channel_id: ClassVar[str] = "push"
 
     def __init__(
         self,

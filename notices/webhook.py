@@ -31,7 +31,7 @@ from typing import ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
 
-from notices import PermanentDeliveryError, TransientDeliveryError, channels
+from notices import PermanentDeliveryError, TransientDeliveryError
 from notices.delivery import Attempt, ChannelDelivery, opaque_id
 
 __all__ = ["SIGNATURE_HEADER", "WebhookChannel", "WebhookTarget", "sign", "verify_signature"]
@@ -75,11 +75,10 @@ def verify_signature(
     return hmac.compare_digest(expected, fields.get("v1", ""))
 
 
-@channels.register("webhook")
 class WebhookChannel:
     """Posts notices to the case's municipality's system."""
 
-    channel_id: ClassVar[str]
+    channel_id: ClassVar[str] = "webhook"
 
     def __init__(
         self,

@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from types import ModuleType
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
+from portal.api.routes import (
+    applications,
+    attachments,
+    campaigns,
+    catalog_admin,
+    documents,
+    drafts,
+    inbox,
+    preferences,
+    procedures,
+    push,
+    queue,
+    verify,
+)
 from portal.deps import PortalContext
 from portal.errors import install_error_handlers
+from portal.pages import auth, caseworker, notifications, public, resident
 from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
+
+#: Every router, in the order they are mounted: the API by resource, then the pages.
+ROUTERS: tuple[APIRouter, ...] = (
+    procedures.router,
+    applications.router,
+    drafts.router,
+    attachments.router,
+    documents.router,
+    verify.router,
+    inbox.router,
+    preferences.router,
+    push.router,
+    queue.router,
+    campaigns.router,
+    catalog_admin.router,
+    auth.router,
+    public.router,
+    resident.router,
+    caseworker.router,
+    notifications.router,
+)
 
 ContextFactory = Callable[[], Awaitable[PortalContext]]
 
@@ -36,8 +69,8 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(RateLimitMiddleware, rules=rate_limits)
-    for module in _router_modules():
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     _document_rate_limits(app, rate_limits)
 
@@ -47,22 +80,6 @@ def create_app(
         return {"status": "ok"}
 
     return app
-
-
-def _router_modules() -> list[ModuleType]:
-    """Every module of ``portal.api.routes`` (and ``portal.pages`` when present) that has a
-    ``router``: a new resource is one new file, no registry to edit."""
-    modules = []
-    for package_name in ("portal.api.routes", "portal.pages"):
-        try:
-            package = importlib.import_module(package_name)
-        except ModuleNotFoundError:
-            continue
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-            module = importlib.import_module(f"{package_name}.{info.name}")
-            if hasattr(module, "router"):
-                modules.append(module)
-    return modules
 
 
 def _document_rate_limits(app: FastAPI, rules: tuple[Rule, ...]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -12,22 +13,27 @@ from documents.timestamps import LocalTimestampAuthority
 from forms.catalog import Catalog
 from identity.devissuer import DevIssuer
 from identity.errors import TokenInvalid
-from identity.principals import Caseworker
+from identity.principals import AnyPrincipal, Caseworker, Resident
 from identity.verify import TokenVerifier
 from notices.dispatch import NoticeSetup
+from portal.web import session
 from records.attachments import AttachmentStore
 from records.blobs import BlobStore
 from records.drafts import DraftStore
 from records.inbox import InboxStore
 from records.register import DocumentRegister
-from workflows.cases import CaseError, CaseService, Principal
+from services.application import Application
+from services.cases import CaseService
+from services.notices import resident_only
+from services.refusals import Refused
 
 
 @dataclass
 class PortalContext:
-    """What the routes need, built once per process by the app's lifespan."""
+    """What the routes need, built once per process by the app's lifespan: the parts of the
+    installation, and :attr:`app`, the use cases assembled from them."""
 
-    cases: CaseService
+    cases: CaseService | None
     verifier: TokenVerifier
     inbox: InboxStore
     register: DocumentRegister
@@ -39,35 +45,103 @@ class PortalContext:
     trust_roots: list[Any] = field(default_factory=list)  # asn1crypto certificates of seals
     tsa: LocalTimestampAuthority | None = None  # development only: served at /tsa
     dev_issuer: DevIssuer | None = None  # development only: the sign-in page's demo people
+    sign_in_url: str | None = None  # the identity provider's sign-in page, where there is one
+    app: Application = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.app = Application.assemble(
+            self.cases, register=self.register, blobs=self.blobs, inbox=self.inbox,
+            notices=self.notices, catalog=self.catalog, drafts=self.drafts,
+            attachments=self.attachments, trust_roots=self.trust_roots)
 
 
-def _context(request: Request) -> PortalContext:
+def context_of(request: Request) -> PortalContext:
     return request.app.state.portal
 
 
-Context = Annotated[PortalContext, Depends(_context)]
+def application_of(request: Request) -> Application:
+    """The use cases, for a page handler (routes take :data:`App`)."""
+    return context_of(request).app
+
+
+Context = Annotated[PortalContext, Depends(context_of)]
+App = Annotated[Application, Depends(application_of)]
 _bearer = HTTPBearer(auto_error=False)
 
 
 def _principal(
     context: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+) -> AnyPrincipal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise TokenInvalid("no bearer token")
     return context.verifier.verify(credentials.credentials)
 
 
-def _caseworker(principal: Annotated[Principal, Depends(_principal)]) -> Caseworker:
+def _caseworker(principal: Annotated[AnyPrincipal, Depends(_principal)]) -> Caseworker:
     if not isinstance(principal, Caseworker):
-        raise CaseError(
-            "caseworker_only",
-            403,
-            "この操作は担当職員のみ行えます。",
-            "Only a caseworker can do this.",
-        )
+        raise Refused("forbidden", "caseworker_only", "この操作は担当職員のみ行えます。",
+                      "Only a caseworker can do this.")
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+CurrentPrincipal = Annotated[AnyPrincipal, Depends(_principal)]
 CurrentCaseworker = Annotated[Caseworker, Depends(_caseworker)]
+
+
+@dataclass(frozen=True)
+class SignedInResident:
+    """A resident, and whether they signed in by the pages' session cookie."""
+
+    resident: Resident
+    by_cookie: bool
+
+    def check_csrf(self, supplied: str | None, expected: str | None) -> None:
+        """:raises Refused: ``forbidden`` if signed in by cookie and ``supplied`` is not the
+        page's CSRF token (``expected``, the CSRF cookie)."""
+        if self.by_cookie and not (
+            supplied and expected and hmac.compare_digest(supplied.encode(), expected.encode())
+        ):
+            raise Refused("forbidden", "csrf_failed",
+                          "ページの有効期限が切れました。ページを開き直してください。",
+                          "This page has expired. Please reload it and try again.")
+
+
+def signed_in_resident(
+    request: Request,
+    context: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> SignedInResident:
+    """The resident of the bearer token, else of the session cookie (the portal's pages,
+    which call the notice routes from JavaScript).
+
+    :raises TokenInvalid: (401) if there is neither or the token is not valid.
+    :raises Refused: ``forbidden`` for anyone but a resident.
+    """
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        token, by_cookie = credentials.credentials, False
+    else:
+        token, by_cookie = request.cookies.get(session.SESSION_COOKIE, ""), True
+    if not token:
+        raise TokenInvalid("no bearer token or session cookie")
+    principal = context.verifier.verify(token)
+    if not isinstance(principal, Resident):
+        raise resident_only()
+    return SignedInResident(principal, by_cookie)
+
+
+def _checked_resident(
+    request: Request, who: Annotated[SignedInResident, Depends(signed_in_resident)]
+) -> Resident:
+    """A request authenticated by the cookie that changes something must carry the page's
+    CSRF token (header equal to the cookie: double submit), so another site cannot use the
+    resident's cookie."""
+    if request.method not in ("GET", "HEAD"):
+        who.check_csrf(request.headers.get(CSRF_HEADER), request.cookies.get(session.CSRF_COOKIE))
+    return who.resident
+
+
+#: The header the pages' JavaScript sends the CSRF token in.
+CSRF_HEADER = "X-Madoguchi-CSRF"
+#: A resident by bearer token or (with the CSRF header on changes) by session cookie.
+ApiResident = Annotated[Resident, Depends(_checked_resident)]

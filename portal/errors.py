@@ -1,6 +1,8 @@
 """One place that turns domain errors into HTTP answers.
 
 Every error body has the same shape: ``{"error": code, "message": {"ja", "en"}, "details"}``.
+A use case's refusal (:class:`services.refusals.Refused`) gets its status from its kind,
+in :data:`STATUS_OF_KIND`; pages use the same table (:func:`status_of`).
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from identity.assurance import AssuranceTooLow
 from identity.errors import IdentityError
-from identity.proxy import ProxyFilingInvalid
+from portal.statuses import status_of
 from portal.web.render import html_error
-from workflows.cases import CaseError, EngineBusy
+from services.refusals import EngineBusy, Refused
 
 log = logging.getLogger("madoguchi.portal")
 
@@ -86,24 +87,11 @@ def _busy(request: Request, why: str) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(CaseError)
-    async def _case_error(request: Request, exc: CaseError) -> JSONResponse:
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> Response:
         return error_response(
-            exc.status, exc.code, exc.message["ja"], exc.message["en"], exc.details
+            status_of(exc), exc.code, exc.message["ja"], exc.message["en"], exc.details
         )
-
-    @app.exception_handler(AssuranceTooLow)
-    async def _assurance(request: Request, exc: AssuranceTooLow) -> JSONResponse:
-        log.info("sign-in too weak: %s", exc.code)
-        message = exc.public_message
-        return error_response(403, "assurance_too_low", message["ja"], message["en"],
-                              {"accepted": list(exc.required)})
-
-    @app.exception_handler(ProxyFilingInvalid)
-    async def _proxy(request: Request, exc: ProxyFilingInvalid) -> JSONResponse:
-        return error_response(422, "invalid_proxy", "代理人の入力内容に誤りがあります。",
-                              "The proxy details need to be corrected.",
-                              [e.model_dump() for e in exc.errors])
 
     @app.exception_handler(IdentityError)
     async def _identity_error(request: Request, exc: IdentityError) -> JSONResponse:

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from identity.principals import Caseworker
+from identity.principals import AnyPrincipal, Caseworker
 from records.deliveries import DeliveryRecord
-from workflows.cases import CaseDetails, Principal, WaitingOn
+from services.cases import CaseDetails, WaitingOn
 
 
 class ApplicationIn(BaseModel):
@@ -74,7 +74,7 @@ class ApplicationOut(BaseModel):
     url: str
 
     @classmethod
-    def build(cls, details: CaseDetails, viewer: Principal,
+    def build(cls, details: CaseDetails, viewer: AnyPrincipal,
               deliveries: list[DeliveryRecord] | None = None) -> ApplicationOut:
         view = details.view
         resident = not isinstance(viewer, Caseworker)  # the applicant: resident or business

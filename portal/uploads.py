@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from workflows.cases import CaseError
+from services.refusals import Refused
 
 #: What multipart framing adds to the file's own bytes (boundaries, part headers).
 FRAMING_ALLOWANCE = 16 * 1024
@@ -86,12 +86,13 @@ async def read_file_part(request: Request, limit: int) -> UploadedFile:
     """The one ``file`` part of a multipart/form-data request.
 
     :raises TooLarge: declared or streamed past ``limit`` (nothing more is read).
-    :raises CaseError: not multipart (415), unreadable, or not exactly one file (422).
+    :raises Refused: not multipart (``unsupported``), unreadable, or not exactly one file
+        (``invalid``).
     """
     content_type, params = parse_options_header(request.headers.get("content-type"))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise CaseError("not_multipart", 415, "multipart/form-data で送ってください。",
+        raise Refused("unsupported", "not_multipart", "multipart/form-data で送ってください。",
                         "Send the file as multipart/form-data with a 'file' part.")
     if declared_too_large(request, limit):
         raise TooLarge
@@ -104,9 +105,9 @@ async def read_file_part(request: Request, limit: int) -> UploadedFile:
     except TooLarge:
         raise
     except Exception as exc:  # python-multipart's parse errors
-        raise CaseError("bad_multipart", 422, "送られたファイルを読み取れませんでした。",
+        raise Refused("invalid", "bad_multipart", "送られたファイルを読み取れませんでした。",
                         "The upload could not be read as multipart/form-data.") from exc
     if part.files != 1 or not part.data:
-        raise CaseError("no_file", 422, "ファイルを1つ添付してください。",
+        raise Refused("invalid", "no_file", "ファイルを1つ添付してください。",
                         "Send exactly one non-empty 'file' part.")
     return UploadedFile(part.filename, bytes(part.data))

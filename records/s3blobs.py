@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from records.blobs import BlobError, BlobNotFound, BlobStore, LocalBlobStore, validate_key
+from records.blobs import BlobError, BlobNotFound, validate_key
 
-if TYPE_CHECKING:
-    from madoguchi.settings import Settings
-
-__all__ = ["S3BlobStore", "S3StoreError", "S3Unavailable", "blob_store_from_settings"]
+__all__ = ["S3BlobStore", "S3StoreError", "S3Unavailable"]
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _PRECONDITION = {"412", "PreconditionFailed", "ConditionalRequestConflict", "409"}
@@ -200,22 +197,3 @@ def _raise_translated(exc: Exception, what: str) -> None:
     if isinstance(exc, BotoCoreError):
         # Connection refused, DNS, timeouts: the network, not the request.
         raise S3Unavailable(f"S3 storage unreachable for {what}: {type(exc).__name__}") from exc
-
-
-def blob_store_from_settings(settings: Settings, *, local_root: Path) -> BlobStore:
-    """The blob store the settings name: ``local`` (files under ``local_root``) or ``s3``.
-
-    :raises madoguchi.settings.SettingsError: if a credentials file cannot be read.
-    """
-    if settings.blob_store == "local":
-        return LocalBlobStore(local_root)
-    if not settings.s3_bucket:  # Settings refuses this already; keep the type checker honest
-        raise BlobError("MADOGUCHI_BLOB_STORE=s3 needs MADOGUCHI_S3_BUCKET")
-    return S3BlobStore.connect(
-        settings.s3_bucket,
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        credentials=settings.s3_credentials(),
-        ca_file=settings.s3_ca_file,
-        prefix=settings.s3_prefix,
-    )

@@ -50,13 +50,12 @@ class Refused(Exception):
         self.details = details
 
 
-class EngineBusy(Refused):
+class EngineBusy(Exception):
     """The workflow service or the case's workers did not answer in time: nothing is lost,
-    the request may be tried again (an action may still be applied, so look first)."""
+    the request may be tried again (an action may still be applied, so look first).
 
-    def __init__(self, why: str) -> None:
-        super().__init__("unavailable", "busy", "ただいま混み合っています。",
-                         "We are very busy right now.", details={"why": why})
+    Not a :class:`Refused`: nothing was refused, and callers answer it in their own way
+    (the portal: 503 with Retry-After)."""
 
 
 class InvalidData(Refused):

@@ -47,9 +47,9 @@ from records.db import create_schema, make_engine
 from records.drafts import DraftStore
 from records.inbox import InboxStore
 from records.register import DocumentRegister
+from services.cases import CaseService
 from workflows import search_attributes as sa
 from workflows.activities import CaseActivities
-from workflows.cases import CaseService
 from workflows.client import data_converter
 from workflows.codec import KeyRing
 from workflows.worker import build_workers

@@ -11,11 +11,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from forms.definition import ActionDefinition, ProcedureDefinition
+from forms.definition import RESERVED_ACTION_IDS, ActionDefinition, ProcedureDefinition
 from workflows.models import TERMINAL, ActionRequest, Actor, ApplicationView
 
 #: Actions of the applicant, the same for every procedure.
-APPLICANT_ACTIONS: frozenset[str] = frozenset({"submit_correction", "withdraw"})
+APPLICANT_ACTIONS: frozenset[str] = RESERVED_ACTION_IDS
 
 
 #: What kind of refusal: the caller may not (``forbidden``), not now (``conflict``), or

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from identity.devissuer import DevIssuer
 from identity.principals import Caseworker
-from madoguchi.settings import get_settings
+from portal.deps import context_of
 from portal.web import session
 from portal.web.render import page, redirect, render
 
@@ -104,7 +104,7 @@ PERSONAS: tuple[Persona, ...] = (
 
 
 def _dev_issuer(request: Request) -> DevIssuer | None:
-    return request.app.state.portal.dev_issuer
+    return context_of(request).dev_issuer
 
 
 def _safe_next(target: str | None, default: str) -> str:
@@ -123,7 +123,7 @@ async def login_page(
 ) -> Response:
     """The sign-in page."""
     issuer = _dev_issuer(request)
-    idp = getattr(get_settings(), "identity_provider_url", None)
+    idp = context_of(request).sign_in_url
     return render(
         request,
         "login.html",
@@ -164,7 +164,7 @@ async def login(
         token = issuer.issue_caseworker(
             chosen.id, chosen.municipalities, chosen.roles, name=chosen.name
         )
-    principal = request.app.state.portal.verifier.verify(token)
+    principal = context_of(request).verifier.verify(token)
     default = "/staff" if isinstance(principal, Caseworker) else "/my"
     response = redirect(_safe_next(next_url, default))
     session.start_session(request, response, token)

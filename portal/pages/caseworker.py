@@ -4,60 +4,62 @@ issued document, and the dashboard.
 The actions offered are exactly ``CaseService.details(...).actions`` (the workflow's own
 rule), each confirmed on a second page; when the workflow still refuses, its reason is
 shown. Action inputs (the survey) are forms generated from the step's JSON Schema.
-Revocation goes through the API's own handler (portal/api/routes/revocations.py). The
-dashboard is built from the visibility rows (search attributes): no personal data.
+Revocation is the API's use case (``services.documents``). The dashboard is built from the
+visibility rows (search attributes): no personal data.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from forms.catalog import Procedure
 from forms.definition import ActionDefinition
 from forms.schemaform import SchemaForm
 from forms.validation import FieldError, validate_data
 from identity.principals import Caseworker
-from portal.api.routes import revocations as revocations_api
-from portal.pages.resident import proxy_view, timeline_entries
+from portal.deps import application_of
+from portal.links import verify_link
+from portal.statuses import status_of
 from portal.web import charts, i18n, session
-from portal.web.render import error_page, page, redirect, render
-from workflows.cases import CaseDetails, CaseError, CaseService, InvalidData
+from portal.web.cases import proxy_view, timeline_entries
+from portal.web.render import page, redirect, render
+from services.application import Application
+from services.cases import CaseDetails
+from services.catalogue import CatalogueService
+from services.refusals import InvalidData, Refused
 from workflows.rules import APPLICANT_ACTIONS
 
 router = APIRouter(include_in_schema=False)
 
 _UNASSIGNED = "-"
 _DUE_FILTERS = ("overdue", "week", "none")
-_ATTACHMENT = re.compile(r"^att-[a-z2-7]{26}$")
 
 
 def _caseworker(request: Request) -> Caseworker:
     principal = session.require_principal(request)
     if not isinstance(principal, Caseworker):
-        raise CaseError(
+        raise Refused(
+            "forbidden",
             "caseworker_only",
-            403,
             "このページは職員のためのページです。",
             "This page is for municipal staff.",
         )
     return principal
 
 
-def _cases(request: Request) -> CaseService:
-    return request.app.state.portal.cases
+def _app(request: Request) -> Application:
+    return application_of(request)
 
 
-def _stage_titles(cases: CaseService) -> dict[str, dict[str, str]]:
+def _stage_titles(catalogue: CatalogueService) -> dict[str, dict[str, str]]:
     titles: dict[str, dict[str, str]] = {}
-    for procedure in cases.all_versions():  # open cases may be under an older version
+    for procedure in catalogue.all_versions():  # open cases may be under an older version
         for stage in procedure.definition.stages:
             titles.setdefault(stage.id, stage.title.model_dump())
     for status, pair in i18n.STATUS.items():
@@ -76,11 +78,12 @@ async def queue(
 ) -> Response:
     """Open cases of the caseworker's municipalities, with filters and counts per stage."""
     principal = _caseworker(request)
-    cases = _cases(request)
-    procedures = {p.id: p.definition.title.model_dump() for p in cases.procedures()}
+    app = _app(request)
+    procedures = {p.id: p.definition.title.model_dump() for p in app.catalogue.latest()}
     procedure = procedure if procedure in procedures else None
     wanted = principal.subject if assignee == "me" else None
-    rows = await cases.list_cases(principal, procedure=procedure, assignee=wanted, open_only=True)
+    rows = await app.cases.list_cases(principal, procedure=procedure, assignee=wanted,
+                                      open_only=True)
     if assignee == _UNASSIGNED:
         rows = [r for r in rows if not r.assignee]
     counts: dict[str, int] = {}
@@ -99,7 +102,7 @@ async def queue(
     if due:  # what is due first comes first
         far = datetime.max.replace(tzinfo=UTC)
         rows = sorted(rows, key=lambda r: r.due_at or far)
-    stages = _stage_titles(cases)
+    stages = _stage_titles(app.catalogue)
     return render(
         request,
         "staff/queue.html",
@@ -156,10 +159,10 @@ def _case_page(
     done: str | None = None,
     revoked: bool = False,
 ) -> Response:
-    cases = _cases(request)
+    app = _app(request)
     view = details.view
-    procedure = cases.procedure(view.procedure, view.procedure_version)
-    municipality = cases.municipality(view.municipality)
+    procedure = app.cases.pinned(view)
+    municipality = app.catalogue.municipality(view.municipality)
     lang = i18n.request_lang(request)
     definitions = _action_definitions(procedure, view.stage)
     simple, with_input = [], []
@@ -181,12 +184,11 @@ def _case_page(
                 "title": survey.title(),
             }
         )
-    context = request.app.state.portal
     form = SchemaForm(
         procedure.form_schema,
         messages=procedure.messages,
         municipality=municipality,
-        attachments=context.attachments,
+        attachments=app.attachments.lookup,
         owner=view.applicant_key,
     )
     fields = form.all_fields(view.data)
@@ -199,17 +201,9 @@ def _case_page(
     ]
     documents = []
     for ref in view.documents:
-        registered = context.register.get(ref.id)
-        documents.append(
-            {
-                "id": ref.id,
-                "title": ref.title,
-                "status": registered.status if registered else "valid",
-                "revocable": registered is not None
-                and registered.status == "valid"
-                and principal.can_act_for(registered.municipality),
-            }
-        )
+        documents.append({"id": ref.id, "title": ref.title,
+                          "status": app.documents.status(ref.id),
+                          "revocable": app.documents.revocable_by(principal, ref.id)})
     step_fields = []
     for action_id, data in view.step_data.items():
         action = next(
@@ -220,7 +214,7 @@ def _case_page(
             step_fields.append(
                 {"title": action.title.model_dump(), "fields": survey.all_fields(data)}
             )
-    stages = _stage_titles(cases)
+    stages = _stage_titles(app.catalogue)
     done_title = definitions.get(done or "") or next(
         (a for s in procedure.definition.stages for a in s.actions if a.id == done), None
     )
@@ -258,7 +252,7 @@ async def case(
 ) -> Response:
     """A case: the application, its history and the actions the workflow allows now."""
     principal = _caseworker(request)
-    details = await _cases(request).details(principal, application_id)
+    details = await _app(request).cases.details(principal, application_id)
     return _case_page(request, principal, details, done=done, revoked=bool(revoked))
 
 
@@ -267,24 +261,11 @@ async def case(
 async def attachment(request: Request, application_id: str, attachment_id: str) -> Response:
     """A file the applicant attached to the case (caseworkers of its municipality)."""
     principal = _caseworker(request)
-    details = await _cases(request).details(principal, application_id)
-    context = request.app.state.portal
-    found = (
-        context.attachments.get(attachment_id)
-        if context.attachments is not None and _ATTACHMENT.match(attachment_id)
-        else None
-    )
-    # Only a file the case's own answers reference, uploaded by its applicant.
-    if (
-        found is None
-        or found.owner != details.view.applicant_key
-        or attachment_id not in json.dumps(details.view.data)
-    ):
-        return error_page(
-            request, 404, {"ja": "ファイルが見つかりません。", "en": "Attachment not found."}
-        )
+    app = _app(request)
+    details = await app.cases.details(principal, application_id)
+    found, content = app.attachments.of_case(details.view, attachment_id)
     return Response(
-        context.blobs.get(found.blob_key),
+        content,
         media_type=found.media_type,
         headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
@@ -296,9 +277,9 @@ async def attachment(request: Request, application_id: str, attachment_id: str) 
 
 async def _revocable(request: Request, application_id: str, document_id: str):
     principal = _caseworker(request)
-    details = await _cases(request).details(principal, application_id)
+    details = await _app(request).cases.details(principal, application_id)
     if document_id not in {d.id for d in details.view.documents}:
-        raise CaseError("not_found", 404, "書類が見つかりません。", "Document not found.")
+        raise Refused("not_found", "not_found", "書類が見つかりません。", "Document not found.")
     ref = next(d for d in details.view.documents if d.id == document_id)
     return principal, details, ref
 
@@ -338,37 +319,24 @@ def _revoke_page(
 @router.post("/staff/cases/{application_id}/documents/{document_id}/revoke")
 @page
 async def revoke(request: Request, application_id: str, document_id: str) -> Response:
-    """Revoke the document with the API's own handler (POST-redirect-GET)."""
+    """Revoke the document with the API's use case (POST-redirect-GET)."""
     principal, details, ref = await _revocable(request, application_id, document_id)
     form = await request.form()
     reason = str(form.get("reason") or "").strip()
     try:
-        body = revocations_api.RevokeRequest(reason=reason)
-    except ValidationError:
-        error = (
-            {"ja": "取消しの理由を入力してください。", "en": "Give the reason for the revocation."}
-            if not reason
-            else {
-                "ja": "取消しの理由は1000文字以内で入力してください。",
-                "en": "Keep the reason within 1000 characters.",
-            }
-        )
-        return _revoke_page(
-            request, principal, details, ref, status=422, reason=reason, error=error
-        )
-    try:
-        await revocations_api.revoke(
-            document_id, body, principal, request.app.state.portal, request
-        )
-    except CaseError as exc:
+        _app(request).documents.revoke(principal, document_id, reason, verify_link(request))
+    except Refused as exc:
+        # The reason's own problems beside its input; any other refusal above the form.
+        mine = exc.code in ("reason_required", "reason_too_long")
         return _revoke_page(
             request,
             principal,
             details,
             ref,
-            status=exc.status,
+            status=status_of(exc),
             reason=reason,
-            refusal=exc.message,
+            error=exc.message if mine else None,
+            refusal=None if mine else exc.message,
         )
     return redirect(f"/staff/cases/{application_id}?revoked=1")
 
@@ -378,12 +346,12 @@ async def revoke(request: Request, application_id: str, document_id: str) -> Res
 async def dashboard(request: Request) -> Response:
     """Applications per day and per stage, processing time against the legal period."""
     principal = _caseworker(request)
-    cases = _cases(request)
+    app = _app(request)
     lang = i18n.request_lang(request)
-    rows = await cases.list_cases(principal, limit=5000)
-    periods = {p.id: p.definition.processing_period.days for p in cases.procedures()}
+    rows = await app.cases.list_cases(principal, limit=5000)
+    periods = {p.id: p.definition.processing_period.days for p in app.catalogue.latest()}
     stats = charts.case_statistics(rows, periods, now=datetime.now(UTC))
-    stages = _stage_titles(cases)
+    stages = _stage_titles(app.catalogue)
     per_stage = [
         (i18n.pick(stages.get(s, {"ja": s, "en": s}), lang), n) for s, n in stats.per_stage
     ]
@@ -417,10 +385,10 @@ async def _posted_action(
 ) -> tuple[CaseDetails, ActionDefinition | None, str, dict | None, list[FieldError]]:
     """The action, comment and input data a case form posted, with input errors."""
     form = await request.form()
-    cases = _cases(request)
+    cases = _app(request).cases
     details = await cases.details(principal, application_id)
     view = details.view
-    procedure = cases.procedure(view.procedure, view.procedure_version)
+    procedure = cases.pinned(view)
     action = _action_definitions(procedure, view.stage).get(str(form.get("action") or ""))
     comment = str(form.get("comment") or "").strip()[:4000]
     if action is None:
@@ -471,8 +439,7 @@ async def confirm(request: Request, application_id: str) -> Response:
     if isinstance(posted, Response):
         return posted
     details, action, comment, data = posted
-    cases = _cases(request)
-    procedure = cases.procedure(details.view.procedure, details.view.procedure_version)
+    procedure = _app(request).cases.pinned(details.view)
     survey = _survey_form(procedure, action)
     return render(
         request,
@@ -495,23 +462,24 @@ async def act(request: Request, application_id: str) -> Response:
     if isinstance(posted, Response):
         return posted
     details, action, comment, data = posted
+    cases = _app(request).cases
     try:
-        await _cases(request).act(principal, application_id, action.id, comment or None, data)
+        await cases.act(principal, application_id, action.id, comment or None, data)
     except InvalidData as exc:
-        errors = [FieldError(**e) for e in exc.details]
         return _case_page(
             request,
             principal,
             details,
             status=422,
-            input_errors={action.id: errors},
+            input_errors={action.id: exc.errors},
             input_values={action.id: data or {}},
             comment=comment,
         )
-    except CaseError as exc:
-        fresh = await _cases(request).details(principal, application_id)
+    except Refused as exc:
+        fresh = await cases.details(principal, application_id)
         return _case_page(
-            request, principal, fresh, status=exc.status, refusal=exc.message, comment=comment
+            request, principal, fresh, status=status_of(exc), refusal=exc.message,
+            comment=comment
         )
     return redirect(f"/staff/cases/{application_id}?done={action.id}")
 
@@ -521,13 +489,7 @@ async def act(request: Request, application_id: str) -> Response:
 async def inbox(request: Request) -> Response:
     """Notices for the caseworker's municipalities (deadline reminders, escalations)."""
     principal = _caseworker(request)
-    context = request.app.state.portal
-    entries: list[Any] = [
-        e
-        for code in sorted(principal.municipalities)
-        for e in context.inbox.for_recipient(f"municipality:{code}")
-    ]
-    entries.sort(key=lambda e: e.created_at, reverse=True)
+    entries = _app(request).notices.inbox(principal)
     return render(
         request,
         "resident/inbox.html",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from forms.schemaform import SchemaForm
+from portal.deps import application_of
 from portal.web.render import error_page, page, render
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +37,7 @@ async def home(request: Request, signed_out: str | None = None) -> Response:
 async def procedures(request: Request) -> Response:
     """Every procedure, with what a resident needs to prepare."""
     items = []
-    for procedure in request.app.state.portal.cases.procedures():
+    for procedure in application_of(request).catalogue.latest():
         definition = procedure.definition
         form = SchemaForm(procedure.form_schema, messages=procedure.messages)
         items.append(

@@ -2,7 +2,8 @@
 
 Page handlers are wrapped with :func:`page`, which turns the domain's refusals into HTML
 (the API's JSON error handler is for ``/api``): no valid session → the sign-in page, a
-missing CSRF token → 403 page, a ``CaseError`` → an error page with its localized message.
+missing CSRF token → 403 page, a refusal (``Refused``) → an error page with its localized
+message and the status of its kind.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from forms.attachments import MAX_BYTES_LIMIT
 from forms.schemaform import anchor
 from identity.principals import Caseworker, Resident
+from portal.statuses import status_of
 from portal.web import i18n, session
-from workflows.cases import CaseError
+from services.refusals import Refused
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -208,7 +210,7 @@ def page(handler: Handler) -> Handler:
                     "en": "This form has expired. Go back, reload the page and try again.",
                 },
             )
-        except CaseError as exc:
-            return error_page(request, exc.status, exc.message, exc.details)
+        except Refused as exc:
+            return error_page(request, status_of(exc), exc.message, exc.details)
 
     return wrapped

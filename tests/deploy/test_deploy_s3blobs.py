@@ -6,15 +6,11 @@ import threading
 
 import pytest
 
+from madoguchi.runtime import blob_store_from_settings
 from madoguchi.settings import Settings, SettingsError
 from madoguchi.up import free_port
 from records.blobs import BlobError, BlobNotFound, BlobStore, InvalidBlobKey, LocalBlobStore
-from records.s3blobs import (
-    S3BlobStore,
-    S3StoreError,
-    S3Unavailable,
-    blob_store_from_settings,
-)
+from records.s3blobs import S3BlobStore, S3StoreError, S3Unavailable
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 KEY = "documents/ab/abcdef0123.pdf"

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from identity import IssuerConfigError, TokenVerifier, issuers_from_env, load_trusted_issuers
+from identity import IssuerConfigError, TokenVerifier, load_trusted_issuers
+from madoguchi.settings import load_settings
 from tests.identity.conftest import public_jwk
 
 
@@ -75,9 +76,8 @@ def test_three_kinds_load_with_a_relative_jwks_file(tmp_path):
     assert resident.assurance_level("urn:example:acr:unlisted") == "low"
     assert business.kind == "business"
     assert staff.jwks_file == str((tmp_path / "keys" / "staff.json").resolve())
-    # The env var names the same file; unset means no configured issuers.
-    assert issuers_from_env({"MADOGUCHI_ISSUERS_FILE": str(path)}) == [resident, business, staff]
-    assert issuers_from_env({}) == []
+    # The settings name the file (MADOGUCHI_ISSUERS_FILE, read with every other setting).
+    assert load_settings(issuers_file=path).issuers_file == path
     # A one-time issuer needs a replay store.
     with pytest.raises(ValueError, match="replay_store"):
         TokenVerifier([resident])

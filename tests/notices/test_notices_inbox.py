@@ -8,10 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from notices import (
-    ChannelRegistry,
     PermanentDeliveryError,
     TransientDeliveryError,
-    channels,
 )
 from notices.compose import compose_notice
 from notices.inbox import InboxChannel
@@ -146,26 +144,11 @@ def test_locked_database_is_a_transient_failure(tmp_path, monkeypatch):
         engine.dispose()
 
 
-def test_inbox_is_registered_under_its_id():
-    assert "inbox" in channels
-    assert channels["inbox"] is InboxChannel
-    assert InboxChannel.channel_id == "inbox"
+def test_every_channel_class_is_named_as_the_dispatcher_lists_it():
+    from notices.dispatch import CHANNELS
+    from notices.email import EmailChannel
+    from notices.push import PushChannel
+    from notices.webhook import WebhookChannel
 
-
-def test_registry_refuses_duplicates_and_unknown_ids():
-    registry = ChannelRegistry()
-
-    @registry.register("email")
-    class EmailChannel:
-        pass
-
-    assert list(registry) == ["email"]
-    assert EmailChannel.channel_id == "email"
-    with pytest.raises(ValueError, match="already registered"):
-
-        @registry.register("email")
-        class OtherEmailChannel:
-            pass
-
-    with pytest.raises(KeyError, match="push"):
-        registry["push"]
+    classes = (InboxChannel, EmailChannel, PushChannel, WebhookChannel)
+    assert tuple(c.channel_id for c in classes) == CHANNELS

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from portal.app import create_app
 from portal.web import charts
 from portal.web.render import MAX_PAGE_BODY, html_error
-from workflows.cases import CaseSummary
+from services.queues import CaseSummary
 
 
 def _app(stack):

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from portal.errors import install_error_handlers
-from workflows.cases import EngineBusy
+from services.refusals import EngineBusy
 
 
 def _app(status: RPCStatusCode | Exception, message: str = "Timeout expired") -> FastAPI:

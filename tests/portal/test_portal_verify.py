@@ -21,6 +21,7 @@ from documents.render import DocumentRenderer
 from documents.seal import Sealer, load_pem_certificates
 from documents.timestamps import LocalTimestampAuthority
 from documents.verify import verify_pdf
+from forms.catalog import Catalog
 from identity.devissuer import DevIssuer
 from identity.verify import TokenVerifier
 from madoguchi.up import free_port
@@ -83,6 +84,7 @@ def build_app(tmp_path: Path, issued: dict[str, Any]) -> tuple[Any, DocumentRegi
         inbox=InboxStore(engine),
         register=register,
         blobs=LocalBlobStore(tmp_path / "blobs"),
+        catalog=Catalog.load(),
         trust_roots=load_pem_certificates(pki.root_cert_path.read_bytes()),
         tsa=LocalTimestampAuthority.from_pki(pki),
     )

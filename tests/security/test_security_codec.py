@@ -14,8 +14,8 @@ import pytest
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
+from madoguchi.runtime import Runtime
 from madoguchi.serve import build_web_app
-from madoguchi.services import Runtime
 from madoguchi.settings import load_settings
 from workflows.codec import EncryptionCodec
 

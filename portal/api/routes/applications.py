@@ -6,12 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, status
 
-from identity.principals import Caseworker
-from portal.deps import Context, CurrentPrincipal
+from portal.deps import App, CurrentPrincipal
 from portal.errors import ErrorBody
 from portal.schemas import ActionIn, ApplicationIn, ApplicationOut
-from records.deliveries import DeliveryRecord
-from workflows.cases import CaseDetails, CaseSummary
+from services.queues import CaseSummary
 
 router = APIRouter(prefix="/api/applications", tags=["applications"])
 _errors = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)}
@@ -21,60 +19,39 @@ _errors = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)}
 async def file_application(
     body: ApplicationIn,
     principal: CurrentPrincipal,
-    context: Context,
+    app: App,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> ApplicationOut:
     """File an application (residents). Send an `Idempotency-Key` to retry safely."""
-    view = await context.cases.submit(
-        principal,
-        body.procedure,
-        body.municipality,
-        body.data,
-        lang=body.lang,
-        idempotency_key=idempotency_key,
-        proxy=body.proxy,
-    )
+    view = await app.cases.submit(principal, body.procedure, body.municipality, body.data,
+                                  lang=body.lang, idempotency_key=idempotency_key,
+                                  proxy=body.proxy)
     # Built from the filing itself: querying the new case would wait for a worker.
-    return ApplicationOut.build(context.cases.details_of(principal, view), principal)
+    return ApplicationOut.build(app.cases.details_of(principal, view), principal)
 
 
 @router.get("", responses=_errors)
-async def list_applications(principal: CurrentPrincipal, context: Context) -> list[CaseSummary]:
+async def list_applications(principal: CurrentPrincipal, app: App) -> list[CaseSummary]:
     """A resident's own applications, or a caseworker's municipalities' applications."""
-    return await context.cases.list_cases(principal)
+    return await app.cases.list_cases(principal)
 
 
 @router.get("/{application_id}", responses=_errors)
 async def read_application(
-    application_id: str, principal: CurrentPrincipal, context: Context
+    application_id: str, principal: CurrentPrincipal, app: App
 ) -> ApplicationOut:
     """Status, stage, timeline and the actions the caller may take now."""
-    return await _read(context, principal, application_id)
+    details = await app.cases.details(principal, application_id)
+    return ApplicationOut.build(details, principal,
+                                app.notices.deliveries(principal, application_id))
 
 
 @router.post("/{application_id}/actions", responses=_errors)
 async def act_on_application(
-    application_id: str, body: ActionIn, principal: CurrentPrincipal, context: Context
+    application_id: str, body: ActionIn, principal: CurrentPrincipal, app: App
 ) -> ApplicationOut:
     """Take an action: a caseworker's decision, or the applicant's correction or withdrawal."""
-    details = await context.cases.act(
-        principal, application_id, body.action, body.comment, body.data
-    )
+    details = await app.cases.act(principal, application_id, body.action, body.comment,
+                                  body.data)
     return ApplicationOut.build(details, principal,
-                                _deliveries(context, principal, application_id))
-
-
-async def _read(
-    context: Context, principal: CurrentPrincipal, application_id: str
-) -> ApplicationOut:
-    details: CaseDetails = await context.cases.details(principal, application_id)
-    return ApplicationOut.build(details, principal, _deliveries(context, principal,
-                                                                application_id))
-
-
-def _deliveries(context: Context, principal: CurrentPrincipal,
-                application_id: str) -> list[DeliveryRecord]:
-    """Notice statuses, for the municipality's caseworkers only."""
-    if not isinstance(principal, Caseworker) or context.notices is None:
-        return []
-    return context.notices.deliveries.for_application(application_id)
+                                app.notices.deliveries(principal, application_id))

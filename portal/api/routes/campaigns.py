@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from portal.deps import Context, CurrentCaseworker
+from portal.deps import App, CurrentCaseworker
 from portal.errors import ErrorBody
 from workflows.campaign import CampaignView
 
@@ -33,10 +33,10 @@ class CampaignIn(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_errors)
 async def open_campaign(
-    body: CampaignIn, caseworker: CurrentCaseworker, context: Context
+    body: CampaignIn, caseworker: CurrentCaseworker, app: App
 ) -> CampaignView:
     """Open a filing campaign for a period (administrators)."""
-    return await context.cases.open_campaign(
+    return await app.campaigns.open(
         caseworker,
         body.procedure,
         body.municipality,
@@ -49,7 +49,7 @@ async def open_campaign(
 
 @router.get("/{campaign_id}", responses=_errors)
 async def read_campaign(
-    campaign_id: str, caseworker: CurrentCaseworker, context: Context
+    campaign_id: str, caseworker: CurrentCaseworker, app: App
 ) -> CampaignView:
     """Who has filed and who has been reminded."""
-    return await context.cases.campaign_for_caseworker(caseworker, campaign_id)
+    return await app.campaigns.read(caseworker, campaign_id)

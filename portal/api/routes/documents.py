@@ -1,18 +1,27 @@
-"""Issued documents: download by the applicant or the municipality."""
+"""Issued documents: download by the applicant or the municipality, and revocation."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from portal.deps import Context, CurrentPrincipal
+from portal.deps import App, CurrentCaseworker, CurrentPrincipal
 from portal.errors import ErrorBody
-from records.blobs import BlobNotFound
-from workflows.cases import CaseError
+from portal.links import verify_link
+from services.documents import PublicDocument
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
+
+
+class RevokeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=1000, description="Why; shown on the public verify page"
+    )
 
 
 @router.get(
@@ -20,29 +29,33 @@ router = APIRouter(prefix="/api/documents", tags=["documents"])
     response_class=Response,
     responses={
         200: {"content": {"application/pdf": {}}},
-        **{c: {"model": ErrorBody} for c in (401, 404)},
+        **{c: {"model": ErrorBody} for c in (401, 404, 410)},
     },
 )
-async def download(document_id: str, principal: CurrentPrincipal, context: Context) -> Response:
+async def download(document_id: str, principal: CurrentPrincipal, app: App) -> Response:
     """The PDF of an issued document."""
-    doc = context.register.get(document_id)
-    if doc is None:
-        raise CaseError("not_found", 404, "書類が見つかりません。", "Document not found.")
-    # Visible exactly when its application is: the same rule, in one place.
-    await context.cases.details(principal, doc.application_id)
-    try:
-        data = context.blobs.get(doc.blob_key)
-    except BlobNotFound:
-        raise CaseError("retention_expired", 410,
-                        "保存期間が過ぎたため、この書類のファイルは削除されました。"
-                        "書類番号で有効性は確認できます。",
-                        "This document's file was deleted when its retention period ended; "
-                        "its number can still be checked on the verify page.") from None
+    found = await app.documents.download(principal, document_id)
     return Response(
-        data,
-        media_type=doc.media_type,
+        found.content,
+        media_type=found.media_type,
         headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(doc.filename)}",
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@router.post(
+    "/{document_id}/revoke",
+    response_model=PublicDocument,
+    responses={c: {"model": ErrorBody} for c in (401, 403, 404, 409, 422)},
+)
+async def revoke(
+    document_id: str,
+    body: RevokeRequest,
+    caseworker: CurrentCaseworker,
+    app: App,
+    request: Request,
+) -> PublicDocument:
+    """Revoke an issued document (caseworkers of the issuing municipality)."""
+    return app.documents.revoke(caseworker, document_id, body.reason, verify_link(request))

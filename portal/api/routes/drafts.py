@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
-from forms.validation import FieldError, validate_draft
-from identity.principals import Caseworker, Resident
-from portal.api.routes.procedures import drafts_of, find_procedure
-from portal.deps import Context, CurrentPrincipal, PortalContext
+from portal.deps import App, CurrentPrincipal
 from portal.errors import ErrorBody
 from portal.schemas import ApplicationOut
-from records.drafts import Draft, DraftConflict
-from workflows.cases import CaseError
+from services.drafts import DraftOut
 
 router = APIRouter(prefix="/api/drafts", tags=["drafts"])
 _errors = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)}
@@ -38,95 +33,31 @@ class DraftSubmit(BaseModel):
     lang: Literal["ja", "en"] = "ja"
 
 
-class DraftOut(BaseModel):
-    id: str
-    procedure: str
-    municipality: str
-    data: dict[str, Any]
-    revision: int
-    created_at: datetime
-    updated_at: datetime
-    warnings: list[FieldError] = Field(
-        default_factory=list, description="What would stop a submission (not enforced here)"
-    )
-
-
-def _resident(principal: Resident | Caseworker) -> Resident:
-    if not isinstance(principal, Resident):
-        raise CaseError(
-            "resident_only", 403, "下書きは住民の方のみ使えます。", "Only residents have drafts."
-        )
-    return principal
-
-
-def _owner(context: PortalContext, principal: Resident | Caseworker) -> str:
-    return context.cases.applicant_key(_resident(principal))
-
-
-def _not_found() -> CaseError:
-    return CaseError("not_found", 404, "下書きが見つかりません。", "Draft not found.")
-
-
-def _out(context: PortalContext, draft: Draft) -> DraftOut:
-    procedure = find_procedure(context, draft.procedure, None, draft.municipality)
-    result = validate_draft(procedure, draft.data)
-    return DraftOut(
-        id=draft.id,
-        procedure=draft.procedure,
-        municipality=draft.municipality,
-        data=draft.data,
-        revision=draft.revision,
-        created_at=draft.created_at,
-        updated_at=draft.updated_at,
-        warnings=result.warnings,
-    )
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_errors)
-async def create_draft(body: DraftIn, principal: CurrentPrincipal, context: Context) -> DraftOut:
+async def create_draft(body: DraftIn, principal: CurrentPrincipal, app: App) -> DraftOut:
     """Start a draft (residents); nothing is required yet, problems come back as warnings."""
-    owner = _owner(context, principal)
-    find_procedure(context, body.procedure, None, body.municipality)
-    draft = drafts_of(context).create(owner, body.procedure, body.municipality, body.data)
-    return _out(context, draft)
+    draft = app.drafts.create(principal, body.procedure, body.municipality, body.data)
+    return app.drafts.describe(draft)
 
 
 @router.get("", responses=_errors)
-async def list_drafts(principal: CurrentPrincipal, context: Context) -> list[DraftOut]:
+async def list_drafts(principal: CurrentPrincipal, app: App) -> list[DraftOut]:
     """The resident's own drafts, most recently saved first."""
-    owner = _owner(context, principal)
-    return [_out(context, d) for d in drafts_of(context).list(owner)]
+    return [app.drafts.describe(d) for d in app.drafts.list(principal)]
 
 
 @router.get("/{draft_id}", responses=_errors)
-async def read_draft(draft_id: str, principal: CurrentPrincipal, context: Context) -> DraftOut:
+async def read_draft(draft_id: str, principal: CurrentPrincipal, app: App) -> DraftOut:
     """One of the resident's drafts, from whichever device saved it."""
-    draft = drafts_of(context).get(_owner(context, principal), draft_id)
-    if draft is None:
-        raise _not_found()
-    return _out(context, draft)
+    return app.drafts.describe(app.drafts.get(principal, draft_id))
 
 
 @router.put("/{draft_id}", responses=_errors)
 async def save_draft(
-    draft_id: str, body: DraftUpdate, principal: CurrentPrincipal, context: Context
+    draft_id: str, body: DraftUpdate, principal: CurrentPrincipal, app: App
 ) -> DraftOut:
     """Replace the draft's answers (give ``revision`` to detect edits from another device)."""
-    try:
-        draft = drafts_of(context).save(
-            _owner(context, principal), draft_id, body.data, body.revision
-        )
-    except DraftConflict as exc:
-        raise CaseError(
-            "draft_conflict",
-            409,
-            "この下書きは別の端末で更新されています。読み込み直してください。",
-            "This draft was saved on another device; reload it first.",
-            details={"revision": exc.current},
-        ) from exc
-    if draft is None:
-        raise _not_found()
-    return _out(context, draft)
+    return app.drafts.describe(app.drafts.save(principal, draft_id, body.data, body.revision))
 
 
 @router.delete(
@@ -135,28 +66,17 @@ async def save_draft(
     responses=_errors,
     response_class=Response,
 )
-async def delete_draft(draft_id: str, principal: CurrentPrincipal, context: Context) -> Response:
+async def delete_draft(draft_id: str, principal: CurrentPrincipal, app: App) -> Response:
     """Discard a draft."""
-    if not drafts_of(context).delete(_owner(context, principal), draft_id):
-        raise _not_found()
+    app.drafts.delete(principal, draft_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{draft_id}/submit", status_code=status.HTTP_201_CREATED, responses=_errors)
 async def submit_draft(
-    draft_id: str, principal: CurrentPrincipal, context: Context, body: DraftSubmit | None = None
+    draft_id: str, principal: CurrentPrincipal, app: App, body: DraftSubmit | None = None
 ) -> ApplicationOut:
     """File the draft as an application (validated in full), then discard the draft."""
-    resident = _resident(principal)
-    store = drafts_of(context)
-    draft = store.get(_owner(context, resident), draft_id)
-    if draft is None:
-        raise _not_found()
-    view = await context.cases.submit(
-        resident, draft.procedure, draft.municipality, draft.data, lang=(body or DraftSubmit()).lang
-    )
-    # Filed: the case holds the data now. A crash before this line leaves a draft whose
-    # resubmission is refused as a duplicate, naming the filed application.
-    store.delete(draft.owner, draft.id)
-    details = await context.cases.details(resident, view.application_id)
-    return ApplicationOut.build(details, resident)
+    view = await app.drafts.submit(principal, draft_id, (body or DraftSubmit()).lang)
+    details = await app.cases.details(principal, view.application_id)
+    return ApplicationOut.build(details, principal)

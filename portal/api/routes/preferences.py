@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from portal.api.routes.push import ApiResident, Notices
+from portal.deps import ApiResident, App
 from portal.errors import ErrorBody
 from records.preferences import NoticePreferences
 
@@ -12,15 +12,14 @@ router = APIRouter(prefix="/api/preferences", tags=["notices"])
 
 
 @router.get("", responses={c: {"model": ErrorBody} for c in (401, 403)})
-async def get_preferences(who: ApiResident, notices: Notices) -> NoticePreferences:
+async def get_preferences(resident: ApiResident, app: App) -> NoticePreferences:
     """How the resident hears of their cases (defaults if never saved)."""
-    return notices.preferences.get(who.recipient)
+    return app.notices.preferences(resident)
 
 
 @router.put("", responses={c: {"model": ErrorBody} for c in (401, 403, 422)})
 async def put_preferences(
-    body: NoticePreferences, who: ApiResident, notices: Notices
+    body: NoticePreferences, resident: ApiResident, app: App
 ) -> NoticePreferences:
     """Save the resident's notice preferences (the whole set)."""
-    notices.preferences.put(who.recipient, body)
-    return notices.preferences.get(who.recipient)
+    return app.notices.save_preferences(resident, body)

@@ -17,155 +17,32 @@ event loop) and never fetches anything from the network.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import logging
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
-import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import AwareDatetime, BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from documents.timestamps import TIMESTAMP_QUERY, TIMESTAMP_REPLY, LocalTimestampAuthority
-from documents.verify import MESSAGES, OverallStatus, Verdict, overall_status, verify_pdf
+from documents.timestamps import TIMESTAMP_QUERY, TIMESTAMP_REPLY
+from documents.verify import MESSAGES
 from documents.wareki import JST, format_wareki
-from forms.municipalities import Municipality, load_municipalities
-from portal.deps import Context
+from portal.deps import App, Context
 from portal.errors import ErrorBody
+from portal.links import verify_link
+from portal.statuses import status_of
 from portal.uploads import TooLarge, declared_too_large, read_file_part
-from records.register import DocumentRegister, IssuedDocument
-from workflows.cases import CaseError
-
-log = logging.getLogger("madoguchi.portal")
+from portal.web.render import environment
+from services.documents import (
+    MAX_CHECK_BYTES,
+    CheckResult,
+    PublicDocument,
+    file_missing,
+    file_too_large,
+)
+from services.refusals import Refused
 
 router = APIRouter(tags=["verify"])
-
-#: Largest upload accepted for a check. Issued certificates are ~60 KB.
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-
-
-# -- response models -----------------------------------------------------------------------
-
-
-class PublicStatusChange(BaseModel):
-    status: Literal["revoked", "superseded"]
-    reason: str
-    at: AwareDatetime
-    superseded_by: str | None = None
-
-
-class PublicMunicipality(BaseModel):
-    code: str
-    name: dict[str, str]
-
-
-class PublicDocument(BaseModel):
-    """What anyone may know about an issued document (no personal data but the masked
-    holder name)."""
-
-    id: str
-    document_type: str
-    title: dict[str, str]
-    municipality: PublicMunicipality
-    issued_at: AwareDatetime
-    holder_masked: str | None
-    status: Literal["valid", "revoked", "superseded"]
-    status_change: PublicStatusChange | None = None
-    verify_url: str
-
-
-class VerifyResponse(BaseModel):
-    """The result of checking an uploaded file."""
-
-    status: OverallStatus
-    message: dict[str, str]
-    seal: Verdict
-    #: The register entry the file belongs to (by its exact bytes, or by the document id
-    #: the valid seal names), if any.
-    document: PublicDocument | None = None
-    #: The file is byte for byte the one the register recorded at issue.
-    same_file_as_issued: bool = False
-
-
-# -- dependencies ----------------------------------------------------------------------------
-
-
-def _trust_roots(request: Request, context: Context) -> list[Any]:
-    roots = context.trust_roots
-    if not roots:
-        raise CaseError(
-            "verification_unavailable",
-            503,
-            "この窓口では現在、電子公印を検証できません。",
-            "Seal verification is not configured on this server.",
-        )
-    return list(roots)
-
-
-def _local_tsa(request: Request, context: Context) -> LocalTimestampAuthority | None:
-    return context.tsa
-
-
-@functools.lru_cache(maxsize=1)
-def _municipalities() -> dict[str, Municipality]:
-    return load_municipalities()
-
-
-@functools.lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env
-
-
-def public_document(
-    doc: IssuedDocument, register: DocumentRegister, request: Request
-) -> PublicDocument:
-    municipality = _municipalities().get(doc.municipality)
-    name = (
-        municipality.name.model_dump()
-        if municipality
-        else {"ja": doc.municipality, "en": doc.municipality}
-    )
-    change = register.status_change(doc.id) if doc.status != "valid" else None
-    return PublicDocument(
-        id=doc.id,
-        document_type=doc.document_type,
-        title=doc.title,
-        municipality=PublicMunicipality(code=doc.municipality, name=name),
-        issued_at=doc.issued_at,
-        holder_masked=doc.holder_masked,
-        status=doc.status,
-        status_change=None
-        if change is None
-        else PublicStatusChange(
-            status=change.status,
-            reason=change.reason,
-            at=change.at,
-            superseded_by=change.superseded_by,
-        ),
-        verify_url=str(request.url_for("verify_page", document_id=doc.id)),
-    )
-
-
-def _file_too_large() -> CaseError:
-    return CaseError("file_too_large", 413, "ファイルが大きすぎます（20 MB まで）。",
-                     "The file is too large (20 MB at most).")
-
-
-def _file_missing() -> CaseError:
-    return CaseError("file_missing", 422, "PDF ファイルを選んでください。",
-                     "Choose a PDF file to check.")
 
 
 async def _read_upload(request: Request) -> bytes:
@@ -173,52 +50,21 @@ async def _read_upload(request: Request) -> bytes:
     soon as it passes the size limit (never read to its end)."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         try:
-            return (await read_file_part(request, MAX_UPLOAD_BYTES)).data
+            return (await read_file_part(request, MAX_CHECK_BYTES)).data
         except TooLarge:
-            raise _file_too_large() from None
-        except CaseError as exc:
+            raise file_too_large() from None
+        except Refused as exc:
             if exc.code == "no_file":
-                raise _file_missing() from None
+                raise file_missing() from None
             raise
-    if declared_too_large(request, MAX_UPLOAD_BYTES):
-        raise _file_too_large()
+    if declared_too_large(request, MAX_CHECK_BYTES):
+        raise file_too_large()
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise _file_too_large()
-    if not data:
-        raise _file_missing()
+        if len(data) > MAX_CHECK_BYTES:
+            raise file_too_large()
     return bytes(data)
-
-
-async def _check(
-    data: bytes, roots: list[Any], register: DocumentRegister, request: Request
-) -> VerifyResponse:
-    verdict = await run_in_threadpool(verify_pdf, data, roots)
-    digest = hashlib.sha256(data).hexdigest()
-    doc = register.by_sha256(digest)
-    same_file = doc is not None
-    if doc is None and verdict.ok and verdict.document_id:
-        # Extended after issue (e.g. a later archival timestamp): found by the id its seal
-        # names, which is trustworthy only because the seal is valid.
-        doc = register.get(verdict.document_id)
-    status = overall_status(verdict, doc.status if doc else None)
-    # Only the register entry a genuine file belongs to is shown for an upload.
-    public = public_document(doc, register, request) if doc is not None and verdict.ok else None
-    log.info(
-        "verify upload: outcome=%s status=%s document=%s",
-        verdict.outcome,
-        status,
-        doc.id if doc else None,
-    )
-    return VerifyResponse(
-        status=status,
-        message=MESSAGES[status],
-        seal=verdict,
-        document=public,
-        same_file_as_issued=same_file and verdict.ok,
-    )
 
 
 # -- page --------------------------------------------------------------------------------------
@@ -238,7 +84,7 @@ def _when(value: datetime | None, lang: str) -> str:
 
 
 def _page(request: Request, *, lang: str, status_code: int = 200, **values: Any) -> HTMLResponse:
-    template = _environment().get_template("verify/page.html")
+    template = environment().get_template("verify/page.html")
     html = template.render(
         lang=lang,
         other_lang="en" if lang == "ja" else "ja",
@@ -246,7 +92,7 @@ def _page(request: Request, *, lang: str, status_code: int = 200, **values: Any)
         messages=MESSAGES,
         form_action=str(request.url_for("verify_upload_page")),
         page_url=str(request.url.remove_query_params("lang")),
-        max_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+        max_mb=MAX_CHECK_BYTES // (1024 * 1024),
         **{"document": None, "result": None, "error": None, "not_found": False, **values},
     )
     return HTMLResponse(
@@ -273,31 +119,29 @@ _HTML_REFUSALS = {c: {"content": {"text/html": {}}} for c in (404, 413, 422, 503
 @router.get("/verify/{document_id}", response_class=HTMLResponse, name="verify_page",
             responses=_HTML_REFUSALS)
 async def verify_page(
-    document_id: str, request: Request, context: Context, lang: str | None = None
+    document_id: str, request: Request, app: App, lang: str | None = None
 ) -> HTMLResponse:
     """The public verify page of one issued document (the QR code leads here)."""
-    doc = context.register.get(document_id)
-    if doc is None:
+    document = app.documents.find_public(document_id, verify_link(request))
+    if document is None:
         return _page(
             request, lang=_lang(lang), status_code=404, not_found=True, document_id=document_id
         )
-    return _page(
-        request, lang=_lang(lang), document=public_document(doc, context.register, request)
-    )
+    return _page(request, lang=_lang(lang), document=document)
 
 
 @router.post("/verify", response_class=HTMLResponse, name="verify_upload_page",
              responses=_HTML_REFUSALS)
 async def verify_upload_page(
-    request: Request, context: Context, lang: str | None = None
+    request: Request, app: App, lang: str | None = None
 ) -> HTMLResponse:
     """The upload form's target: the verify page with the verdict on the uploaded file."""
     language = _lang(lang)
     try:
         data = await _read_upload(request)
-        result = await _check(data, _trust_roots(request, context), context.register, request)
-    except CaseError as exc:
-        return _page(request, lang=language, status_code=exc.status, error=exc.message)
+        result = await app.documents.check(data, verify_link(request))
+    except Refused as exc:
+        return _page(request, lang=language, status_code=status_of(exc), error=exc.message)
     return _page(request, lang=language, result=result, document=result.document)
 
 
@@ -306,13 +150,12 @@ async def verify_upload_page(
 
 @router.post(
     "/api/verify",
-    response_model=VerifyResponse,
+    response_model=CheckResult,
     responses={c: {"model": ErrorBody} for c in (413, 422, 503)},
 )
-async def verify_api(request: Request, context: Context) -> VerifyResponse:
+async def verify_api(request: Request, app: App) -> CheckResult:
     """Check an uploaded PDF's seal and timestamp, and its status in the register."""
-    data = await _read_upload(request)
-    return await _check(data, _trust_roots(request, context), context.register, request)
+    return await app.documents.check(await _read_upload(request), verify_link(request))
 
 
 @router.get(
@@ -320,12 +163,9 @@ async def verify_api(request: Request, context: Context) -> VerifyResponse:
     response_model=PublicDocument,
     responses={404: {"model": ErrorBody}},
 )
-async def document_status(document_id: str, request: Request, context: Context) -> PublicDocument:
+async def document_status(document_id: str, request: Request, app: App) -> PublicDocument:
     """What the register says about an issued document (public; the holder is masked)."""
-    doc = context.register.get(document_id)
-    if doc is None:
-        raise CaseError("not_found", 404, "書類が見つかりません。", "Document not found.")
-    return public_document(doc, context.register, request)
+    return app.documents.public(document_id, verify_link(request))
 
 
 # -- development TSA -----------------------------------------------------------------------------
@@ -340,20 +180,21 @@ async def document_status(document_id: str, request: Request, context: Context) 
 )
 async def timestamp_authority(request: Request, context: Context) -> Response:
     """The development RFC 3161 timestamp authority (404 when this server runs none)."""
-    tsa = _local_tsa(request, context)
+    tsa = context.tsa
     if tsa is None:
-        raise CaseError("not_found", 404, "見つかりません。", "Not found.")
+        raise Refused("not_found", "not_found", "見つかりません。", "Not found.")
     if request.headers.get("content-type", "").split(";")[0].strip() != TIMESTAMP_QUERY:
-        raise CaseError(
+        raise Refused(
+            "unsupported",
             "unsupported_media_type",
-            415,
             f"{TIMESTAMP_QUERY} で送ってください。",
             f"Send {TIMESTAMP_QUERY}.",
         )
     body = await request.body()
     if len(body) > 64 * 1024:
-        raise CaseError(
-            "request_too_large", 413, "リクエストが大きすぎます。", "The request is too large."
+        raise Refused(
+            "too_large", "request_too_large", "リクエストが大きすぎます。",
+            "The request is too large."
         )
     reply = await run_in_threadpool(tsa.respond, body)
     return Response(reply, media_type=TIMESTAMP_REPLY)

@@ -25,7 +25,8 @@ from forms.catalog import Catalog
 from forms.municipalities import load_municipalities
 from identity.devissuer import DEV_RESIDENT_ISSUER, DEV_STAFF_ISSUER
 from identity.principals import Caseworker, Resident
-from workflows.cases import CaseError, CaseService
+from services.cases import CaseService
+from services.refusals import EngineBusy, Refused
 
 PROCEDURE, TOKYO, YOKOHAMA = "disaster-certificate", "131016", "141003"
 SURVEY = {"damage_ratio": 42.5, "surveyed_on": "2026-10-01"}
@@ -112,9 +113,9 @@ def caseworker(subject: str, roles: str = "reviewer,surveyor,approver",
 
 async def refusal(cases: CaseService, principal, case_id: str, action: str,
                   data: dict[str, Any] | None = None) -> tuple[str, int, Any]:
-    with pytest.raises(CaseError) as refused:
+    with pytest.raises(Refused) as refused:
         await cases.act(principal, case_id, action, None, data)
-    return refused.value.code, refused.value.status, refused.value.details
+    return refused.value.code, refused.value.kind, refused.value.details
 
 
 async def test_a_known_case_is_acted_on_without_a_query(harness):
@@ -161,11 +162,11 @@ async def test_known_facts_still_hide_a_case_from_others(harness):
                  (resident(), "withdraw")]
     calls.reset()
     for stranger, action in strangers:
-        assert await refusal(cases, stranger, case_id, action) == ("not_found", 404, None)
+        assert await refusal(cases, stranger, case_id, action) == ("not_found", "not_found", None)
     assert (calls.queries, calls.updates) == (0, 0)  # answered from the facts alone
     for stranger, action in strangers:
         assert await refusal(harness.service(), stranger, case_id, action) == (
-            "not_found", 404, None)
+            "not_found", "not_found", None)
 
 
 async def test_refusals_are_those_of_the_query_path(harness):
@@ -193,24 +194,24 @@ async def test_refusals_are_those_of_the_query_path(harness):
     await cases.act(surveyor, case_id, "accept", None, None)
     bad = {"damage_ratio": 120, "surveyed_on": "2026-10-01"}
     known = await refusal(cases, surveyor, case_id, "survey", bad)
-    assert known[:2] == ("invalid_data", 422)
+    assert known[:2] == ("invalid_data", "invalid")
     assert [e["path"] for e in known[2]] == ["/damage_ratio"]
     assert known == await refusal(harness.service(), surveyor, case_id, "survey", bad)
     missing = await refusal(cases, surveyor, case_id, "survey", None)
-    assert missing[:2] == ("data_required", 422)
+    assert missing[:2] == ("data_required", "invalid")
     assert missing == await refusal(harness.service(), surveyor, case_id, "survey", None)
 
     await cases.act(surveyor, case_id, "survey", None, SURVEY)
     calls.reset()
     own = await refusal(cases, surveyor, case_id, "approve")
-    assert own[:2] == ("four_eyes", 403) and calls.queries == 0
+    assert own[:2] == ("four_eyes", "forbidden") and calls.queries == 0
     assert own == await refusal(harness.service(), surveyor, case_id, "approve")
 
 
 async def test_an_action_no_worker_takes_gives_up_as_busy(dev_env, catalog, monkeypatch):
     """With the case's workers down, an Update would wait for ever: the service gives up
     after ACTION_TIMEOUT_SECONDS and says the engine is busy (the portal answers 503)."""
-    import workflows.cases as cases_module
+    import services.cases as cases_module
 
     monkeypatch.setattr(cases_module, "ACTION_TIMEOUT_SECONDS", 2)
     queue = f"nobody-home-{uuid.uuid4().hex[:8]}"  # no worker polls this task queue
@@ -220,7 +221,7 @@ async def test_an_action_no_worker_takes_gives_up_as_busy(dev_env, catalog, monk
     data = json.loads((examples / "valid-basic.json").read_text(encoding="utf-8"))
     view = await cases.submit(resident(), PROCEDURE, TOKYO, data)
     try:
-        with pytest.raises(cases_module.EngineBusy):
+        with pytest.raises(EngineBusy):
             await cases.act(caseworker("cw-idle"), view.application_id, "accept", None, None)
     finally:
         await dev_env.client.get_workflow_handle(view.application_id).terminate("test over")

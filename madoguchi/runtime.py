@@ -1,9 +1,14 @@
-"""Wiring: build the libraries' objects from settings, for the web and worker processes."""
+"""Wiring: build the libraries' objects from settings, for the web and worker processes.
+
+Everything is built when the process starts (not on first use), so a wrong setting, an
+unreachable blob store or a missing key stops the process at once with one line.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
@@ -16,25 +21,25 @@ from documents.seal import load_pem_certificates
 from documents.timestamps import LocalTimestampAuthority
 from forms.catalog import Catalog
 from forms.municipalities import Municipality
-from identity.config import issuers_from_env
+from identity.config import load_trusted_issuers
 from identity.devissuer import DevIssuer
 from identity.issuers import TrustedIssuer
 from identity.verify import TokenVerifier
 from madoguchi.datadir import DataDir
 from madoguchi.settings import Settings, SettingsError
-from notices.dispatch import NoticeSettings, NoticeSetup
+from notices.dispatch import NoticeSetup
 from notices.inbox import InboxChannel
 from portal.deps import PortalContext
 from records.attachments import AttachmentStore
-from records.blobs import LocalBlobStore
+from records.blobs import BlobError, BlobStore, LocalBlobStore
 from records.db import create_schema, make_engine
 from records.drafts import DraftStore
 from records.inbox import InboxStore
 from records.jti import RecordsReplayStore
 from records.register import DocumentRegister
+from records.s3blobs import S3BlobStore
+from services.cases import CaseService
 from workflows.activities import CaseActivities
-from workflows.cases import CaseService
-from workflows.client import connect
 from workflows.codec import KeyRing
 
 
@@ -42,11 +47,11 @@ from workflows.codec import KeyRing
 class Stores:
     inbox: InboxStore
     register: DocumentRegister
-    blobs: LocalBlobStore
+    blobs: BlobStore
 
 
 class Runtime:
-    """The objects one process needs, built lazily from ``settings``."""
+    """The objects one process needs, built from ``settings`` at start."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -56,10 +61,12 @@ class Runtime:
         self.municipalities: Mapping[str, Municipality] = self.catalog.municipalities
         self.engine = engine = make_engine(settings.read_model_url)
         create_schema(engine)
-        self.stores = Stores(InboxStore(engine), DocumentRegister(engine),
-                             LocalBlobStore(self.data.blobs))
+        blobs = blob_store_from_settings(settings, local_root=self.data.blobs)
+        if isinstance(blobs, S3BlobStore):
+            blobs.check()
+        self.stores = Stores(InboxStore(engine), DocumentRegister(engine), blobs)
         self.attachments = AttachmentStore(engine)
-        self.notices = NoticeSetup.build(NoticeSettings(), engine=engine,
+        self.notices = NoticeSetup.build(settings.notice_settings(), engine=engine,
                                          keys_dir=self.data.keys, public_url=settings.public_url)
 
     def dev_issuer(self) -> DevIssuer:
@@ -68,19 +75,14 @@ class Runtime:
         return DevIssuer.load_or_create(self.data.keys)
 
     def trusted_issuers(self) -> list[TrustedIssuer]:
-        """Issuers from MADOGUCHI_ISSUERS_FILE, plus the development issuer in development."""
+        """Issuers of ``MADOGUCHI_ISSUERS_FILE``, plus the development issuer in development."""
         dev = self.dev_issuer().trusted_issuers() if self.settings.development else []
-        return issuers_from_env() + dev
-
-    async def connect(self) -> Client:
-        return await connect(self.settings.temporal_address, self.settings.temporal_namespace,
-                             self.data.payload_keys(),
-                             compress=self.settings.payload_compression)
+        configured = self.settings.issuers_file
+        return (load_trusted_issuers(configured) if configured else []) + dev
 
     def case_service(self, client: Client) -> CaseService:
-        return CaseService(client, catalog=self.catalog, municipalities=self.municipalities,
-                           id_secret=self.data.id_secret(), task_queue=self.settings.task_queue,
-                           attachments=self.attachments)
+        return CaseService(client, catalog=self.catalog, id_secret=self.data.id_secret(),
+                           task_queue=self.settings.task_queue, attachments=self.attachments)
 
     def portal_context(self, client: Client) -> PortalContext:
         roots, tsa = self.seal_verification()
@@ -93,7 +95,8 @@ class Runtime:
                              drafts=DraftStore(self.engine, KeyRing.load_or_create(
                                  self.data.keys / "draft-keys.json")),
                              trust_roots=roots, tsa=tsa,
-                             dev_issuer=self.dev_issuer() if self.settings.development else None)
+                             dev_issuer=self.dev_issuer() if self.settings.development else None,
+                             sign_in_url=self.settings.identity_provider_url)
 
     def _issuer_recipe(self) -> Recipe:
         """How to build the document issuer (also in a child process of the pool)."""
@@ -131,3 +134,22 @@ class Runtime:
                               register=self.stores.register,
                               inbox=InboxChannel(self.stores.inbox),
                               notices=self.notices.dispatcher(self.stores.inbox))
+
+
+def blob_store_from_settings(settings: Settings, *, local_root: Path) -> BlobStore:
+    """The blob store the settings name: ``local`` (files under ``local_root``) or ``s3``.
+
+    :raises madoguchi.settings.SettingsError: if a credentials file cannot be read.
+    """
+    if settings.blob_store == "local":
+        return LocalBlobStore(local_root)
+    if not settings.s3_bucket:  # Settings refuses this already; keep the type checker honest
+        raise BlobError("MADOGUCHI_BLOB_STORE=s3 needs MADOGUCHI_S3_BUCKET")
+    return S3BlobStore.connect(
+        settings.s3_bucket,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        credentials=settings.s3_credentials(),
+        ca_file=settings.s3_ca_file,
+        prefix=settings.s3_prefix,
+    )

@@ -9,21 +9,23 @@ cookie; without either, the sign-in page.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import ValidationError
 
 from identity.errors import IdentityError
-from portal.api.routes.push import notice_setup, signed_in_resident
+from identity.principals import Resident
+from portal.deps import application_of, context_of, signed_in_resident
 from portal.web import session
 from portal.web.render import page, redirect, render
 from records.preferences import NoticePreferences
 
 router = APIRouter(include_in_schema=False)
 
-STATIC = Path(__file__).resolve().parents[2] / "static"
+STATIC = Path(__file__).resolve().parents[1] / "static"
 
 #: The page's own texts (ja, en).
 TEXT: dict[str, tuple[str, str]] = {
@@ -92,18 +94,16 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def _resident(request: Request) -> Any:
+def _resident(request: Request) -> Resident:
     """The signed-in resident (header, else cookie), or :class:`session.LoginRequired`."""
     try:
-        return signed_in_resident(request, request.app.state.portal, _bearer_credentials(request))
+        return signed_in_resident(request, context_of(request), _bearer_credentials(request)
+                                  ).resident
     except IdentityError:
         raise session.LoginRequired(expired=session.SESSION_COOKIE in request.cookies) from None
 
 
-def _bearer_credentials(request: Request) -> Any:
-    from fastapi.security import HTTPAuthorizationCredentials
-    from fastapi.security.utils import get_authorization_scheme_param
-
+def _bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
     scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
     if scheme.lower() == "bearer" and token:
         return HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
@@ -112,26 +112,25 @@ def _bearer_credentials(request: Request) -> Any:
 
 def _render(
     request: Request,
-    who: Any,
+    resident: Resident,
     prefs: NoticePreferences,
     *,
     status: int = 200,
     errors: dict[str, str] | None = None,
     saved: bool = False,
 ) -> Response:
-    notices = notice_setup(request)
-    devices = len(notices.subscriptions.for_recipient(who.recipient))
+    notices = application_of(request).notices
     return render(
         request,
         "notifications/page.html",
         status=status,
-        principal=who.resident,
-        txt={k: v for k, v in TEXT.items()},
+        principal=resident,
+        txt=dict(TEXT),
         prefs=prefs,
         errors=errors or {},
         saved=saved,
-        push_available=notices.vapid is not None,
-        devices=devices,
+        push_available=notices.push_available(),
+        devices=len(notices.subscriptions(resident)),
     )
 
 
@@ -139,16 +138,16 @@ def _render(
 @page
 async def notifications(request: Request, saved: str | None = None) -> Response:
     """The notification settings of the signed-in resident."""
-    who = _resident(request)
-    prefs = notice_setup(request).preferences.get(who.recipient)
-    return _render(request, who, prefs, saved=bool(saved))
+    resident = _resident(request)
+    prefs = application_of(request).notices.preferences(resident)
+    return _render(request, resident, prefs, saved=bool(saved))
 
 
 @router.post("/notifications")
 @page
 async def save_notifications(request: Request) -> Response:
     """Save the preferences form (works without JavaScript)."""
-    who = _resident(request)
+    resident = _resident(request)
     form = await request.form()
     values = {
         "lang": form.get("lang") or "ja",
@@ -169,8 +168,8 @@ async def save_notifications(request: Request) -> Response:
         shown = NoticePreferences.model_construct(
             **{**values, "lang": values["lang"] if values["lang"] in ("ja", "en") else "ja"}
         )
-        return _render(request, who, shown, status=422, errors=errors)
-    notice_setup(request).preferences.put(who.recipient, prefs)
+        return _render(request, resident, shown, status=422, errors=errors)
+    application_of(request).notices.save_preferences(resident, prefs)
     return redirect("/notifications?saved=1")
 
 

@@ -1,0 +1,89 @@
+"""All use cases of one installation, assembled from its parts once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from forms.catalog import Catalog
+from notices.dispatch import NoticeSetup
+from records.attachments import AttachmentStore
+from records.blobs import BlobStore
+from records.drafts import DraftStore
+from records.inbox import InboxStore
+from records.register import DocumentRegister
+from services.attachments import AttachmentService
+from services.campaigns import CampaignService
+from services.cases import CaseService
+from services.catalogue import CatalogueService
+from services.documents import DocumentService
+from services.drafts import DraftService
+from services.notices import NoticeService
+from services.refusals import not_configured
+
+T = TypeVar("T")
+
+
+class Application:
+    """What a page, an API route or a command calls: one object per group of use cases.
+
+    Built with :meth:`assemble`; a process that runs no cases (one that only verifies
+    documents) has the document checks only, and the other groups refuse as
+    ``unavailable``.
+    """
+
+    def __init__(self, cases: CaseService | None, catalogue: CatalogueService | None,
+                 documents: DocumentService, drafts: DraftService | None = None,
+                 attachments: AttachmentService | None = None,
+                 notices: NoticeService | None = None) -> None:
+        self._cases, self._catalogue = cases, catalogue
+        self.documents = documents
+        self._drafts, self._attachments, self._notices = drafts, attachments, notices
+
+    @classmethod
+    def assemble(
+        cls, cases: CaseService | None, *, register: DocumentRegister, blobs: BlobStore,
+        inbox: InboxStore, notices: NoticeSetup | None = None, catalog: Catalog | None = None,
+        drafts: DraftStore | None = None, attachments: AttachmentStore | None = None,
+        trust_roots: Sequence[Any] = (),
+    ) -> Application:
+        """Wire the use cases of one process from its stores and clients."""
+        catalogue = cases.catalogue if cases is not None else (
+            CatalogueService(catalog) if catalog is not None else None)
+        documents = DocumentService(register=register, blobs=blobs, cases=cases,
+                                    catalogue=catalogue, trust_roots=trust_roots)
+        if cases is None:
+            return cls(None, catalogue, documents)
+        return cls(cases, catalogue, documents, drafts=DraftService(cases, drafts),
+                   attachments=AttachmentService(cases, attachments, blobs),
+                   notices=NoticeService(cases.keys, inbox, notices))
+
+    @property
+    def cases(self) -> CaseService:
+        return _present(self._cases, "cases")
+
+    @property
+    def catalogue(self) -> CatalogueService:
+        return _present(self._catalogue, "catalogue")
+
+    @property
+    def campaigns(self) -> CampaignService:
+        return self.cases.campaigns
+
+    @property
+    def drafts(self) -> DraftService:
+        return _present(self._drafts, "drafts")
+
+    @property
+    def attachments(self) -> AttachmentService:
+        return _present(self._attachments, "attachments")
+
+    @property
+    def notices(self) -> NoticeService:
+        return _present(self._notices, "notices")
+
+
+def _present(part: T | None, what: str) -> T:
+    if part is None:
+        raise not_configured(what)
+    return part

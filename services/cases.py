@@ -1,0 +1,429 @@
+"""Cases: file, read, list and act — the use cases of residents and caseworkers, no HTTP.
+
+Each case is a ``ProcedureWorkflow``; this module is its client side. Refusals are
+:class:`services.refusals.Refused` (the workflow's own, from its Update validator, are
+turned into the same vocabulary here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from forms.catalog import Catalog, Procedure
+from forms.dedupe import dedupe_material
+from forms.municipalities import Municipality
+from forms.validation import AttachmentLookup, validate_application, validate_data
+from identity.assurance import AssuranceTooLow, check_assurance
+from identity.principals import AnyPrincipal, Business, Caseworker, Resident
+from identity.proxy import ProxyFilingInvalid, parse_proxy_filing
+from services.campaigns import CampaignService
+from services.catalogue import CatalogueService
+from services.facts import CaseFacts, FactsCache
+from services.keys import ApplicantKeys
+from services.queues import CaseFilter, CaseSummary, list_cases, safe_id
+from services.refusals import EngineBusy, InvalidData, Refused
+from workflows import search_attributes as sa
+from workflows.models import (
+    ActionRequest,
+    Actor,
+    ApplicationView,
+    StartApplication,
+    initial_view,
+)
+from workflows.models import Applicant as ApplicantModel
+from workflows.procedure import ProcedureWorkflow
+from workflows.rules import APPLICANT_ACTIONS, available_actions
+
+#: How long a caseworker's or resident's action waits for the case's worker to take it.
+ACTION_TIMEOUT_SECONDS = 30
+
+#: HTTP-era refusals from workers of an older release (rolling upgrade): status -> kind.
+_KIND_OF_STATUS = {403: "forbidden", 409: "conflict", 422: "invalid"}
+
+
+def case_not_found() -> Refused:
+    return Refused("not_found", "not_found", "申請が見つかりません。", "Application not found.")
+
+
+class WaitingOn(BaseModel):
+    """A side effect the case is retrying (a caseworker sees why a case does not move)."""
+
+    activity: str
+    attempt: int
+    reason: str | None  # the last failure's class and message (our errors carry no PII)
+    next_attempt_at: datetime | None
+
+
+class CaseDetails(BaseModel):
+    view: ApplicationView
+    actions: list[str]
+    waiting_on: list[WaitingOn] = []
+
+
+class CaseService:
+    """The case use cases of one installation (its client, catalogue and id secret)."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        catalog: Catalog,
+        municipalities: Mapping[str, Municipality] | None = None,
+        id_secret: bytes,
+        task_queue: str,
+        attachments: AttachmentLookup | None = None,
+        facts_cache_size: int = 20_000,
+        facts_ttl: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._facts = FactsCache(facts_cache_size, facts_ttl, clock)
+        self._attachments = attachments
+        self._task_queue = task_queue
+        self.catalogue = CatalogueService(catalog, municipalities)
+        self.keys = ApplicantKeys(id_secret)
+        self.campaigns = CampaignService(client, catalogue=self.catalogue, keys=self.keys,
+                                         task_queue=task_queue)
+
+    # ---- identities -----------------------------------------------------------------
+
+    def applicant_key(self, applicant: Resident | Business) -> str:
+        """An opaque, stable key for a resident or business: safe in search attributes."""
+        return self.keys.of(applicant)
+
+    def actor(self, principal: AnyPrincipal) -> Actor:
+        if not isinstance(principal, Caseworker):
+            return Actor(kind=principal.kind, subject=principal.subject,
+                         applicant_key=self.applicant_key(principal), name=principal.name)
+        return Actor(kind="caseworker", subject=principal.subject, name=principal.name,
+                     municipalities=sorted(principal.municipalities),
+                     roles=sorted(principal.roles))
+
+    # ---- filing ---------------------------------------------------------------------
+
+    async def submit(
+        self, principal: AnyPrincipal, procedure_id: str, municipality_code: str,
+        data: dict[str, Any], *, lang: Literal["ja", "en"] = "ja",
+        idempotency_key: str | None = None, proxy: dict[str, Any] | None = None,
+    ) -> ApplicationView:
+        """File an application. A retry carrying the same ``idempotency_key`` (the HTTP
+        ``Idempotency-Key``) gets the application the first attempt created, not a
+        ``conflict``.
+
+        :raises Refused: ``forbidden`` (caseworker, wrong kind of applicant, sign-in too
+            weak), ``not_found`` (procedure, municipality), ``invalid`` (field errors,
+            proxy details), ``conflict`` (duplicate, campaign not open).
+        """
+        if isinstance(principal, Caseworker):
+            raise Refused("forbidden", "applicants_only", "申請は住民・事業者の方のみ行えます。",
+                          "Only residents and businesses can file applications.")
+        municipality = self.catalogue.municipality(municipality_code)
+        procedure = self.catalogue.procedure(procedure_id, municipality=municipality.code)
+        definition = procedure.definition
+        if definition.applicant not in ("any", principal.kind):
+            who = {"resident": ("住民の方", "residents"), "business": ("事業者", "businesses")}
+            ja, en = who[definition.applicant]
+            raise Refused("forbidden", "wrong_applicant_kind",
+                          f"この手続きは{ja}向けです。{ja}としてログインしてください。",
+                          f"This procedure is for {en}; sign in as one.")
+        _check_assurance(definition.assurance, principal)
+        represented = _proxy(proxy)
+        key = self.applicant_key(principal)
+        # Validation of a large form takes CPU: off the event loop, so others are served.
+        result = await asyncio.to_thread(validate_application, procedure, municipality, data,
+                                         attachments=self._attachments, owner=key)
+        if not result.valid:
+            raise InvalidData(result.errors)
+        campaign = await self.campaigns.open_for(procedure, municipality.code, data)
+        application_id = self.keys.application_id(
+            dedupe_material(definition, municipality.code, key, data))
+        start = StartApplication(
+            application_id=application_id, definition=definition,
+            municipality=municipality.code,
+            applicant=ApplicantModel(key=key, name=principal.name),
+            data=data, submitted_at=datetime.now(UTC), lang=lang, campaign_id=campaign,
+            request_key=self.keys.request_key(key, idempotency_key) if idempotency_key
+            else None,
+            proxy=represented,
+        )
+        try:
+            await self._client.start_workflow(
+                ProcedureWorkflow.run, start, id=application_id, task_queue=self._task_queue,
+                # One case per dedupe key, ever: the server refuses the second, race-free.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(sa.MUNICIPALITY, municipality.code),
+                    SearchAttributePair(sa.PROCEDURE, definition.id),
+                    SearchAttributePair(sa.STAGE, definition.initial_stage),
+                    SearchAttributePair(sa.STATUS, "in_progress"),
+                    SearchAttributePair(sa.APPLICANT, key),
+                ]),
+            )
+        except WorkflowAlreadyStartedError as exc:
+            if start.request_key is not None:
+                existing = await self._handle(application_id).query(ProcedureWorkflow.view)
+                self._facts.remember(existing)
+                if existing.request_key == start.request_key:
+                    return existing  # the same request again: answer as the first time
+            raise Refused("conflict", "duplicate_application",
+                          "同じ内容の申請がすでにあります。",
+                          "You have already applied for this.",
+                          details={"existing_application": application_id}) from exc
+        view = initial_view(start, start.submitted_at)
+        self._facts.remember(view)
+        return view
+
+    # ---- reading --------------------------------------------------------------------
+
+    def details_of(self, principal: AnyPrincipal, view: ApplicationView) -> CaseDetails:
+        """Details of a view the caller already holds (no query of the case)."""
+        self._facts.remember(view)
+        return CaseDetails(view=view, actions=available_actions(
+            self.pinned(view).definition, view, self.actor(principal)))
+
+    async def details(self, principal: AnyPrincipal, application_id: str) -> CaseDetails:
+        """The case as the caller may see it, with the actions they may take now.
+
+        :raises Refused: ``not_found`` for a case the caller may not see (we do not reveal
+            that someone else's case exists).
+        """
+        view = await self._visible_view(principal, application_id)
+        definition = self.pinned(view).definition
+        waiting = (await self._waiting_on(application_id)
+                   if isinstance(principal, Caseworker) else [])
+        return CaseDetails(view=view, waiting_on=waiting,
+                           actions=available_actions(definition, view, self.actor(principal)))
+
+    async def _waiting_on(self, application_id: str) -> list[WaitingOn]:
+        """Activities being retried, with the reason of their last failure."""
+        # The raw call: no search attribute decoding, which some servers answer oddly.
+        description = await self._client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=self._client.namespace,
+                execution=WorkflowExecution(workflow_id=application_id)))
+        waiting = []
+        for pending in description.pending_activities:
+            reason = None
+            if pending.HasField("last_failure"):
+                error = await self._client.data_converter.decode_failure(pending.last_failure)
+                cause = error.__cause__ or error
+                reason = f"{type(cause).__name__}: {cause}"[:300]
+            next_at = (pending.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
+                       if pending.HasField("next_attempt_schedule_time") else None)
+            waiting.append(WaitingOn(activity=pending.activity_type.name,
+                                     attempt=pending.attempt, reason=reason,
+                                     next_attempt_at=next_at))
+        return waiting
+
+    async def _visible_view(self, principal: AnyPrincipal,
+                            application_id: str) -> ApplicationView:
+        if not safe_id(application_id):
+            raise case_not_found()
+        try:
+            view = await self._handle(application_id).query(ProcedureWorkflow.view)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise case_not_found() from exc
+            raise
+        self._facts.remember(view)
+        if not self._may_see(principal, view):
+            raise case_not_found()  # do not reveal that someone else's case exists
+        return view
+
+    def pinned(self, view: ApplicationView | CaseFacts) -> Procedure:
+        """The procedure version (and municipal overlay) the case was filed under."""
+        return self.catalogue.procedure(view.procedure, view.procedure_version,
+                                        view.municipality)
+
+    def _may_see(self, principal: AnyPrincipal, view: ApplicationView | CaseFacts) -> bool:
+        if not isinstance(principal, Caseworker):
+            return view.applicant_key == self.applicant_key(principal)
+        return principal.can_act_for(view.municipality)
+
+    def _handle(self, application_id: str) -> WorkflowHandle[Any, Any]:
+        return self._client.get_workflow_handle(application_id)
+
+    async def list_cases(
+        self, principal: AnyPrincipal, *, procedure: str | None = None,
+        stage: str | None = None, assignee: str | None = None, open_only: bool = False,
+        limit: int = 200,
+    ) -> list[CaseSummary]:
+        """A resident's or business's own cases, or a caseworker's municipalities' cases."""
+        if isinstance(principal, Caseworker):
+            whose = CaseFilter(municipalities=tuple(sorted(principal.municipalities)))
+        else:
+            whose = CaseFilter(applicant_key=self.applicant_key(principal))
+        selection = whose.model_copy(update={"procedure": procedure, "stage": stage,
+                                             "assignee": assignee, "open_only": open_only})
+        return await list_cases(self._client, selection, limit)
+
+    # ---- acting ---------------------------------------------------------------------
+
+    async def act(
+        self, principal: AnyPrincipal, application_id: str, action: str,
+        comment: str | None, data: dict[str, Any] | None,
+    ) -> CaseDetails:
+        """Take ``action`` on the case; the workflow's Update validator decides whether it may
+        be taken now (stage, status, role, four-eyes) and answers with the new view.
+
+        :raises Refused: ``not_found`` for a case the caller may not see, ``invalid`` (field
+            errors, data for an action that takes none), the workflow's refusal, or
+            ``conflict`` (``case_closed``).
+        :raises EngineBusy: no worker took the action in time (it may still be applied).
+        """
+        request = ActionRequest(action=action, actor=self.actor(principal), comment=comment,
+                                data=data)
+        facts = self._facts.get(application_id) if safe_id(application_id) else None
+        if facts is not None and not self._may_see(principal, facts):
+            raise case_not_found()  # do not reveal that someone else's case exists
+        if facts is not None and await asyncio.to_thread(
+                self._input_valid_in_any_stage, facts, action, data):
+            # Known case and clean input: no Query before the Update. A stage the action
+            # does not belong to is refused by the Update validator (rules.check_action).
+            procedure = self.pinned(facts)
+        else:
+            # Unknown case, a correction, or input to check against the current stage: the
+            # view decides (and gives exactly the answers this path always gave).
+            view = await self._visible_view(principal, application_id)
+            procedure = self.pinned(view)
+            await asyncio.to_thread(self._validate_input, procedure, view, action, data)
+        try:
+            # An Update waits until a worker accepts it: with the cases workers down it would
+            # wait for ever. Give up and say so (the action may still be applied later).
+            async with asyncio.timeout(ACTION_TIMEOUT_SECONDS):
+                view = await self._handle(application_id).execute_update(
+                    ProcedureWorkflow.act, request)
+        except (TimeoutError, RPCTimeoutOrCancelledError) as exc:  # the SDK turns our
+            # cancellation into its own error
+            raise EngineBusy(f"no worker took the action within {ACTION_TIMEOUT_SECONDS} s") \
+                from exc
+        except WorkflowUpdateFailedError as exc:
+            raise _refusal(exc) from exc
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                if facts is not None:
+                    # Closed, or gone altogether (not found then, as a Query would have said).
+                    self._facts.forget(application_id)
+                    await self._visible_view(principal, application_id)
+                raise Refused("conflict", "case_closed", "この申請の手続きは終了しています。",
+                              "This application is already closed.") from exc
+            raise
+        self._facts.remember(view)
+        return CaseDetails(view=view, actions=available_actions(
+            procedure.definition, view, self.actor(principal)))
+
+    def _input_valid_in_any_stage(self, facts: CaseFacts, action: str,
+                                  data: dict[str, Any] | None) -> bool:
+        """Whether ``data`` passes ``action``'s input schema without knowing the stage.
+
+        True only when every stage's action of that id takes the same schema (or none, and
+        no data is sent) and the data passes it, so the answer cannot differ from checking
+        against the current stage. False means: ask the case (a correction's schema depends
+        on its target; bad input may still deserve the current stage's refusal rather than
+        field errors).
+        """
+        if action in APPLICANT_ACTIONS:
+            return action == "withdraw" and data is None
+        try:
+            procedure = self.pinned(facts)
+        except Refused:
+            return False
+        schemas = {a.input_schema for st in procedure.definition.stages for a in st.actions
+                   if a.id == action}
+        if len(schemas) > 1:
+            return False
+        schema = next(iter(schemas), None)
+        if data is None:
+            return True
+        if schema is None:
+            return False
+        return validate_data(procedure.step_schemas[schema], data,
+                             messages=procedure.messages).valid
+
+    def _validate_input(self, procedure: Procedure, view: ApplicationView, action: str,
+                        data: dict[str, Any] | None) -> None:
+        if data is None:
+            return
+        if action == "submit_correction" and view.correction_target is None:
+            result = validate_application(
+                procedure, self.catalogue.municipality(view.municipality), data,
+                attachments=self._attachments, owner=view.applicant_key)
+            if not result.valid:
+                raise InvalidData(result.errors)
+            return
+        if action == "submit_correction":
+            # A correction of an applicant step (e.g. the 実績報告) follows that step's schema.
+            spec = next((a for st in procedure.definition.stages for a in st.actions
+                         if a.id == view.correction_target), None)
+        elif action == "withdraw":
+            spec = None
+        else:
+            stage = procedure.definition.stage(view.stage)
+            spec = stage.action(action) if stage else None
+            if spec is None:
+                return  # not an action of this stage: the workflow refuses it as such
+        if spec is None or not spec.input_schema:
+            # Data the action has no schema for would be stored unchecked in the case.
+            raise Refused("invalid", "data_not_accepted",
+                          "この操作には入力項目がありません。",
+                          "This action takes no input data.")
+        result = validate_data(procedure.step_schemas[spec.input_schema], data,
+                               messages=procedure.messages)
+        if not result.valid:
+            raise InvalidData(result.errors)
+
+
+def _check_assurance(required: Any, principal: Resident | Business) -> None:
+    try:
+        check_assurance(required, principal)
+    except AssuranceTooLow as exc:
+        message = exc.public_message
+        raise Refused("forbidden", "assurance_too_low", message["ja"], message["en"],
+                      {"accepted": list(exc.required)}) from exc
+
+
+def _proxy(proxy: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not proxy:
+        return None
+    try:
+        return parse_proxy_filing(proxy).model_dump(mode="json")
+    except ProxyFilingInvalid as exc:
+        raise Refused("invalid", "invalid_proxy", "代理人の入力内容に誤りがあります。",
+                      "The proxy details need to be corrected.",
+                      [e.model_dump() for e in exc.errors]) from exc
+
+
+def _refusal(exc: WorkflowUpdateFailedError) -> Refused:
+    """The workflow validator's refusal in our vocabulary."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.details:
+        refusal = cause.details[0]
+        if isinstance(refusal, dict) and "code" in refusal:
+            kind = refusal.get("kind") or _KIND_OF_STATUS.get(refusal.get("status"), "conflict")
+            return Refused(kind, refusal["code"], refusal["message"]["ja"],
+                           refusal["message"]["en"])
+    return Refused("conflict", "refused", "この操作は受け付けられませんでした。",
+                   "The action was refused.")
