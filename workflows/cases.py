@@ -36,10 +36,12 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from forms.catalog import Catalog, Procedure, UnknownProcedure
+from forms.catalog import Catalog, UnknownProcedure
 from forms.dedupe import dedupe_material
+from forms.filing import AttachmentLookup, validate_application
 from forms.municipalities import Municipality
-from forms.validation import AttachmentLookup, FieldError, validate_application, validate_data
+from forms.packages import Procedure
+from forms.validation import FieldError, validate_data
 from identity.assurance import check_assurance
 from identity.principals import Business, Caseworker, Resident
 from identity.proxy import parse_proxy_filing

@@ -24,10 +24,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from forms.catalog import Procedure
+from forms.filing import validate_application
 from forms.municipalities import Municipality
+from forms.packages import Procedure
 from forms.schemaform import Field, SchemaForm, errors_for
-from forms.validation import FieldError, validate_application
+from forms.validation import FieldError
 from identity.principals import Resident
 from identity.proxy import RELATIONSHIP_LABELS, ProxyFilingInvalid, parse_proxy_filing
 from portal.api.routes import attachments as attachments_api

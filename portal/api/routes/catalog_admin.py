@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from forms.catalog import CatalogProblem
+from forms.problems import CatalogProblem
 from identity.principals import Caseworker
 from portal.api.routes.procedures import catalog_of
 from portal.deps import Context, CurrentCaseworker

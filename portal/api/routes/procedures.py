@@ -9,8 +9,10 @@ from pydantic import BaseModel
 from referencing.jsonschema import DRAFT202012
 
 from forms.attachments import attachment_fields
-from forms.catalog import Catalog, Procedure, UnknownProcedure
-from forms.validation import common_registry, field_titles, schema_chain
+from forms.catalog import Catalog, UnknownProcedure
+from forms.packages import Procedure
+from forms.schemas import common_registry, schema_chain
+from forms.texts import field_titles
 from portal.deps import Context, PortalContext
 from portal.errors import ErrorBody
 from records.attachments import AttachmentStore
