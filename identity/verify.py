@@ -53,6 +53,7 @@ from jose.exceptions import (
 )
 from pydantic import ValidationError
 
+from forms.secretkeys import my_number_keys
 from identity.errors import (
     AlgorithmNotAllowed,
     AudienceMismatch,
@@ -124,11 +125,6 @@ _CLAIM_OF_FIELD = {
     "user_name": "name",
 }
 
-# Claim names under which a 個人番号 could arrive, compared after lower-casing and
-# dropping "_", "-" and spaces. Login must never carry one (DESIGN.md, Privacy).
-_FORBIDDEN_CLAIMS = frozenset(
-    {"mynumber", "individualnumber", "kojinbango", "kojinbangou", "個人番号", "マイナンバー"}
-)
 _MAX_JTI = 255
 
 
@@ -438,10 +434,11 @@ def _check_times(claims: Mapping[str, Any], config: TrustedIssuer, now: float) -
 
 
 def _refuse_forbidden_claims(claims: Mapping[str, Any]) -> None:
-    for name in claims:
-        normalized = name.lower().replace("_", "").replace("-", "").replace(" ", "")
-        if normalized in _FORBIDDEN_CLAIMS:
-            raise ClaimForbidden(name, "a token must never carry a 個人番号")
+    # Login must never carry a 個人番号 (DESIGN.md, Privacy), under any spelling of its
+    # name and at any depth (``address.my_number``, ``{"address": {"my_number": ...}}``).
+    found = next(my_number_keys(dict(claims)), None)
+    if found is not None:
+        raise ClaimForbidden(found, "a token must never carry a 個人番号")
 
 
 def _optional_str(claims: Mapping[str, Any], name: str) -> str | None:
