@@ -39,6 +39,7 @@ __all__ = [
     "MAX_DEPTH",
     "Breach",
     "Screened",
+    "copy_data",
     "screen",
 ]
 
@@ -192,3 +193,23 @@ def screen(schema: object, data: Any, registry: Registry) -> Screened:
             continue
         parent[key] = value
     return Screened(data=holder[0], breaches=breaches, cut=cut)
+
+
+def copy_data(value: Any) -> Any:
+    """A deep copy of JSON-like ``value`` (dicts, lists, tuples as lists, scalars) made
+    without recursion, so data nested however deep never raises ``RecursionError``."""
+    holder: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, holder, 0)]
+    while stack:
+        node, parent, key = stack.pop()
+        if isinstance(node, dict):
+            copied: dict[Any, Any] = dict.fromkeys(node)
+            parent[key] = copied
+            stack.extend((item, copied, name) for name, item in node.items())
+        elif isinstance(node, list | tuple):
+            items: list[Any] = [None] * len(node)
+            parent[key] = items
+            stack.extend((item, items, index) for index, item in enumerate(node))
+        else:
+            parent[key] = node
+    return holder[0]

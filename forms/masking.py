@@ -19,7 +19,6 @@ None of these mutate their input.
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from collections.abc import Iterator
@@ -29,7 +28,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from forms.checkdigits import is_valid_individual_number
-from forms.pointers import escape, unescape
+from forms.limits import copy_data
+from forms.pointers import escape, segments
 from forms.schemas import common_registry, schema_chain
 from forms.secretkeys import is_my_number_key
 
@@ -112,8 +112,8 @@ def _locations(data: Any, segments: list[str]) -> Iterator[tuple[Any, Any]]:
             if isinstance(data, dict)
             else []
         )
-    elif isinstance(data, dict) and unescape(head) in data:
-        keys = [unescape(head)]
+    elif isinstance(data, dict) and head in data:
+        keys = [head]
     else:
         keys = []
     for key in keys:
@@ -136,14 +136,14 @@ def mask_individual_number(value: object, *, keep_last4: bool = False) -> object
 def _apply(
     data: Any, schema: dict, registry: Registry | None, action: str, keep_last4: bool
 ) -> Any:
-    result = copy.deepcopy(data)
+    result = copy_data(data)
     for pointer in secret_pointers(schema, registry):
         if pointer == "":
             return (
                 None if action == "drop" else mask_individual_number(result, keep_last4=keep_last4)
             )
         # Deepest first is irrelevant here: secret fields are leaves (we stop at them).
-        for container, key in list(_locations(result, pointer.split("/")[1:])):
+        for container, key in list(_locations(result, segments(pointer))):
             if action == "drop":
                 if isinstance(container, dict):
                     del container[key]

@@ -25,7 +25,6 @@ page handler stores a newly chosen file (the API's upload code) and adds its id.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,8 +34,9 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from forms.attachments import ATTACHMENT_ID
+from forms.limits import copy_data
 from forms.municipalities import Municipality
-from forms.pointers import assign, escape, remove, resolve, segments, unescape
+from forms.pointers import assign, escape, remove, resolve, segments
 from forms.schemas import common_registry, schema_chain
 from forms.validation import FieldError
 
@@ -267,7 +267,7 @@ class SchemaForm:
         key = f"field.{pointer}"
         ja = self.messages.get("ja", {}).get(key) or _first(chain, "title")
         en = self.messages.get("en", {}).get(key) or _first(chain, "x-title-en") or ja
-        fallback = pointer.rsplit("/", 1)[-1]
+        fallback = (segments(pointer) or [""])[-1]
         return {"ja": ja or fallback, "en": en or fallback}
 
     def _field(
@@ -374,7 +374,7 @@ class SchemaForm:
             ),
             None,
         )
-        last = pointer.rsplit("/", 1)[-1]
+        last = (segments(pointer) or [""])[-1]
         if built.autocomplete is None and not built.kana and "/name/" in pointer:
             built.autocomplete = _NAME_AUTOCOMPLETE.get(last)
         return built
@@ -432,7 +432,7 @@ class SchemaForm:
         Empty inputs remove the value (so ``required`` reports them); a number that does
         not parse is kept as typed, so the page shows it again next to its error.
         """
-        result = json.loads(json.dumps(data))
+        result = copy_data(data)
         for top in fields:
             remove(result, top.pointer)
             value = self._read_field(top, form)
@@ -446,7 +446,7 @@ class SchemaForm:
             for child in f.children:
                 value = self._read_field(child, form)
                 if value is not None:
-                    obj[unescape(child.pointer.rsplit("/", 1)[-1])] = value
+                    obj[segments(child.pointer)[-1]] = value
             return obj or None
         if f.kind == "files":
             getlist = getattr(form, "getlist", None)
@@ -497,13 +497,13 @@ class SchemaForm:
         items = resolve(data, pointer, None)
         items = list(items) if isinstance(items, list) else []
         items.append({} if self._item_is_object(pointer) else "")
-        result = json.loads(json.dumps(data))
+        result = copy_data(data)
         assign(result, pointer, items)
         return result
 
     def with_item_removed(self, data: dict, pointer: str, index: int) -> dict:
         items = resolve(data, pointer, None)
-        result = json.loads(json.dumps(data))
+        result = copy_data(data)
         if isinstance(items, list) and 0 <= index < len(items):
             items = items[:index] + items[index + 1 :]
             if items:

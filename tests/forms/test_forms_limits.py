@@ -37,6 +37,13 @@ def _nested(depth: int) -> list:
     return value
 
 
+def _depth(value: list) -> int:
+    depth = 1
+    while value:
+        value, depth = value[0], depth + 1
+    return depth
+
+
 def _body(result) -> bytes:
     return json.dumps([e.model_dump() for e in result.errors], ensure_ascii=False).encode()
 
@@ -166,3 +173,17 @@ def test_ordinary_japanese_text_passes(procedure, chiyoda, data):
     data["applicant"]["name"]["family"] = "髙橋"  # a variant kanji, not a control
     data["damage"]["description"] = "ｱﾊﾟｰﾄの１階が浸水した（約30cm）。"
     assert validate_application(procedure, chiyoda, data).errors == []
+
+
+def test_what_walks_or_copies_data_is_depth_safe(procedure):
+    from forms.masking import drop_secrets, mask_secrets
+    from forms.schemaform import SchemaForm
+
+    deep = {"applicant": {"name": {"family": "山田"}}, "extra": _nested(5_000)}
+    assert _depth(mask_secrets(deep, procedure.form_schema)["extra"]) == 5_000
+    assert drop_secrets(deep, procedure.form_schema)["applicant"] == deep["applicant"]
+    form = SchemaForm(procedure.form_schema, messages=procedure.messages)
+    page = form.pages({})[0]
+    assert _depth(form.read(page.fields, {}, deep)["extra"]) == 5_000
+    result = validate_data(procedure.form_schema, deep, messages=procedure.messages)
+    assert "maxDepth" in {e.code for e in result.errors}
