@@ -1,9 +1,10 @@
-"""Validating an application as filed: the form schema, then the municipality and the files.
+"""Validating what a resident files: a saved draft (leniently) and an application.
 
-This module exists for the checks that need more than the schema: the choices a
-municipality declares (``x-choices``, e.g. its disaster events) and the attachments the
-form data references (they must exist, belong to the applicant, and fit the field's
-``x-attachment`` rule). The schema part is :func:`forms.validation.schema_errors`.
+This module exists for the checks of a procedure's form that need more than the schema:
+how lenient a draft may be, the choices a municipality declares (``x-choices``, e.g. its
+disaster events) and the attachments the form data references (they must exist, belong
+to the applicant, and fit the field's ``x-attachment`` rule). The schema part is
+:func:`forms.validation.schema_errors`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ if TYPE_CHECKING:
     from forms.municipalities import Municipality
     from forms.packages import Procedure
 
-__all__ = ["AttachmentInfo", "AttachmentLookup", "validate_application"]
+__all__ = [
+    "REFUSED_IN_DRAFTS",
+    "AttachmentInfo",
+    "AttachmentLookup",
+    "validate_application",
+    "validate_draft",
+]
 
 
 class AttachmentInfo(Protocol):
@@ -144,3 +151,36 @@ def validate_application(
     errors.sort(key=lambda e: (e.path, e.code))
     listed, omitted = capped(errors)
     return ValidationResult(valid=not listed, errors=listed, omitted=omitted)
+
+
+#: Problems a draft is refused for, not merely warned about: storing it would make every
+#: later read of the draft fail somewhere.
+REFUSED_IN_DRAFTS = frozenset({"maxDepth"})
+
+
+def validate_draft(procedure: Procedure, data: object) -> ValidationResult:
+    """Lenient validation of a saved draft: problems are warnings, with two exceptions.
+
+    Missing answers (``required``, ``minLength`` 1, ``minItems`` 1) are not reported at all:
+    a draft is unfinished by definition. ``valid`` is false only when ``data`` is not an
+    object, which no form can ever become, or when it is nested deeper than the input
+    limits allow (code ``maxDepth``, in :attr:`ValidationResult.errors`).
+    """
+    found = schema_errors(procedure.form_schema, data, messages=procedure.messages)
+    incomplete = {"required", "dependentRequired"}
+    warnings = []
+    refused = []
+    for error in found:
+        if error.code in REFUSED_IN_DRAFTS:
+            refused.append(error)
+            continue
+        if error.code in incomplete:
+            continue
+        if error.code in {"minLength", "minItems"} and resolve(data, error.path) in ("", []):
+            continue
+        warnings.append(error)
+    warnings, _ = capped(warnings)
+    if not isinstance(data, dict):
+        refused = found
+    errors, omitted = capped(refused)
+    return ValidationResult(valid=not errors, errors=errors, warnings=warnings, omitted=omitted)

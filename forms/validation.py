@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaValidationError
@@ -27,20 +26,17 @@ from pydantic import BaseModel, ConfigDict
 from referencing import Registry
 
 from forms.limits import screen
-from forms.pointers import resolve, to_pointer
+from forms.pointers import to_pointer
 from forms.schemas import chain_at, common_registry, format_checker
 from forms.texts import message
-
-if TYPE_CHECKING:
-    from forms.packages import Procedure
 
 __all__ = [
     "MAX_ERRORS",
     "FieldError",
     "ValidationResult",
     "capped",
+    "schema_errors",
     "validate_data",
-    "validate_draft",
 ]
 
 #: The most field errors a result lists (a final ``more_errors`` entry counts the rest).
@@ -236,36 +232,3 @@ def validate_data(
     """
     errors, omitted = capped(schema_errors(schema, data, messages=messages, registry=registry))
     return ValidationResult(valid=not errors, errors=errors, omitted=omitted)
-
-
-#: Problems a draft is refused for, not merely warned about: storing it would make every
-#: later read of the draft fail somewhere.
-REFUSED_IN_DRAFTS = frozenset({"maxDepth"})
-
-
-def validate_draft(procedure: Procedure, data: object) -> ValidationResult:
-    """Lenient validation of a saved draft: problems are warnings, with two exceptions.
-
-    Missing answers (``required``, ``minLength`` 1, ``minItems`` 1) are not reported at all:
-    a draft is unfinished by definition. ``valid`` is false only when ``data`` is not an
-    object, which no form can ever become, or when it is nested deeper than the input
-    limits allow (code ``maxDepth``, in :attr:`ValidationResult.errors`).
-    """
-    found = schema_errors(procedure.form_schema, data, messages=procedure.messages)
-    incomplete = {"required", "dependentRequired"}
-    warnings = []
-    refused = []
-    for error in found:
-        if error.code in REFUSED_IN_DRAFTS:
-            refused.append(error)
-            continue
-        if error.code in incomplete:
-            continue
-        if error.code in {"minLength", "minItems"} and resolve(data, error.path) in ("", []):
-            continue
-        warnings.append(error)
-    warnings, _ = capped(warnings)
-    if not isinstance(data, dict):
-        refused = found
-    errors, omitted = capped(refused)
-    return ValidationResult(valid=not errors, errors=errors, warnings=warnings, omitted=omitted)

@@ -8,10 +8,10 @@ import time
 import pytest
 
 from forms.catalog import Catalog
-from forms.filing import validate_application
+from forms.filing import validate_application, validate_draft
 from forms.limits import MAX_DEPTH
 from forms.municipalities import load_municipalities
-from forms.validation import MAX_ERRORS, validate_data, validate_draft
+from forms.validation import MAX_ERRORS, validate_data
 
 
 @pytest.fixture(scope="module")

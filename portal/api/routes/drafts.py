@@ -8,7 +8,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
-from forms.validation import FieldError, validate_draft
+from forms.filing import validate_draft
+from forms.validation import FieldError
 from identity.principals import Caseworker, Resident
 from portal.api.routes.procedures import drafts_of, find_procedure
 from portal.deps import Context, CurrentPrincipal, PortalContext
