@@ -82,7 +82,9 @@ def _attachment_errors(
             )
 
         if len(ids) > rule.max_count:
+            # Too many: reported once, the files themselves are not looked up one by one.
             errors.append(error("attachment_count", path, limit=rule.max_count))
+            continue
         if attachments is None:
             continue
         for index, attachment_id in enumerate(ids):

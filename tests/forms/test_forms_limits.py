@@ -187,3 +187,22 @@ def test_what_walks_or_copies_data_is_depth_safe(procedure):
     assert _depth(form.read(page.fields, {}, deep)["extra"]) == 5_000
     result = validate_data(procedure.form_schema, deep, messages=procedure.messages)
     assert "maxDepth" in {e.code for e in result.errors}
+
+
+def test_too_many_attachments_are_not_looked_up_one_by_one(procedure, chiyoda, data):
+    import copy
+    import dataclasses
+
+    schema = copy.deepcopy(procedure.form_schema)
+    del schema["properties"]["photos"]["maxItems"]  # only x-attachment's max_count left
+    lenient = dataclasses.replace(procedure, form_schema=schema)
+    looked_up: list[str] = []
+
+    class Lookup:
+        def get(self, attachment_id: str):
+            looked_up.append(attachment_id)
+
+    data["photos"] = [f"att-{i:026d}".replace("0", "a").replace("1", "b") for i in range(500)]
+    result = validate_application(lenient, chiyoda, data, attachments=Lookup(), owner="me")
+    assert looked_up == []
+    assert ("/photos", "attachment_count") in {(e.path, e.code) for e in result.errors}
