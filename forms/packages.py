@@ -31,7 +31,7 @@ from referencing import Registry
 from forms.computations import ComputationRegistry, default_registry
 from forms.definition import NoticeEvent, ProcedureDefinition
 from forms.overlay import Contact
-from forms.pointers import escape
+from forms.pointers import escape, resolve, to_pointer
 from forms.problems import UNREADABLE, CatalogError, CatalogProblem, ProblemLog
 from forms.schemacheck import check_schema
 from forms.schemas import common_registry, iter_fields
@@ -115,15 +115,10 @@ def placeholder_problem(text: str) -> str | None:
     return None
 
 
-def _dig(raw: object, *keys: str | int) -> object:
-    for key in keys:
-        if (isinstance(key, int) and isinstance(raw, list) and key < len(raw)) or (
-            isinstance(key, str) and isinstance(raw, dict) and key in raw
-        ):
-            raw = raw[key]
-        else:
-            return None
-    return raw
+def _dig(raw: object, *keys: str) -> object:
+    # procedure.json is read raw as well as through the model, so that a file failing
+    # the model still has its references checked: absent or mistyped parts read None.
+    return resolve(raw, to_pointer(keys), None)
 
 
 def _raw_actions(raw: object) -> Iterator[tuple[str, dict]]:

@@ -18,8 +18,9 @@ The order of checks is the security argument, so it is spelled out:
 6. time claims are checked here against the verifier's clock (``exp`` and ``iat``
    required, ``nbf`` optional, leeway bounded by the issuer, ``iat`` not in the future
    and not older than the issuer's max age);
-7. a token carrying a 個人番号 claim (``my_number``, ``individual_number``, ...) is
-   refused: login never asks for it and we must not receive it;
+7. a token carrying a 個人番号 claim (``my_number``, ``individual_number``, ...: any
+   spelling, at any depth; :mod:`forms.secretkeys`) is refused: login never asks for
+   it and we must not receive it;
 8. the principal is built from the claims, strictly;
 9. last, for a one-time issuer, the ``jti`` is recorded and a replay refused — last, so
    a token refused for another reason does not use up its ``jti``.
