@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from referencing import Registry
 
-from forms.validation import iter_fields
+from forms.schemas import iter_fields
 
 __all__ = [
     "ATTACHMENT_ID",

@@ -99,8 +99,10 @@ def _eligible_total(expenses: object, eligible: Sequence[str]) -> int:
         raise TypeError("expenses must be a list of {category, amount} items")
     total = 0
     for item in expenses:
-        if not isinstance(item, dict) or isinstance(item.get("amount"), bool) or not isinstance(
-            item.get("amount"), int
+        if (
+            not isinstance(item, dict)
+            or isinstance(item.get("amount"), bool)
+            or not isinstance(item.get("amount"), int)
         ):
             raise TypeError("each expense needs an integer 'amount'")
         if item["amount"] < 0:
@@ -124,8 +126,13 @@ def subsidy_amount(
     if not 0 < rate <= 1 or cap < 0:
         raise ValueError("rate must be in (0, 1] and cap non-negative")
     total = _eligible_total(value.get("expenses"), eligible)
-    return {"amount": _subsidy(total, rate, cap), "eligible_total": total,
-            "eligible_categories": list(eligible), "rate": rate, "cap": cap}
+    return {
+        "amount": _subsidy(total, rate, cap),
+        "eligible_total": total,
+        "eligible_categories": list(eligible),
+        "rate": rate,
+        "cap": cap,
+    }
 
 
 def final_subsidy_amount(

@@ -11,45 +11,9 @@ from __future__ import annotations
 import json
 
 from forms.definition import ProcedureDefinition
+from forms.pointers import is_missing, resolve
 
-__all__ = ["dedupe_material", "is_missing", "resolve_pointer"]
-
-_MISSING = object()
-
-
-def resolve_pointer(data: object, pointer: str) -> object:
-    """The value at a JSON pointer (RFC 6901) in ``data``, or a private sentinel if absent.
-
-    Array indices are honoured; ``"-"`` and out-of-range indices count as absent.
-
-    :raises ValueError: if ``pointer`` is neither empty nor starts with ``/``.
-    """
-    if pointer == "":
-        return data
-    if not pointer.startswith("/"):
-        raise ValueError(f"not a JSON pointer: {pointer!r}")
-    current = data
-    for raw in pointer[1:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(current, dict):
-            if token not in current:
-                return _MISSING
-            current = current[token]
-        elif isinstance(current, list):
-            if not token.isdecimal() or (token != "0" and token.startswith("0")):
-                return _MISSING
-            index = int(token)
-            if index >= len(current):
-                return _MISSING
-            current = current[index]
-        else:
-            return _MISSING
-    return current
-
-
-def is_missing(value: object) -> bool:
-    """Whether ``value`` is the sentinel :func:`resolve_pointer` returns for an absent path."""
-    return value is _MISSING
+__all__ = ["dedupe_material"]
 
 
 def dedupe_material(
@@ -67,8 +31,8 @@ def dedupe_material(
     """
     fields = {}
     for pointer in definition.dedupe.fields:
-        value = resolve_pointer(data, pointer)
-        fields[pointer] = None if value is _MISSING else value
+        value = resolve(data, pointer)
+        fields[pointer] = None if is_missing(value) else value
     material = {
         "procedure": definition.id,
         "municipality": municipality,

@@ -8,8 +8,9 @@ A form field is *secret* when its schema (following ``$ref`` into ``forms/common
   (``"********9018"``), as a counter clerk may confirm them;
 * :func:`drop_secrets` — for anything that leaves the case (logs, search attributes,
   exports that do not need it): the field is removed;
-* :func:`scrub` — schema-less, for logs: removes members named like a My Number
-  (``my_number``, ``individualNumber``, ``個人番号``...) and replaces any 12-digit run
+* :func:`scrub` — schema-less, for logs: masks members named like a My Number
+  (``my_number``, ``individualNumber``, ``個人番号``, ``ｍｙ＿ｎｕｍｂｅｒ``, ``address.my_number``:
+  :mod:`forms.secretkeys`) and replaces any 12-digit run
   that passes the My Number check digit (also written ``1234 5678 9018`` or in
   full-width digits). :class:`RedactingFilter` applies it to log records.
 
@@ -18,7 +19,6 @@ None of these mutate their input.
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from collections.abc import Iterator
@@ -28,7 +28,10 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from forms.checkdigits import is_valid_individual_number
-from forms.validation import common_registry, schema_chain
+from forms.limits import copy_data
+from forms.pointers import escape, segments
+from forms.schemas import common_registry, schema_chain
+from forms.secretkeys import is_my_number_key
 
 __all__ = [
     "MASK",
@@ -43,9 +46,6 @@ __all__ = [
 
 MASK = "************"
 _WILDCARD = "*"
-_SECRET_NAMES = frozenset(
-    {"mynumber", "individualnumber", "kojinbango", "kojinbangou", "個人番号", "マイナンバー"}
-)
 # 12 digits, optionally grouped 4-4-4 by a space or hyphen; ASCII or full-width digits.
 _DIGIT = "[0-9\uff10-\uff19]"
 _CANDIDATE = re.compile(
@@ -56,7 +56,7 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 def is_secret_schema(chain: list[dict]) -> bool:
-    """Whether a field whose schema chain (see ``forms.validation.schema_chain``) is
+    """Whether a field whose schema chain (see ``forms.schemas.schema_chain``) is
     ``chain`` holds a secret."""
     return any(
         node.get("format") == "individual-number" or node.get("writeOnly") is True for node in chain
@@ -84,7 +84,7 @@ def secret_pointers(schema: dict, registry: Registry | None = None) -> list[str]
             return
         for link in chain:
             for name, child in (link.get("properties") or {}).items():
-                walk(child, res, f"{pointer}/{_escape(name)}", depth + 1)
+                walk(child, res, f"{pointer}/{escape(name)}", depth + 1)
             for key in ("items", "additionalProperties"):
                 if isinstance(link.get(key), dict):
                     walk(link[key], res, f"{pointer}/{_WILDCARD}", depth + 1)
@@ -97,14 +97,6 @@ def secret_pointers(schema: dict, registry: Registry | None = None) -> list[str]
 
     walk(schema, resolver, "", 0)
     return found
-
-
-def _escape(name: str) -> str:
-    return name.replace("~", "~0").replace("/", "~1")
-
-
-def _unescape(segment: str) -> str:
-    return segment.replace("~1", "/").replace("~0", "~")
 
 
 def _locations(data: Any, segments: list[str]) -> Iterator[tuple[Any, Any]]:
@@ -120,8 +112,8 @@ def _locations(data: Any, segments: list[str]) -> Iterator[tuple[Any, Any]]:
             if isinstance(data, dict)
             else []
         )
-    elif isinstance(data, dict) and _unescape(head) in data:
-        keys = [_unescape(head)]
+    elif isinstance(data, dict) and head in data:
+        keys = [head]
     else:
         keys = []
     for key in keys:
@@ -144,14 +136,14 @@ def mask_individual_number(value: object, *, keep_last4: bool = False) -> object
 def _apply(
     data: Any, schema: dict, registry: Registry | None, action: str, keep_last4: bool
 ) -> Any:
-    result = copy.deepcopy(data)
+    result = copy_data(data)
     for pointer in secret_pointers(schema, registry):
         if pointer == "":
             return (
                 None if action == "drop" else mask_individual_number(result, keep_last4=keep_last4)
             )
         # Deepest first is irrelevant here: secret fields are leaves (we stop at them).
-        for container, key in list(_locations(result, pointer.split("/")[1:])):
+        for container, key in list(_locations(result, segments(pointer))):
             if action == "drop":
                 if isinstance(container, dict):
                     del container[key]
@@ -179,10 +171,6 @@ def drop_secrets(data: Any, schema: dict, *, registry: Registry | None = None) -
     return _apply(data, schema, registry, "drop", False)
 
 
-def _secret_name(name: str) -> bool:
-    return name.lower().replace("_", "").replace("-", "").replace(" ", "") in _SECRET_NAMES
-
-
 def _scrub_text(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
         digits = re.sub(r"[-\s]", "", match.group(0)).translate(_FULLWIDTH)
@@ -206,7 +194,7 @@ def scrub(value: Any, *, _depth: int = 0) -> Any:
         return {
             key: (
                 MASK
-                if isinstance(key, str) and _secret_name(key) and item not in (None, "")
+                if is_my_number_key(key) and item not in (None, "")
                 else scrub(item, _depth=_depth + 1)
             )
             for key, item in value.items()

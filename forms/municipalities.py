@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from forms.checkdigits import is_valid_municipality_code
 from forms.definition import LocalizedText
+from forms.pointers import to_pointer
 
 __all__ = [
     "DEFAULT_ROOT",
@@ -88,10 +89,6 @@ _MunicipalityList = TypeAdapter(list[Municipality])
 
 #: ``(file relative to its root, JSON pointer, message)``
 Problem = tuple[str, str, str]
-
-
-def _pointer(loc: Iterable[object]) -> str:
-    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in loc)
 
 
 def _read(path: Path, label: str, problems: list[Problem]) -> object | None:
@@ -172,7 +169,7 @@ def _assemble(
             where = label
             if loc and loc[0] == "disaster_events" and "disaster-events.json" in files:
                 where = files["disaster-events.json"][0]
-            problems.append((where, _pointer(loc), error["msg"]))
+            problems.append((where, to_pointer(loc), error["msg"]))
         return None
 
 

@@ -28,7 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from referencing import Registry
 
 from forms.definition import LocalizedText
-from forms.validation import iter_fields
+from forms.pointers import escape
+from forms.pointers import segments as pointer_segments
+from forms.schemas import iter_fields
 
 __all__ = [
     "PATCHABLE_PROCEDURE_KEYS",
@@ -86,17 +88,13 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _escape(segment: str) -> str:
-    return segment.replace("~", "~0").replace("/", "~1")
-
-
 def procedure_patch_problems(patch: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """``(pointer in the patch, message)`` for keys an overlay may not change."""
     allowed = ", ".join(sorted(PATCHABLE_PROCEDURE_KEYS))
     for key in patch:
         if key not in PATCHABLE_PROCEDURE_KEYS:
             yield (
-                f"/{_escape(key)}",
+                f"/{escape(key)}",
                 f"an overlay cannot change {key!r} of a standard procedure (it may change: "
                 f"{allowed})",
             )
@@ -123,10 +121,10 @@ def _required_of(chain: list[dict]) -> set[str]:
 
 def _schema_segments(data_pointer: str) -> list[str]:
     """The path in a form file of the field at ``data_pointer`` (``properties`` nesting)."""
-    segments: list[str] = []
-    for part in data_pointer.split("/")[1:]:
-        segments += ["properties", part.replace("~1", "/").replace("~0", "~")]
-    return segments
+    path: list[str] = []
+    for part in pointer_segments(data_pointer):
+        path += ["properties", part]
+    return path
 
 
 def _where(patch: dict[str, Any], segments: list[str]) -> str:
@@ -135,7 +133,7 @@ def _where(patch: dict[str, Any], segments: list[str]) -> str:
     for segment in segments:
         if not isinstance(node, dict) or segment not in node:
             break
-        pointer += "/" + _escape(segment)
+        pointer += "/" + escape(segment)
         node = node[segment]
     return pointer
 
@@ -173,7 +171,7 @@ def form_problems(
             continue
         kept = _required_of(new_chain)
         for name in sorted(_required_of(chain)):
-            child = f"{pointer}/{_escape(name)}"
+            child = f"{pointer}/{escape(name)}"
             segments = _schema_segments(pointer)
             if child not in effective_fields:
                 where = _where(patch, _schema_segments(child))

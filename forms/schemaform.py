@@ -25,7 +25,6 @@ page handler stores a newly chosen file (the API's upload code) and adds its id.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,8 +34,11 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from forms.attachments import ATTACHMENT_ID
+from forms.limits import copy_data
 from forms.municipalities import Municipality
-from forms.validation import FieldError, common_registry, schema_chain, to_pointer
+from forms.pointers import assign, escape, remove, resolve, segments
+from forms.schemas import common_registry, schema_chain
+from forms.validation import FieldError
 
 Text = dict[str, str]
 
@@ -116,8 +118,11 @@ class Field:
         if self.value is None or self.value == "" or self.value == []:
             return ""
         if isinstance(self.value, bool):
-            return ("はい" if self.value else "いいえ") if lang == "ja" else (
-                "Yes" if self.value else "No")
+            return (
+                ("はい" if self.value else "いいえ")
+                if lang == "ja"
+                else ("Yes" if self.value else "No")
+            )
         if self.kind == "files":
             names = {f["id"]: f["filename"] for f in self.files}
             if not names:  # no attachment store at hand (a document): say how many
@@ -211,7 +216,7 @@ class SchemaForm:
             chain, resolver = self._chain(node, self._root_resolver)
             page = self._ui(chain).get("page") or name
             built = self._field(
-                f"/{_escape(name)}", chain, resolver, name in required, data, errors or []
+                f"/{escape(name)}", chain, resolver, name in required, data, errors or []
             )
             grouped.setdefault(page, []).append(built)
         return [
@@ -262,7 +267,7 @@ class SchemaForm:
         key = f"field.{pointer}"
         ja = self.messages.get("ja", {}).get(key) or _first(chain, "title")
         en = self.messages.get("en", {}).get(key) or _first(chain, "x-title-en") or ja
-        fallback = pointer.rsplit("/", 1)[-1]
+        fallback = (segments(pointer) or [""])[-1]
         return {"ja": ja or fallback, "en": en or fallback}
 
     def _field(
@@ -276,7 +281,7 @@ class SchemaForm:
     ) -> Field:
         ui = self._ui(chain)
         kind = _first(chain, "type") or "string"
-        value = _resolve(data, pointer)
+        value = resolve(data, pointer, None)
         built = Field(
             pointer=pointer,
             kind="text",
@@ -308,7 +313,7 @@ class SchemaForm:
                 child_chain, child_resolver = self._chain(node, resolver)
                 built.children.append(
                     self._field(
-                        f"{pointer}/{_escape(name)}",
+                        f"{pointer}/{escape(name)}",
                         child_chain,
                         child_resolver,
                         name in child_required,
@@ -369,7 +374,7 @@ class SchemaForm:
             ),
             None,
         )
-        last = pointer.rsplit("/", 1)[-1]
+        last = (segments(pointer) or [""])[-1]
         if built.autocomplete is None and not built.kana and "/name/" in pointer:
             built.autocomplete = _NAME_AUTOCOMPLETE.get(last)
         return built
@@ -427,12 +432,12 @@ class SchemaForm:
         Empty inputs remove the value (so ``required`` reports them); a number that does
         not parse is kept as typed, so the page shows it again next to its error.
         """
-        result = json.loads(json.dumps(data))
+        result = copy_data(data)
         for top in fields:
-            _remove(result, top.pointer)
+            remove(result, top.pointer)
             value = self._read_field(top, form)
             if value is not None:
-                _assign(result, top.pointer, value)
+                assign(result, top.pointer, value)
         return result
 
     def _read_field(self, f: Field, form: Mapping[str, Any]) -> Any:
@@ -441,9 +446,7 @@ class SchemaForm:
             for child in f.children:
                 value = self._read_field(child, form)
                 if value is not None:
-                    obj[child.pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")] = (
-                        value
-                    )
+                    obj[segments(child.pointer)[-1]] = value
             return obj or None
         if f.kind == "files":
             getlist = getattr(form, "getlist", None)
@@ -491,29 +494,29 @@ class SchemaForm:
         return array.items[index][0] if index < len(array.items) else None
 
     def with_item_added(self, data: dict, pointer: str) -> dict:
-        items = _resolve(data, pointer)
+        items = resolve(data, pointer, None)
         items = list(items) if isinstance(items, list) else []
         items.append({} if self._item_is_object(pointer) else "")
-        result = json.loads(json.dumps(data))
-        _assign(result, pointer, items)
+        result = copy_data(data)
+        assign(result, pointer, items)
         return result
 
     def with_item_removed(self, data: dict, pointer: str, index: int) -> dict:
-        items = _resolve(data, pointer)
-        result = json.loads(json.dumps(data))
+        items = resolve(data, pointer, None)
+        result = copy_data(data)
         if isinstance(items, list) and 0 <= index < len(items):
             items = items[:index] + items[index + 1 :]
             if items:
-                _assign(result, pointer, items)
+                assign(result, pointer, items)
             else:
-                _remove(result, pointer)
+                remove(result, pointer)
         elif isinstance(items, str) and index == 0:  # a single attachment id
-            _remove(result, pointer)
+            remove(result, pointer)
         return result
 
     def _item_is_object(self, pointer: str) -> bool:
         chain, resolver = self._root_chain, self._root_resolver
-        for segment in pointer.split("/")[1:]:
+        for segment in segments(pointer):
             node = None
             for link in chain:
                 if segment.isdigit() and isinstance(link.get("items"), dict):
@@ -575,53 +578,6 @@ def _first(chain: list[dict], keyword: str, kind: type = str) -> Any:
     return None
 
 
-def _escape(segment: str) -> str:
-    return segment.replace("~", "~0").replace("/", "~1")
-
-
-def _segments(pointer: str) -> list[str]:
-    return [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]]
-
-
-def _resolve(data: Any, pointer: str) -> Any:
-    node = data
-    for segment in _segments(pointer):
-        if isinstance(node, dict):
-            node = node.get(segment)
-        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
-            node = node[int(segment)]
-        else:
-            return None
-    return node
-
-
-def _assign(data: dict, pointer: str, value: Any) -> None:
-    segments = _segments(pointer)
-    node: Any = data
-    for segment in segments[:-1]:
-        if isinstance(node, list):
-            node = node[int(segment)]
-            continue
-        if not isinstance(node.get(segment), dict | list):
-            node[segment] = {}
-        node = node[segment]
-    if isinstance(node, list):
-        node[int(segments[-1])] = value
-    else:
-        node[segments[-1]] = value
-
-
-def _remove(data: dict, pointer: str) -> None:
-    segments = _segments(pointer)
-    node: Any = data
-    for segment in segments[:-1]:
-        node = node.get(segment) if isinstance(node, dict) else None
-        if node is None:
-            return
-    if isinstance(node, dict):
-        node.pop(segments[-1], None)
-
-
 def _int(value: Any, default: int) -> int:
     try:
         return max(0, min(int(str(value)), 1000))
@@ -635,7 +591,3 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９－．", "0123456789-.
 def _ascii_digits(text: str) -> str:
     """Full-width digits typed with a Japanese IME, as the ASCII the schema expects."""
     return text.translate(_FULLWIDTH)
-
-
-def pointer_of(path: list[str | int]) -> str:
-    return to_pointer(path)

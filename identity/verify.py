@@ -18,8 +18,9 @@ The order of checks is the security argument, so it is spelled out:
 6. time claims are checked here against the verifier's clock (``exp`` and ``iat``
    required, ``nbf`` optional, leeway bounded by the issuer, ``iat`` not in the future
    and not older than the issuer's max age);
-7. a token carrying a 個人番号 claim (``my_number``, ``individual_number``, ...) is
-   refused: login never asks for it and we must not receive it;
+7. a token carrying a 個人番号 claim (``my_number``, ``individual_number``, ...: any
+   spelling, at any depth; :mod:`forms.secretkeys`) is refused: login never asks for
+   it and we must not receive it;
 8. the principal is built from the claims, strictly;
 9. last, for a one-time issuer, the ``jti`` is recorded and a replay refused — last, so
    a token refused for another reason does not use up its ``jti``.
@@ -53,6 +54,7 @@ from jose.exceptions import (
 )
 from pydantic import ValidationError
 
+from forms.secretkeys import my_number_keys
 from identity.errors import (
     AlgorithmNotAllowed,
     AudienceMismatch,
@@ -122,11 +124,6 @@ _CLAIM_OF_FIELD = {
     "user_name": "name",
 }
 
-# Claim names under which a 個人番号 could arrive, compared after lower-casing and
-# dropping "_", "-" and spaces. Login must never carry one (DESIGN.md, Privacy).
-_FORBIDDEN_CLAIMS = frozenset(
-    {"mynumber", "individualnumber", "kojinbango", "kojinbangou", "個人番号", "マイナンバー"}
-)
 _MAX_JTI = 255
 
 
@@ -436,10 +433,11 @@ def _check_times(claims: Mapping[str, Any], config: TrustedIssuer, now: float) -
 
 
 def _refuse_forbidden_claims(claims: Mapping[str, Any]) -> None:
-    for name in claims:
-        normalized = name.lower().replace("_", "").replace("-", "").replace(" ", "")
-        if normalized in _FORBIDDEN_CLAIMS:
-            raise ClaimForbidden(name, "a token must never carry a 個人番号")
+    # Login must never carry a 個人番号 (DESIGN.md, Privacy), under any spelling of its
+    # name and at any depth (``address.my_number``, ``{"address": {"my_number": ...}}``).
+    found = next(my_number_keys(dict(claims)), None)
+    if found is not None:
+        raise ClaimForbidden(found, "a token must never carry a 個人番号")
 
 
 def _optional_str(claims: Mapping[str, Any], name: str) -> str | None:

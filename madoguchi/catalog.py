@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from forms.catalog import DEFAULT_ROOT, Catalog, check_package
+from forms.catalog import DEFAULT_ROOT, Catalog
+from forms.packages import check_package
 
 
 @click.group()

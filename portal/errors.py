@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from forms import pointers
 from identity.errors import IdentityError
 from portal.statuses import status_of
 from portal.web.render import html_error
@@ -109,7 +110,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
             {
-                "path": "/" + "/".join(str(p) for p in err["loc"][1:]),
+                "path": pointers.to_pointer(err["loc"][1:]),
                 "code": err["type"],
                 "message": {"ja": "リクエストの形式が正しくありません。", "en": err["msg"]},
             }

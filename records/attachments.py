@@ -48,7 +48,7 @@ class Attachment:
 
 
 class AttachmentStore:
-    """Attachment rows; satisfies ``forms.validation.AttachmentLookup``."""
+    """Attachment rows; satisfies ``forms.filing.AttachmentLookup``."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -12,7 +12,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from forms.catalog import Procedure
+from forms.packages import Procedure
 from identity.principals import Caseworker
 from services.catalogue import CatalogueService
 from services.keys import ApplicantKeys

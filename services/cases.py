@@ -31,10 +31,12 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from forms.catalog import Catalog, Procedure
+from forms.catalog import Catalog
 from forms.dedupe import dedupe_material
+from forms.filing import AttachmentLookup, validate_application
 from forms.municipalities import Municipality
-from forms.validation import AttachmentLookup, validate_application, validate_data
+from forms.packages import Procedure
+from forms.validation import validate_data
 from identity.assurance import AssuranceTooLow, check_assurance
 from identity.principals import AnyPrincipal, Business, Caseworker, Resident
 from identity.proxy import ProxyFilingInvalid, parse_proxy_filing

@@ -11,9 +11,12 @@ from pydantic import BaseModel
 from referencing.jsonschema import DRAFT202012
 
 from forms.attachments import attachment_fields
-from forms.catalog import Catalog, CatalogProblem, Procedure, UnknownProcedure
+from forms.catalog import Catalog, UnknownProcedure
 from forms.municipalities import Municipality
-from forms.validation import common_registry, field_titles, schema_chain
+from forms.packages import Procedure
+from forms.problems import CatalogProblem
+from forms.schemas import common_registry, schema_chain
+from forms.texts import field_titles
 from identity.principals import Caseworker
 from services.refusals import Refused
 

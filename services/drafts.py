@@ -7,11 +7,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from forms.validation import FieldError, validate_draft
+from forms.filing import validate_draft
+from forms.packages import Procedure
+from forms.validation import FieldError
 from identity.principals import AnyPrincipal, Resident
 from records.drafts import Draft, DraftConflict, DraftStore
 from services.cases import CaseService
-from services.refusals import Refused, not_configured
+from services.refusals import InvalidData, Refused, not_configured
 from workflows.models import ApplicationView
 
 
@@ -67,10 +69,20 @@ class DraftService:
 
     def create(self, principal: AnyPrincipal, procedure: str, municipality: str,
                data: dict[str, Any]) -> Draft:
-        """Start a draft; nothing is required yet."""
+        """Start a draft; nothing is required yet.
+
+        :raises Refused: ``invalid`` for data no form can hold (nested too deep, unsafe
+            characters): it is not stored.
+        """
         owner = self.owner(principal)
-        self._cases.catalogue.procedure(procedure, None, municipality)
+        self._storable(self._cases.catalogue.procedure(procedure, None, municipality), data)
         return self.store.create(owner, procedure, municipality, data)
+
+    @staticmethod
+    def _storable(procedure: Procedure, data: dict[str, Any]) -> None:
+        result = validate_draft(procedure, data)
+        if not result.valid:
+            raise InvalidData(result.errors)
 
     def list(self, principal: AnyPrincipal) -> list[Draft]:
         """The resident's own drafts, most recently saved first."""
@@ -92,8 +104,14 @@ class DraftService:
 
         :raises Refused: ``conflict`` (``draft_conflict``) when another device saved since.
         """
+        owner = self.owner(principal)
+        existing = self.store.get(owner, draft_id)
+        if existing is None:
+            raise _not_found()
+        self._storable(self._cases.catalogue.procedure(existing.procedure, None,
+                                                       existing.municipality), data)
         try:
-            draft = self.store.save(self.owner(principal), draft_id, data, revision)
+            draft = self.store.save(owner, draft_id, data, revision)
         except DraftConflict as exc:
             raise Refused("conflict", "draft_conflict",
                           "この下書きは別の端末で更新されています。読み込み直してください。",

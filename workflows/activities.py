@@ -17,8 +17,9 @@ from temporalio.exceptions import ApplicationError
 
 from documents.issuer import IssuesDocuments, UnknownSealer, mask_name
 from documents.render import TemplateError
-from forms.catalog import Catalog, Procedure, UnknownProcedure
+from forms.catalog import Catalog, UnknownProcedure
 from forms.municipalities import Municipality
+from forms.packages import Procedure
 from forms.schemaform import SchemaForm, answers
 from notices.compose import (
     ComposedNotice,

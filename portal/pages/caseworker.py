@@ -18,8 +18,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from forms.catalog import Procedure
 from forms.definition import ActionDefinition
+from forms.packages import Procedure
 from forms.schemaform import SchemaForm
 from forms.validation import FieldError, validate_data
 from identity.principals import Caseworker

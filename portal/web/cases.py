@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forms.catalog import Procedure
+from forms.packages import Procedure
 from identity.proxy import ProxyFilingInvalid, parse_proxy_filing
 from portal.web import i18n
 from workflows.models import ApplicationView

@@ -11,6 +11,7 @@ way, through the same use cases as the API: a chosen file is stored at once
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any
@@ -19,10 +20,12 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from forms.catalog import Procedure
+from forms import pointers
+from forms.filing import validate_application
 from forms.municipalities import Municipality
+from forms.packages import Procedure
 from forms.schemaform import Field, SchemaForm, errors_for
-from forms.validation import FieldError, validate_application
+from forms.validation import FieldError
 from identity.principals import Resident
 from identity.proxy import RELATIONSHIP_LABELS, ProxyFilingInvalid, parse_proxy_filing
 from portal.deps import application_of
@@ -299,9 +302,10 @@ class Wizard:
                 errors.append(stored)
                 continue
             ids = [*current, stored]
-            multiple = rule.get("max_count", 1) > 1 or isinstance(_value_at(data, f.pointer), list)
+            multiple = rule.get("max_count", 1) > 1 or isinstance(
+                pointers.resolve(data, f.pointer, None), list)
             data = json.loads(json.dumps(data))
-            _set_at(data, f.pointer, ids if multiple else stored)
+            pointers.assign(data, f.pointer, ids if multiple else stored)
         return data, errors
 
     def _save(
@@ -407,28 +411,10 @@ async def store_upload(wizard: Wizard, pointer: str, upload: UploadFile) -> str 
 
 
 def data_ids(data: dict, pointer: str) -> list[str]:
-    value = _value_at(data, pointer)
+    value = pointers.resolve(data, pointer, None)
     if isinstance(value, list):
         return [v for v in value if isinstance(v, str)]
     return [value] if isinstance(value, str) and value else []
-
-
-def _value_at(data: Any, pointer: str) -> Any:
-    node = data
-    for segment in pointer.split("/")[1:]:
-        segment = segment.replace("~1", "/").replace("~0", "~")
-        node = node.get(segment) if isinstance(node, dict) else None
-    return node
-
-
-def _set_at(data: dict, pointer: str, value: Any) -> None:
-    segments = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]]
-    node = data
-    for segment in segments[:-1]:
-        if not isinstance(node.get(segment), dict):
-            node[segment] = {}
-        node = node[segment]
-    node[segments[-1]] = value
 
 
 def _draft(raw: Any) -> dict:
@@ -447,11 +433,9 @@ def _scaffold(data: dict, fields: list[Field]) -> dict:
     for f in fields:
         if f.kind != "group":
             continue
-        segments = [s.replace("~1", "/").replace("~0", "~") for s in f.pointer.split("/")[1:]]
-        node: Any = data
-        for segment in segments[:-1]:
-            node = node.setdefault(segment, {}) if isinstance(node, dict) else None
-        if isinstance(node, dict) and not isinstance(node.get(segments[-1]), dict):
-            node[segments[-1]] = {}
+        if not isinstance(pointers.resolve(data, f.pointer, None), dict):
+            # A group inside an array item that is not there yet has nothing to scaffold.
+            with contextlib.suppress(IndexError, ValueError):
+                pointers.assign(data, f.pointer, {})
         _scaffold(data, f.children)
     return data

@@ -4,17 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from forms.catalog import (
-    DEFAULT_ROOT,
-    NOTICE_EVENTS,
-    Catalog,
-    CatalogError,
-    UnknownProcedure,
-    check_common,
-    check_package,
-    load_package,
-    required_message_keys,
-)
+from forms.catalog import DEFAULT_ROOT, Catalog, UnknownProcedure
+from forms.packages import NOTICE_EVENTS, check_package, load_package, required_message_keys
+from forms.problems import CatalogError
+from forms.schemacheck import check_common
 
 PACKAGE = DEFAULT_ROOT / "disaster-certificate"
 

@@ -1,7 +1,8 @@
 import json
 
 from forms.catalog import Catalog
-from forms.dedupe import dedupe_material, resolve_pointer
+from forms.dedupe import dedupe_material
+from forms.pointers import resolve as resolve_pointer
 
 
 def _definition():

@@ -118,3 +118,47 @@ def test_redacting_filter_on_a_handler():
     finally:
         logger.removeHandler(handler)
     assert stream.getvalue() == f"submitted with number {MASK} for case-1\n"
+
+
+def test_scrub_catches_renamed_and_nested_my_number_keys():
+    # Renaming dodged the name check: dotted, full-width and suffixed names, nested keys.
+    other = "123456789012"  # not a valid My Number: only the name can catch it
+    event = {
+        "address.my_number": other,
+        "ｍｙ＿ｎｕｍｂｅｒ": other,
+        "individual_number_x": other,
+        "Individual-Number (copy)": other,
+        "ﾏｲﾅﾝﾊﾞｰ": other,
+        "address": {"my_number": other, "city": "千代田区"},
+        "members": [{"person": {"MY.NUMBER": other}}],
+        "phone": "0312345678",
+    }
+    clean = scrub(event)
+    assert other not in json.dumps(clean, ensure_ascii=False)
+    assert clean["address"] == {"my_number": MASK, "city": "千代田区"}
+    assert clean["members"] == [{"person": {"MY.NUMBER": MASK}}]
+    assert clean["phone"] == "0312345678"
+
+
+def test_my_number_key_names():
+    from forms.secretkeys import is_my_number_key, my_number_keys
+
+    for name in [
+        "my_number",
+        "MyNumber",
+        "ｍｙ＿ｎｕｍｂｅｒ",
+        "address.my_number",
+        "個人番号",
+        "individual_number_x",
+        "kojin-bango",
+        "マイナンバー",
+    ]:
+        assert is_my_number_key(name), name
+    for name in ["number", "phone_number", "my_name", "individual", 12]:
+        assert not is_my_number_key(name), name
+    claims = {
+        "sub": "x",
+        "address": {"city": "c", "ｍｙ＿ｎｕｍｂｅｒ": "1"},
+        "l": [{"myNumber": 1}],
+    }
+    assert sorted(my_number_keys(claims)) == ["address/ｍｙ＿ｎｕｍｂｅｒ", "l/0/myNumber"]

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from forms.catalog import DEFAULT_ROOT, Catalog, UnknownProcedure
+from forms.filing import validate_application
 from forms.municipalities import load_municipalities
 from forms.overlay import merge_patch
-from forms.validation import validate_application
 
 PACKAGE = DEFAULT_ROOT / "disaster-certificate"
 OVERLAY_FILE = "municipalities/131016/overlays/disaster-certificate.json"

@@ -4,8 +4,10 @@ import json
 import pytest
 
 from forms.catalog import Catalog
+from forms.filing import validate_application
 from forms.municipalities import load_municipalities
-from forms.validation import common_registry, format_checker, validate_application, validate_data
+from forms.schemas import common_registry, format_checker
+from forms.validation import validate_data
 
 
 @pytest.fixture(scope="module")

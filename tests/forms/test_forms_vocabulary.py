@@ -3,7 +3,9 @@ resident reads."""
 
 import pytest
 
-from forms.validation import COMMON_BASE_URI, MESSAGE_KEYWORDS, STRUCTURAL_KEYWORDS, validate_data
+from forms.schemas import COMMON_BASE_URI
+from forms.texts import MESSAGE_KEYWORDS, STRUCTURAL_KEYWORDS
+from forms.validation import validate_data
 
 
 def _form(name: str) -> dict:

@@ -9,8 +9,8 @@ from PIL import Image
 
 from forms.attachments import safe_filename, sniff
 from forms.catalog import DEFAULT_ROOT
+from forms.filing import validate_application
 from forms.municipalities import load_municipalities
-from forms.validation import validate_application
 
 URL = "/api/attachments"
 PHOTOS = {"procedure": "disaster-certificate", "field": "/photos", "municipality": "131016"}

@@ -94,3 +94,28 @@ async def test_incomplete_draft_is_refused_at_submission_and_kept(stack):
         json={"procedure": "nope", "municipality": "131016", "data": {}},
     )
     assert unknown.status_code == 404
+
+
+async def test_a_draft_no_form_can_hold_is_refused_and_the_list_keeps_working(stack):
+    """Issue #15: drafts nested 900 deep were stored, and GET /api/drafts answered 500 for
+    ever after; a lone surrogate in a name gave 500."""
+    resident = stack.resident("r-deep", "山田 太郎")
+    deep: object = "x"
+    for _ in range(900):
+        deep = [deep]
+    for data in ({"applicant": {"note": deep}}, {"applicant": {"name": {"family": "\ud800"}}}):
+        refused = await stack.http.post(
+            "/api/drafts", headers={**resident, "Content-Type": "application/json"},
+            content=json.dumps({"procedure": "disaster-certificate", "municipality": "131016",
+                                "data": data}))
+        assert refused.status_code == 422, refused.text[:300]
+    kept = await stack.http.post(
+        "/api/drafts", headers=resident,
+        json={"procedure": "disaster-certificate", "municipality": "131016", "data": {}})
+    assert kept.status_code == 201
+    deeper = await stack.http.put(f"/api/drafts/{kept.json()['id']}",
+                                  headers={**resident, "Content-Type": "application/json"},
+                                  content=json.dumps({"data": {"applicant": {"note": deep}}}))
+    assert deeper.status_code == 422, deeper.text[:300]
+    listed = await stack.http.get("/api/drafts", headers=resident)
+    assert listed.status_code == 200 and [d["id"] for d in listed.json()] == [kept.json()["id"]]

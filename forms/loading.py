@@ -1,0 +1,146 @@
+"""Loading a catalogue: every package, municipality and overlay under the roots, at once.
+
+This module exists for the step from directories to one immutable :class:`CatalogState`:
+later roots add to earlier ones, two packages declaring the same id and version are both
+left out (neither can be trusted to be the one in force), overlays are applied per
+municipality, and every problem is kept with its file and JSON pointer. Serving lookups
+from a state is :mod:`forms.catalog`'s job; deciding when to build a new one is
+:mod:`forms.reload`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from forms.computations import default_registry
+from forms.effective import apply_overlay, read_overlays
+from forms.municipalities import MUNICIPALITIES_DIR, Municipality, read_municipalities
+from forms.overlay import Overlay
+from forms.packages import PackageLoader, Procedure
+from forms.problems import CatalogProblem
+from forms.schemacheck import check_common
+from forms.schemas import common_registry
+
+__all__ = ["CatalogState", "build_state"]
+
+
+@dataclass(frozen=True)
+class CatalogState:
+    """What one (re)load found; replaced whole, never changed."""
+
+    procedures: dict[tuple[str, str], Procedure]
+    effective: dict[tuple[str, str, str], Procedure]
+    refused: dict[tuple[str, str, str], str]
+    """(id, version, municipality) whose overlay was refused -> the overlay file."""
+    municipalities: dict[str, Municipality]
+    problems: list[CatalogProblem]
+    by_directory: dict[Path, Procedure]
+
+
+def build_state(roots: tuple[Path, ...], previous: CatalogState | None = None) -> CatalogState:
+    """Read every package, municipality and overlay under ``roots`` into a new state.
+
+    Never raises for bad contents: what cannot be loaded is left out and its problems
+    are listed. A package that loaded in ``previous`` and is broken now keeps its last
+    good contents (with a problem saying so).
+    """
+    previous_by_directory = previous.by_directory if previous is not None else {}
+    problems = check_common()
+    registry = common_registry()
+    computations = default_registry()
+    loaded: dict[tuple[str, str], list[Procedure]] = {}
+    by_directory: dict[Path, Procedure] = {}
+    for root in roots:
+        if not root.is_dir():
+            problems.append(
+                CatalogProblem(
+                    file=str(root), pointer="", message="catalogue directory does not exist"
+                )
+            )
+            continue
+        for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+            if directory.name.startswith((".", "_")) or directory.name == MUNICIPALITIES_DIR:
+                continue
+            loader = PackageLoader(directory, registry, computations)
+            procedure = loader.run()
+            problems.extend(loader.problems.items)
+            if procedure is None:
+                procedure = previous_by_directory.get(directory.resolve())
+                if procedure is None:
+                    continue
+                problems.append(
+                    CatalogProblem(
+                        file=f"{directory.name}/procedure.json",
+                        pointer="",
+                        message=f"the contents loaded before ({procedure.id} "
+                        f"{procedure.version}) stay in force until the problems are fixed",
+                    )
+                )
+            by_directory[procedure.directory] = procedure
+            loaded.setdefault((procedure.id, procedure.version), []).append(procedure)
+    procedures: dict[tuple[str, str], Procedure] = {}
+    for key, candidates in loaded.items():
+        if len(candidates) == 1:
+            procedures[key] = candidates[0]
+            continue
+        folders = ", ".join(p.directory.name for p in candidates)
+        for candidate in candidates:
+            problems.append(
+                CatalogProblem(
+                    file=f"{candidate.directory.name}/procedure.json",
+                    pointer="/version",
+                    message=f"{key[0]} {key[1]} is declared by several packages "
+                    f"({folders}); none of them is loaded",
+                )
+            )
+
+    municipalities, municipal_problems = read_municipalities(roots)
+    problems.extend(CatalogProblem(file=f, pointer=p, message=m) for f, p, m in municipal_problems)
+
+    effective: dict[tuple[str, str, str], Procedure] = {}
+    refused: dict[tuple[str, str, str], str] = {}
+    overlays: dict[tuple[str, str], tuple[str, Overlay | None, list[CatalogProblem]]] = {}
+    for root in roots:
+        for code, procedure_id, label, overlay, found in read_overlays(root):
+            overlays[(code, procedure_id)] = (label, overlay, found)  # later roots win
+    for (code, procedure_id), (label, overlay, found) in sorted(overlays.items()):
+        versions = [p for (pid, _), p in procedures.items() if pid == procedure_id]
+        if code not in municipalities:
+            found = [
+                *found,
+                CatalogProblem(
+                    file=label, pointer="", message=f"no municipality {code} is defined"
+                ),
+            ]
+        if not versions:
+            found = [
+                *found,
+                CatalogProblem(
+                    file=label,
+                    pointer="",
+                    message=f"no standard procedure {procedure_id!r} to adopt",
+                ),
+            ]
+        problems.extend(found)
+        for standard in versions:
+            key = (procedure_id, standard.version, code)
+            if found or overlay is None:
+                refused[key] = label
+                continue
+            if not overlay.applies_to(standard.version):
+                continue
+            result, overlay_problems = apply_overlay(standard, overlay, code, label, registry)
+            if result is None:
+                refused[key] = label
+                problems.extend(
+                    CatalogProblem(
+                        file=p.file,
+                        pointer=p.pointer,
+                        message=f"{p.message} (version {standard.version})",
+                    )
+                    for p in overlay_problems
+                )
+            else:
+                effective[key] = result
+    return CatalogState(procedures, effective, refused, municipalities, problems, by_directory)
