@@ -215,6 +215,14 @@ class RetentionRule(_Strict):
     days: int = Field(gt=0, le=36500)
 
 
+class RevocationRule(_Strict):
+    """Who may revoke a document this procedure issued: a caseworker of the issuing
+    municipality with ``role`` asks, with a reason, and a second one with the role confirms
+    (four eyes); both steps are in the case's timeline."""
+
+    role: str = Field(default="approver", pattern=r"^[a-z][a-z0-9_-]*$")
+
+
 #: Actions of the applicant, the same in every procedure: a stage cannot declare them.
 RESERVED_ACTION_IDS: frozenset[str] = frozenset({"submit_correction", "withdraw"})
 
@@ -242,6 +250,9 @@ class ProcedureDefinition(_Strict):
         "filed and when. The 'submitted' notice goes out once they are issued.",
     )
     notices: dict[NoticeEvent, NoticeRule] = Field(default_factory=dict)
+    revocation: RevocationRule = Field(
+        default_factory=RevocationRule,
+        description="Who may revoke an issued document (two people of this role)")
 
     @property
     def initial_stage(self) -> str:

@@ -51,6 +51,7 @@ from workflows.models import (
     ActionRequest,
     Actor,
     ApplicationView,
+    RevocationRequest,
     StartApplication,
     initial_view,
 )
@@ -312,12 +313,36 @@ class CaseService:
             view = await self._visible_view(principal, application_id)
             procedure = self.pinned(view)
             await asyncio.to_thread(self._validate_input, procedure, view, action, data)
+        view = await self._update(principal, application_id, facts, ProcedureWorkflow.act,
+                                  request)
+        self._facts.remember(view)
+        return CaseDetails(view=view, actions=available_actions(
+            procedure.definition, view, self.actor(principal)))
+
+    async def revoke_document(self, caseworker: Caseworker, application_id: str,
+                              document_id: str, reason: str | None,
+                              confirm: bool) -> ApplicationView:
+        """Ask for the revocation of a document the case issued, or confirm another
+        caseworker's request (the workflow's validator applies the role and four eyes).
+
+        :raises Refused: ``not_found`` for a case the caller may not see, the workflow's
+            refusal (``forbidden``, ``conflict``, ``invalid``).
+        :raises EngineBusy: as :meth:`act`.
+        """
+        view = await self._visible_view(caseworker, application_id)
+        request = RevocationRequest(document_id=document_id, actor=self.actor(caseworker),
+                                    reason=reason, confirm=confirm)
+        return await self._update(caseworker, view.application_id, CaseFacts.of(view),
+                                  ProcedureWorkflow.revoke, request)
+
+    async def _update(self, principal: AnyPrincipal, application_id: str,
+                      facts: CaseFacts | None, update: Any, request: Any) -> ApplicationView:
+        """Send an Update and answer its view, with every way it can fail said in our words."""
         try:
             # An Update waits until a worker accepts it: with the cases workers down it would
             # wait for ever. Give up and say so (the action may still be applied later).
             async with asyncio.timeout(ACTION_TIMEOUT_SECONDS):
-                view = await self._handle(application_id).execute_update(
-                    ProcedureWorkflow.act, request)
+                view = await self._handle(application_id).execute_update(update, request)
         except (TimeoutError, RPCTimeoutOrCancelledError) as exc:  # the SDK turns our
             # cancellation into its own error
             raise EngineBusy(f"no worker took the action within {ACTION_TIMEOUT_SECONDS} s") \
@@ -334,8 +359,7 @@ class CaseService:
                               "This application is already closed.") from exc
             raise
         self._facts.remember(view)
-        return CaseDetails(view=view, actions=available_actions(
-            procedure.definition, view, self.actor(principal)))
+        return view
 
     def _input_valid_in_any_stage(self, facts: CaseFacts, action: str,
                                   data: dict[str, Any] | None) -> bool:

@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel
@@ -15,10 +14,11 @@ from pydantic import AwareDatetime, BaseModel
 from documents.verify import MESSAGES, OverallStatus, Verdict, overall_status, verify_pdf
 from identity.principals import AnyPrincipal, Caseworker
 from records.blobs import BlobNotFound, BlobStore
-from records.register import DocumentRegister, IssuedDocument, StatusConflict
+from records.register import DocumentRegister, IssuedDocument
 from services.cases import CaseService
 from services.catalogue import CatalogueService
 from services.refusals import Refused
+from workflows.models import Revocation
 
 log = logging.getLogger("madoguchi.services")
 
@@ -66,6 +66,14 @@ class CheckResult(BaseModel):
     document: PublicDocument | None = None
     #: The file is byte for byte the one the register recorded at issue.
     same_file_as_issued: bool = False
+
+
+class RevocationOut(BaseModel):
+    """A document and its revocation: asked for (waiting for a second caseworker), or
+    confirmed (the document's status is then ``revoked``)."""
+
+    document: PublicDocument
+    revocation: Revocation
 
 
 class DocumentFile(BaseModel):
@@ -126,13 +134,15 @@ class DocumentService:
                           "ended; its number can still be checked on the verify page.") from None
         return DocumentFile(content=content, media_type=doc.media_type, filename=doc.filename)
 
-    def revoke(self, caseworker: Caseworker, document_id: str, reason: str,
-               link: VerifyLink) -> PublicDocument:
-        """Revoke an issued document (caseworkers of the issuing municipality), with a reason
-        shown on the public verify page.
+    async def revoke(self, caseworker: Caseworker, document_id: str, reason: str,
+                     link: VerifyLink) -> RevocationOut:
+        """Ask for the revocation of an issued document, with a reason shown on the public
+        verify page; it takes effect when a second caseworker confirms
+        (:meth:`confirm_revocation`). Both steps are in the case's timeline.
 
-        :raises Refused: ``invalid`` (no reason), ``not_found``, ``forbidden`` (another
-            municipality's), ``conflict`` (already revoked or superseded).
+        :raises Refused: ``invalid`` (no reason, too long), ``not_found``, ``forbidden``
+            (another municipality's, the procedure's revocation role missing), ``conflict``
+            (already revoked or superseded, or already waiting for confirmation).
         """
         reason = reason.strip()
         if not reason:
@@ -142,34 +152,36 @@ class DocumentService:
             raise Refused("invalid", "reason_too_long",
                           f"取消しの理由は{MAX_REASON}文字以内で入力してください。",
                           f"Keep the reason within {MAX_REASON} characters.")
+        return await self._revocation_step(caseworker, document_id, reason, link, confirm=False)
+
+    async def confirm_revocation(self, caseworker: Caseworker, document_id: str,
+                                 link: VerifyLink) -> RevocationOut:
+        """Confirm another caseworker's request: the document is revoked in the register.
+
+        :raises Refused: as :meth:`revoke`; ``forbidden`` (``four_eyes``) for the caseworker
+            who asked, ``conflict`` where nothing was asked for.
+        """
+        return await self._revocation_step(caseworker, document_id, None, link, confirm=True)
+
+    async def _revocation_step(self, caseworker: Caseworker, document_id: str,
+                               reason: str | None, link: VerifyLink,
+                               confirm: bool) -> RevocationOut:
         doc = self._register.get(document_id)
-        if doc is None:
+        if doc is None or self._cases is None:
             raise document_not_found()
         if doc.municipality not in caseworker.municipalities:
             raise Refused("forbidden", "other_municipality",
                           "他の自治体が発行した書類は取り消せません。",
                           "Only the issuing municipality can revoke this document.")
-        try:
-            self._register.revoke(document_id, reason=reason, actor=caseworker.subject,
-                                  at=datetime.now(UTC))
-        except StatusConflict as exc:
+        if doc.status != "valid":
             word = {"revoked": ("取り消されています", "revoked"),
-                    "superseded": ("差し替えられています", "superseded")}[exc.existing.status]
-            raise Refused("conflict", "already_" + exc.existing.status,
-                          f"この書類はすでに{word[0]}。",
-                          f"This document is already {word[1]}.") from exc
-        return self.public(document_id, link)
-
-    def status(self, document_id: str) -> str:
-        """``valid``, ``revoked`` or ``superseded`` (a document not registered yet: valid)."""
-        registered = self._register.get(document_id)
-        return registered.status if registered else "valid"
-
-    def revocable_by(self, caseworker: Caseworker, document_id: str) -> bool:
-        """Whether :meth:`revoke` would take the caseworker's revocation now."""
-        registered = self._register.get(document_id)
-        return (registered is not None and registered.status == "valid"
-                and caseworker.can_act_for(registered.municipality))
+                    "superseded": ("差し替えられています", "superseded")}[doc.status]
+            raise Refused("conflict", "already_" + doc.status, f"この書類はすでに{word[0]}。",
+                          f"This document is already {word[1]}.")
+        view = await self._cases.revoke_document(caseworker, doc.application_id, document_id,
+                                                 reason, confirm)
+        revocation = next(r for r in view.revocations if r.document_id == document_id)
+        return RevocationOut(document=self.public(document_id, link), revocation=revocation)
 
     # ---- anyone -----------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from notices.compose import (
 from notices.dispatch import DeliveryOutcome, NoticeDispatcher, deliver_via
 from notices.inbox import InboxChannel
 from records.blobs import BlobStore
-from records.register import DocumentRegister, IssuedDocument
+from records.register import DocumentNotFound, DocumentRegister, IssuedDocument, StatusConflict
 from workflows.models import (
     BatchNoticeInput,
     DocumentRef,
@@ -38,6 +38,7 @@ from workflows.models import (
     NoticeChannelsInput,
     NoticeInput,
     PurgeInput,
+    RevokeDocumentInput,
 )
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -125,6 +126,21 @@ class CaseActivities:
             removed += self._blobs.delete(doc.blob_key)
         activity.logger.info("case %s purged (%d items)", request.application_id, removed)
         return removed
+
+    @activity.defn(name="revoke_document")
+    def revoke_document(self, request: RevokeDocumentInput) -> None:
+        """Mark a document revoked in the register, with the reason the public verify page
+        shows. Idempotent: the same revocation again changes nothing; a document revoked
+        otherwise or superseded is a non-retryable refusal."""
+        try:
+            self._register.revoke(request.document_id, reason=request.reason,
+                                  actor=request.actor, at=request.at)
+        except StatusConflict as exc:
+            raise ApplicationError(f"document is already {exc.existing.status}",
+                                   type="StatusConflict", non_retryable=True) from exc
+        except DocumentNotFound as exc:
+            raise ApplicationError("document is not in the register", type="DocumentNotFound",
+                                   non_retryable=True) from exc
 
     @activity.defn(name="issue_document")
     def issue_document(self, request: IssueDocumentInput) -> DocumentRef:

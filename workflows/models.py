@@ -72,6 +72,36 @@ class ActionRequest(BaseModel):
     data: dict[str, Any] | None = None
 
 
+class RevocationRequest(BaseModel):
+    """An Update: ask for the revocation of a document the case issued (``confirm`` False),
+    or confirm another caseworker's request (``confirm`` True)."""
+
+    document_id: str
+    actor: Actor
+    reason: str | None = Field(default=None, max_length=1000)
+    confirm: bool = False
+
+
+class Revocation(BaseModel):
+    """A revocation of one of the case's documents: asked for, then confirmed."""
+
+    document_id: str
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+
+
+class RevokeDocumentInput(BaseModel):
+    """Activity input: mark a document revoked in the register (idempotent)."""
+
+    document_id: str
+    reason: str
+    actor: str
+    at: datetime
+
+
 class TimelineEntry(BaseModel):
     at: datetime
     event: str
@@ -117,6 +147,7 @@ class ApplicationView(BaseModel):
     proxy: dict[str, Any] | None = None
     request_key: str | None = None
     purged: bool = False  # the retention period ended: notices and files are gone
+    revocations: list[Revocation] = Field(default_factory=list)
 
 
 class NoticeInput(BaseModel):

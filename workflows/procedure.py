@@ -33,16 +33,20 @@ with workflow.unsafe.imports_passed_through():
         NoticeChannelsInput,
         NoticeInput,
         PurgeInput,
+        Revocation,
+        RevocationRequest,
+        RevokeDocumentInput,
         StartApplication,
         Status,
         TimelineEntry,
     )
-    from workflows.rules import Refusal, check_action
+    from workflows.rules import Refusal, check_action, check_revocation
 
 NOTICE_ACTIVITY = "deliver_notice"
 NOTICE_CHANNELS_ACTIVITY = "notice_channels"
 PURGE_ACTIVITY = "purge_case"
 ISSUE_ACTIVITY = "issue_document"
+REVOKE_ACTIVITY = "revoke_document"
 DOCUMENTS_QUEUE_SUFFIX = "-documents"
 NOTICES_QUEUE_SUFFIX = "-notices"
 
@@ -92,6 +96,7 @@ class ProcedureWorkflow:
         self._pending_documents: list[str] = []
         self._notice_seq = 0
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._revocations: list[Revocation] = []
         # What the portal set at start; see _sync_search_attributes.
         self._indexed: tuple[Any, ...] = (self._stage, self._status, None, self._due_at())
         self._record("submitted", actor="applicant")
@@ -259,6 +264,47 @@ class ProcedureWorkflow:
             self._stage_action(action, request)
         self._sync_search_attributes()
         return self._view()
+
+    @workflow.update
+    async def revoke(self, request: RevocationRequest) -> ApplicationView:
+        """Ask for, or confirm, the revocation of a document this case issued."""
+        actor = request.actor.subject
+        if not request.confirm:
+            self._revocations.append(Revocation(
+                document_id=request.document_id, reason=(request.reason or "").strip(),
+                requested_by=actor, requested_at=workflow.now()))
+            self._record("revocation_requested", actor=actor, comment=request.document_id)
+            return self._view()
+        found = next(r for r in self._revocations if r.document_id == request.document_id)
+        # Marked before the activity, so a second confirmation meanwhile is refused.
+        found.confirmed_by, found.confirmed_at = actor, workflow.now()
+        try:
+            await workflow.execute_activity(
+                REVOKE_ACTIVITY,
+                RevokeDocumentInput(document_id=found.document_id, reason=found.reason,
+                                    actor=f"{found.requested_by}+{actor}",
+                                    at=found.confirmed_at),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=5,
+                                         initial_interval=timedelta(seconds=1)),
+            )
+        except ActivityError as exc:
+            found.confirmed_by = found.confirmed_at = None
+            raise ApplicationError("the register did not take the revocation",
+                                   {"code": "register_refused", "kind": "conflict",
+                                    "message": {"ja": "書類の取消しを記録できませんでした。",
+                                                "en": "The revocation could not be recorded."}},
+                                   type="register_refused", non_retryable=True) from exc
+        self._record("revoked", actor=actor, comment=found.document_id)
+        return self._view()
+
+    @revoke.validator
+    def _validate_revoke(self, request: RevocationRequest) -> None:
+        refusal = check_revocation(self._definition, self._view(), request)
+        if refusal is not None:
+            raise ApplicationError(
+                refusal.message["en"], refusal.model_dump(), type=refusal.code, non_retryable=True
+            )
 
     @act.validator
     def _validate_act(self, request: ActionRequest) -> None:
@@ -528,6 +574,7 @@ class ProcedureWorkflow:
             proxy=self._start.proxy,
             request_key=self._start.request_key,
             purged=self._purged,
+            revocations=[r.model_copy() for r in self._revocations],
         )
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from forms.definition import RESERVED_ACTION_IDS, ActionDefinition, ProcedureDefinition
-from workflows.models import TERMINAL, ActionRequest, Actor, ApplicationView
+from workflows.models import TERMINAL, ActionRequest, Actor, ApplicationView, RevocationRequest
 
 #: Actions of the applicant, the same for every procedure.
 APPLICANT_ACTIONS: frozenset[str] = RESERVED_ACTION_IDS
@@ -163,3 +163,52 @@ def available_actions(
         if check_action(definition, view, probe) is None:
             allowed.append(name)
     return sorted(allowed)
+
+
+def check_revocation(
+    definition: ProcedureDefinition, view: ApplicationView, request: RevocationRequest
+) -> Refusal | None:
+    """None when ``request`` (asking for, or confirming, a revocation) may be carried out.
+
+    A caseworker of the case's municipality with the procedure's revocation role asks, with
+    a reason; a second one with the role confirms: never the one who asked (four eyes).
+    """
+    actor = request.actor
+    if actor.kind != "caseworker":
+        return _refuse("caseworker_only", "forbidden", "この操作は担当職員のみ行えます。",
+                       "Only a caseworker can do this.")
+    if not is_caseworker_of(view, actor):
+        return _refuse("wrong_municipality", "forbidden", "この申請は別の自治体の担当です。",
+                       "This application belongs to another municipality.")
+    role = definition.revocation.role
+    if role not in actor.roles:
+        return _refuse("role_required", "forbidden",
+                       f"書類の取消しには「{role}」の権限が必要です。",
+                       f"Revoking a document needs the '{role}' role.")
+    if request.document_id not in {d.id for d in view.documents}:
+        return _refuse("unknown_document", "invalid", "この申請の書類ではありません。",
+                       "This case did not issue that document.")
+    found = next((r for r in view.revocations if r.document_id == request.document_id), None)
+    if found is not None and found.confirmed_by is not None:
+        return _refuse("already_revoked", "conflict", "この書類はすでに取り消されています。",
+                       "This document is already revoked.")
+    if not request.confirm:
+        if found is not None:
+            return _refuse("revocation_pending", "conflict",
+                           "この書類の取消しは、すでに別の職員の確認を待っています。",
+                           "A revocation of this document is already waiting for a second "
+                           "caseworker.")
+        if not (request.reason and request.reason.strip()):
+            return _refuse("reason_required", "invalid", "取消しの理由を入力してください。",
+                           "Give the reason for the revocation.")
+        return None
+    if found is None:
+        return _refuse("no_revocation_requested", "conflict",
+                       "この書類の取消しは求められていません。",
+                       "No revocation of this document has been asked for.")
+    if found.requested_by == actor.subject:
+        return _refuse("four_eyes", "forbidden",
+                       "取消しを求めた職員とは別の職員が確認してください（二者確認）。",
+                       "Four-eyes rule: a caseworker other than the one who asked must "
+                       "confirm.")
+    return None

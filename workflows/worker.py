@@ -48,7 +48,7 @@ def build_workers(
                               workflows=[ProcedureWorkflow, CampaignWorkflow],
                               # Cases started before the notices pool existed deliver here.
                               activities=[activities.notice_channels, activities.deliver_notice,
-                                          activities.purge_case],
+                                          activities.purge_case, activities.revoke_document],
                               **common))
     if queue in ("documents", "all"):
         workers.append(Worker(client, task_queue=task_queue + DOCUMENTS_QUEUE_SUFFIX,

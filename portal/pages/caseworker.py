@@ -157,7 +157,7 @@ def _case_page(
     input_values: dict[str, dict] | None = None,
     comment: str = "",
     done: str | None = None,
-    revoked: bool = False,
+    revoked: str | None = None,
 ) -> Response:
     app = _app(request)
     view = details.view
@@ -200,10 +200,20 @@ def _case_page(
         for file in leaf.files
     ]
     documents = []
+    may_revoke = (procedure.definition.revocation.role in principal.roles
+                  and principal.can_act_for(view.municipality))
     for ref in view.documents:
-        documents.append({"id": ref.id, "title": ref.title,
-                          "status": app.documents.status(ref.id),
-                          "revocable": app.documents.revocable_by(principal, ref.id)})
+        valid = app.documents.status(ref.id) == "valid"
+        pending = next((r for r in view.revocations
+                        if r.document_id == ref.id and r.confirmed_by is None), None)
+        documents.append({
+            "id": ref.id, "title": ref.title, "status": app.documents.status(ref.id),
+            "pending": pending,
+            "revocable": may_revoke and valid and pending is None,
+            # Four eyes: the one who asked cannot confirm.
+            "confirmable": may_revoke and valid and pending is not None
+            and pending.requested_by != principal.subject,
+        })
     step_fields = []
     for action_id, data in view.step_data.items():
         action = next(
@@ -253,7 +263,8 @@ async def case(
     """A case: the application, its history and the actions the workflow allows now."""
     principal = _caseworker(request)
     details = await _app(request).cases.details(principal, application_id)
-    return _case_page(request, principal, details, done=done, revoked=bool(revoked))
+    return _case_page(request, principal, details, done=done,
+                      revoked=revoked if revoked in ("requested", "confirmed") else None)
 
 
 @router.get("/staff/cases/{application_id}/attachments/{attachment_id}")
@@ -302,6 +313,7 @@ def _revoke_page(
     reason: str = "",
     error: dict[str, str] | None = None,
     refusal: dict[str, str] | None = None,
+    confirming: Any = None,
 ) -> Response:
     return render(
         request,
@@ -313,6 +325,7 @@ def _revoke_page(
         reason=reason,
         error=error,
         refusal=refusal,
+        confirming=confirming,
     )
 
 
@@ -324,7 +337,8 @@ async def revoke(request: Request, application_id: str, document_id: str) -> Res
     form = await request.form()
     reason = str(form.get("reason") or "").strip()
     try:
-        _app(request).documents.revoke(principal, document_id, reason, verify_link(request))
+        await _app(request).documents.revoke(principal, document_id, reason,
+                                             verify_link(request))
     except Refused as exc:
         # The reason's own problems beside its input; any other refusal above the form.
         mine = exc.code in ("reason_required", "reason_too_long")
@@ -338,7 +352,34 @@ async def revoke(request: Request, application_id: str, document_id: str) -> Res
             error=exc.message if mine else None,
             refusal=None if mine else exc.message,
         )
-    return redirect(f"/staff/cases/{application_id}?revoked=1")
+    return redirect(f"/staff/cases/{application_id}?revoked=requested")
+
+
+@router.get("/staff/cases/{application_id}/documents/{document_id}/revoke/confirm")
+@page
+async def revocation_check(request: Request, application_id: str, document_id: str) -> Response:
+    """A second caseworker reads the reason given, before confirming the revocation."""
+    principal, details, ref = await _revocable(request, application_id, document_id)
+    return _revoke_page(request, principal, details, ref, confirming=_pending(details, ref.id))
+
+
+@router.post("/staff/cases/{application_id}/documents/{document_id}/revoke/confirm")
+@page
+async def revocation_confirm(request: Request, application_id: str, document_id: str) -> Response:
+    """Confirm another caseworker's revocation (four eyes; POST-redirect-GET)."""
+    principal, details, ref = await _revocable(request, application_id, document_id)
+    try:
+        await _app(request).documents.confirm_revocation(principal, document_id,
+                                                         verify_link(request))
+    except Refused as exc:
+        return _revoke_page(request, principal, details, ref, status=status_of(exc),
+                            refusal=exc.message, confirming=_pending(details, ref.id))
+    return redirect(f"/staff/cases/{application_id}?revoked=confirmed")
+
+
+def _pending(details: CaseDetails, document_id: str) -> Any:
+    return next((r for r in details.view.revocations
+                 if r.document_id == document_id and r.confirmed_by is None), None)
 
 
 @router.get("/staff/dashboard")

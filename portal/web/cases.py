@@ -17,6 +17,8 @@ def timeline_entries(view: ApplicationView, procedure: Procedure, lang: str, *,
             titles.setdefault(action.id, action.title.model_dump())
     entries = []
     for entry in view.timeline:
+        if resident and entry.event == "revocation_requested":
+            continue  # the municipality's own step until a second caseworker confirms it
         if entry.event in i18n.EVENTS:
             label = i18n.pick(i18n.EVENTS[entry.event], lang)
         else:

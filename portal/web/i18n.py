@@ -258,18 +258,36 @@ STRINGS: dict[str, tuple[str, str]] = {
     "revoke.link": ("この書類を取り消す", "Revoke this document"),
     "revoke.title": ("書類を取り消しますか", "Revoke this document?"),
     "revoke.body": (
-        "取り消すと、検証ページでこの書類は「取消し」と表示され、元に戻せません。"
-        "理由は検証ページで公開されます。個人情報を書かないでください。",
-        "Once revoked, the verify page shows the document as revoked; this cannot be "
-        "undone. The reason is public on the verify page: write no personal data.",
+        "取消しは、別の職員が確認した時点で行われます（二者確認）。取り消すと、検証ページで"
+        "この書類は「取消し」と表示され、元に戻せません。理由は検証ページで公開されます。"
+        "個人情報を書かないでください。",
+        "The revocation takes effect when a second caseworker confirms it (four eyes). Once "
+        "revoked, the verify page shows the document as revoked; this cannot be undone. The "
+        "reason is public on the verify page: write no personal data.",
     ),
+    "revoke.requested_by": ("取消しを求めた職員", "Asked for by"),
+    "revoke.confirming.title": ("書類の取消しを確認しますか", "Confirm the revocation?"),
+    "revoke.confirming.body": (
+        "別の職員が、次の理由でこの書類の取消しを求めています。確認すると取り消され、"
+        "検証ページに理由とともに表示されます。元に戻せません。",
+        "Another caseworker asks for this document to be revoked for the reason above. "
+        "Once you confirm, it is revoked and the verify page shows it with the reason. "
+        "This cannot be undone.",
+    ),
+    "revoke.confirming.button": ("確認して取り消す", "Confirm and revoke"),
+    "revoke.confirm_link": ("取消しを確認する", "Confirm the revocation"),
+    "revoke.status.pending": ("取消しの確認待ち", "Revocation awaiting a second caseworker"),
     "revoke.reason": ("取消しの理由", "Reason for the revocation"),
     "revoke.reason.hint": (
         "検証ページで公開されます（1000文字まで）。例：記載内容に誤りがあったため再発行しました。",
         "Shown on the public verify page (up to 1000 characters).",
     ),
-    "revoke.confirm": ("取り消す", "Yes, revoke"),
-    "revoke.done": ("書類を取り消しました。", "The document has been revoked."),
+    "revoke.confirm": ("取消しを求める", "Ask for the revocation"),
+    "revoke.done.requested": (
+        "取消しを求めました。別の職員が確認すると取り消されます（二者確認）。",
+        "Revocation asked for: it takes effect when a second caseworker confirms it.",
+    ),
+    "revoke.done.confirmed": ("書類を取り消しました。", "The document has been revoked."),
     "revoke.status.revoked": ("取消し済み", "Revoked"),
     "revoke.status.superseded": ("差し替え済み", "Superseded"),
     "dash.title": ("集計", "Dashboard"),
@@ -347,6 +365,11 @@ EVENTS: dict[str, tuple[str, str]] = {
         "書類を作れませんでした（市区町村の担当者が対応します）",
         "A document could not be made (the municipality's staff will see to it)",
     ),
+    "revocation_requested": (
+        "書類の取消しが求められました（二者確認待ち）",
+        "Revocation of a document asked for (waiting for a second caseworker)",
+    ),
+    "revoked": ("書類が取り消されました", "A document was revoked"),
     "deadline_reminder": ("処理期限が近づいています", "Deadline approaching"),
     "deadline_escalation": ("処理期限を過ぎました", "Deadline passed"),
 }

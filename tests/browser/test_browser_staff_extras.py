@@ -1,7 +1,7 @@
 """The caseworker's extras in a real Chromium: revoking an issued document from the case
-page (reason required, confirmed, the API's own handler; the public verify page then says
-revoked), the due-date filter of the queue, the dashboard (SVG charts with data tables,
-no personal data), and the HTML page for an unknown address.
+page (an approver asks with a reason, a second approver reads it and confirms: four eyes;
+the public verify page then says revoked), the due-date filter of the queue, the dashboard
+(SVG charts with data tables, no personal data), and the HTML page for an unknown address.
 
 The case is filed and decided through the API (fast); the pages do the rest.
 """
@@ -55,36 +55,59 @@ async def test_revoke_filter_dashboard_and_not_found(kit, portal, javascript):
     audit = kit.audit if javascript else (lambda page, name: asyncio.sleep(0))
     app_id, document_id = await issued_case(portal.stack)
     staff = await kit.open(javascript=javascript)
-    await kit.sign_in(staff, "千代田区 受付・調査担当")
+    await kit.sign_in(staff, "千代田区 決裁者")
 
-    # --- revoke, from the case page -----------------------------------------------------
+    # --- revoke, from the case page: one approver asks ------------------------------------
     await staff.goto(f"/staff/cases/{app_id}")
     await staff.get_by_role("link", name="この書類を取り消す : 罹災証明書").click()
     await expect(staff.locator("h1")).to_have_text("書類を取り消しますか")
-    await staff.get_by_role("button", name="取り消す").click()  # no reason
+    await staff.get_by_role("button", name="取消しを求める").click()  # no reason
     await expect(staff.locator("#error-summary")).to_contain_text("取消しの理由を入力してください")
     await expect(staff.locator("#f-reason")).to_have_attribute("aria-invalid", "true")
     if javascript:
         await audit(staff, "staff-revoke-error")
     reason = "記載内容に誤りがあったため、再発行します。"
     await staff.fill("#f-reason", reason)
-    await staff.get_by_role("button", name="取り消す").click()
-    await expect(staff.get_by_role("status")).to_contain_text("書類を取り消しました")
-    await expect(staff.locator(f"#doc-{document_id}")).to_contain_text("取消し済み")
+    await staff.get_by_role("button", name="取消しを求める").click()
+    await expect(staff.get_by_role("status")).to_contain_text("別の職員が確認すると取り消されます")
+    await expect(staff.locator(f"#doc-{document_id}")).to_contain_text("取消しの確認待ち")
+    # Four eyes: the one who asked is offered no confirmation.
+    await expect(staff.get_by_role("link", name=re.compile("取消しを確認する"))).to_have_count(0)
+    assert portal.stack.register.get(document_id).status == "valid"
+
+    # --- a second approver reads the reason and confirms -----------------------------------
+    second = await kit.open(javascript=javascript)
+    token = portal.stack.issuer.issue_caseworker("cw-131016-approver-2", ["131016"],
+                                                 ["approver"], name="千代田区 決裁者2")
+    await second.context.add_cookies([{"name": "madoguchi_session", "value": token,
+                                       "url": portal.url}])
+    await second.goto(f"/staff/cases/{app_id}")
+    await second.get_by_role("link", name="取消しを確認する : 罹災証明書").click()
+    await expect(second.locator("h1")).to_have_text("書類の取消しを確認しますか")
+    await expect(second.locator("main")).to_contain_text(reason)
+    if javascript:
+        await audit(second, "staff-revoke-confirm")
+    await second.get_by_role("button", name="確認して取り消す").click()
+    await expect(second.get_by_role("status")).to_contain_text("書類を取り消しました")
+    await expect(second.locator(f"#doc-{document_id}")).to_contain_text("取消し済み")
     # Only the 申請控え can still be revoked.
-    await expect(staff.get_by_role("link", name=re.compile("この書類を取り消す"))).to_have_count(1)
-    await expect(staff.get_by_role("link", name="この書類を取り消す : 申請控え")).to_have_count(1)
-    await audit(staff, "staff-case-revoked")
+    await expect(second.get_by_role("link", name=re.compile("この書類を取り消す"))).to_have_count(1)
+    await expect(second.get_by_role("link", name="この書類を取り消す : 申請控え")).to_have_count(1)
+    await expect(second.locator("main")).to_contain_text("書類が取り消されました")  # timeline
+    await audit(second, "staff-case-revoked")
     assert portal.stack.register.get(document_id).status == "revoked"
     change = portal.stack.register.status_change(document_id)
-    assert change.reason == reason and change.actor == "cw-131016-1"
-    await staff.goto(f"/verify/{document_id}")
-    await expect(staff.locator("main")).to_contain_text(reason)
-    # Revoking again (an old tab) is refused with the register's reason.
+    assert change.reason == reason and change.actor == "cw-131016-2+cw-131016-approver-2"
+    await second.goto(f"/verify/{document_id}")
+    await expect(second.locator("main")).to_contain_text(reason)
+    # Asking again (an old tab) is refused with the register's reason.
     await staff.goto(f"/staff/cases/{app_id}/documents/{document_id}/revoke")
     await staff.fill("#f-reason", "もう一度")
-    await staff.get_by_role("button", name="取り消す").click()
+    await staff.get_by_role("button", name="取消しを求める").click()
     await expect(staff.locator("#refusal")).to_contain_text("この書類はすでに取り消されています")
+
+    # The queue's filters belong to a reviewer's work.
+    await kit.sign_in(staff, "千代田区 受付・調査担当")
 
     # --- the queue's due-date filter -------------------------------------------------------
     await staff.goto("/staff")

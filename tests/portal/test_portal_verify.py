@@ -207,32 +207,6 @@ async def test_upload_form_answers_in_plain_words(portal: Portal, issued: dict[s
     assert empty.status_code == 422 and "PDF ファイルを選んでください" in empty.text
 
 
-async def test_revocation_by_a_caseworker_of_that_municipality(
-    portal: Portal, issued: dict[str, Any]
-) -> None:
-    url = f"/api/documents/{DOC_ID}/revoke"
-    assert (await portal.http.post(url, json={"reason": "x"})).status_code == 401
-    other = await portal.http.post(url, json={"reason": "x"}, headers=portal.caseworker("011002"))
-    assert other.status_code == 403
-    blank = await portal.http.post(url, json={"reason": "  "}, headers=portal.caseworker())
-    assert blank.status_code == 422
-    done = await portal.http.post(
-        url, json={"reason": "再調査により被害の程度を変更したため"}, headers=portal.caseworker()
-    )
-    assert done.status_code == 200, done.text
-    assert done.json()["status"] == "revoked"
-    again = await portal.http.post(url, json={"reason": "別の理由"}, headers=portal.caseworker())
-    assert again.status_code == 409 and again.json()["error"] == "already_revoked"
-
-    change = portal.register.status_change(DOC_ID)
-    assert change is not None and change.actor == "cw-1"
-
-    page = (await portal.http.get(f"/verify/{DOC_ID}")).text
-    assert "取消し" in page and "再調査により被害の程度を変更したため" in page
-    result = (await portal.http.post("/api/verify", **upload(issued["pdf"]))).json()
-    assert result["status"] == "revoked" and result["seal"]["outcome"] == "valid"
-
-
 async def test_supersede_is_recorded_once(portal: Portal) -> None:
     now = datetime.now(UTC)
     pdf = b"%PDF"

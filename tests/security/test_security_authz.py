@@ -115,6 +115,10 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ("POST", "/api/documents/{document_id}/revoke"): Row(
             {"staff"}, f"/api/documents/{doc}/revoke", {"json": {"reason": "matrix test"}}, order=2
         ),
+        # Four eyes: the one who asked (staff, above) cannot confirm, so no one here can.
+        ("POST", "/api/documents/{document_id}/revoke/confirm"): Row(
+            set(), f"/api/documents/{doc}/revoke/confirm", order=3
+        ),
         ("GET", "/api/inbox"): Row(SIGNED_IN),
         ("GET", "/api/queue"): Row(CASEWORKERS),
         # -- attachments and drafts (residents' own) -----------------------------------
@@ -232,6 +236,13 @@ def table(w: World) -> dict[tuple[str, str], Row]:
             f"/staff/cases/{app}/documents/{doc}/revoke",
             {"data": {"reason": ""}},
             page=True,
+        ),
+        ("GET", "/staff/cases/{application_id}/documents/{document_id}/revoke/confirm"): Row(
+            {"staff"}, f"/staff/cases/{app}/documents/{doc}/revoke/confirm", page=True
+        ),
+        # Before anyone asked: staff is told there is nothing to confirm (409), not refused.
+        ("POST", "/staff/cases/{application_id}/documents/{document_id}/revoke/confirm"): Row(
+            {"staff"}, f"/staff/cases/{app}/documents/{doc}/revoke/confirm", page=True
         ),
     }
 

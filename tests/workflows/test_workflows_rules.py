@@ -20,8 +20,23 @@ from pydantic import ValidationError
 
 from forms.catalog import Catalog
 from forms.definition import ProcedureDefinition
-from workflows.models import TERMINAL, ActionRequest, Actor, ApplicationView, Status
-from workflows.rules import APPLICANT_ACTIONS, Refusal, available_actions, check_action
+from workflows.models import (
+    TERMINAL,
+    ActionRequest,
+    Actor,
+    ApplicationView,
+    DocumentRef,
+    Revocation,
+    RevocationRequest,
+    Status,
+)
+from workflows.rules import (
+    APPLICANT_ACTIONS,
+    Refusal,
+    available_actions,
+    check_action,
+    check_revocation,
+)
 
 CITY = "131016"
 OTHER_CITY = "141003"
@@ -578,3 +593,68 @@ def test_property_nothing_allowed_is_hidden_and_nothing_offered_is_refused(situa
         assert refusal is None or refusal.kind == "invalid"
         assert check_action(definition, case, ask(name, actor, comment="理由", data=SOMETHING)
                             ) is None
+
+
+# --- revocation of an issued document (issue #15: a role and a second person) ---------------
+
+
+def _issued(definition: ProcedureDefinition, *revocations: Revocation) -> ApplicationView:
+    issued = view(definition, "completed", "completed").model_copy(update={
+        "documents": [DocumentRef(id="DOC-1", type="certificate", title=_text("証明書"),
+                                  filename="c.pdf", sha256="0" * 64)],
+        "revocations": list(revocations),
+    })
+    return issued
+
+
+def _asked(by: str = "cw-1", confirmed_by: str | None = None) -> Revocation:
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    return Revocation(document_id="DOC-1", reason="誤記", requested_by=by, requested_at=at,
+                      confirmed_by=confirmed_by, confirmed_at=at if confirmed_by else None)
+
+
+def _revoke(actor: Actor, confirm: bool = False, reason: str | None = "誤記",
+            document: str = "DOC-1") -> RevocationRequest:
+    return RevocationRequest(document_id=document, actor=actor, reason=reason, confirm=confirm)
+
+
+def test_a_caseworker_with_the_declared_role_asks_and_another_confirms(disaster):
+    assert disaster.revocation.role == "approver"
+    assert check_revocation(disaster, _issued(disaster), _revoke(caseworker("approver"))) is None
+    pending = _issued(disaster, _asked("cw-1"))
+    confirm = _revoke(caseworker("approver", subject="cw-2"), confirm=True, reason=None)
+    assert check_revocation(disaster, pending, confirm) is None
+
+
+@pytest.mark.parametrize(("actor", "code"), [
+    (applicant(), "caseworker_only"),
+    (caseworker("approver", municipalities=(OTHER_CITY,)), "wrong_municipality"),
+    (caseworker("reviewer", "surveyor"), "role_required"),
+])
+def test_who_may_not_revoke(disaster, actor, code):
+    assert_refused(check_revocation(disaster, _issued(disaster), _revoke(actor)), code,
+                   "forbidden")
+
+
+def test_the_one_who_asked_cannot_confirm(disaster):
+    pending = _issued(disaster, _asked("cw-1"))
+    refusal = check_revocation(disaster, pending,
+                               _revoke(caseworker("approver"), confirm=True))
+    assert_refused(refusal, "four_eyes", "forbidden")
+
+
+@pytest.mark.parametrize(("revocations", "request_", "code", "kind"), [
+    ((), _revoke(caseworker("approver"), reason=" "), "reason_required", "invalid"),
+    ((), _revoke(caseworker("approver"), document="DOC-X"), "unknown_document", "invalid"),
+    ((), _revoke(caseworker("approver", subject="cw-2"), confirm=True),
+     "no_revocation_requested", "conflict"),
+    ((_asked(),), _revoke(caseworker("approver", subject="cw-2")), "revocation_pending",
+     "conflict"),
+    ((_asked(confirmed_by="cw-2"),), _revoke(caseworker("approver", subject="cw-3")),
+     "already_revoked", "conflict"),
+    ((_asked(confirmed_by="cw-2"),), _revoke(caseworker("approver", subject="cw-3"),
+                                             confirm=True), "already_revoked", "conflict"),
+])
+def test_revocation_refusals(disaster, revocations, request_, code, kind):
+    assert_refused(check_revocation(disaster, _issued(disaster, *revocations), request_),
+                   code, kind)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from portal.deps import App, CurrentCaseworker, CurrentPrincipal
 from portal.errors import ErrorBody
 from portal.links import verify_link
-from services.documents import PublicDocument
+from services.documents import RevocationOut
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
@@ -47,7 +47,7 @@ async def download(document_id: str, principal: CurrentPrincipal, app: App) -> R
 
 @router.post(
     "/{document_id}/revoke",
-    response_model=PublicDocument,
+    status_code=status.HTTP_202_ACCEPTED,
     responses={c: {"model": ErrorBody} for c in (401, 403, 404, 409, 422)},
 )
 async def revoke(
@@ -56,6 +56,19 @@ async def revoke(
     caseworker: CurrentCaseworker,
     app: App,
     request: Request,
-) -> PublicDocument:
-    """Revoke an issued document (caseworkers of the issuing municipality)."""
-    return app.documents.revoke(caseworker, document_id, body.reason, verify_link(request))
+) -> RevocationOut:
+    """Ask for the revocation of an issued document; a second caseworker confirms it."""
+    return await app.documents.revoke(caseworker, document_id, body.reason,
+                                      verify_link(request))
+
+
+@router.post(
+    "/{document_id}/revoke/confirm",
+    responses={c: {"model": ErrorBody} for c in (401, 403, 404, 409)},
+)
+async def confirm_revocation(
+    document_id: str, caseworker: CurrentCaseworker, app: App, request: Request
+) -> RevocationOut:
+    """Confirm another caseworker's revocation (four eyes): the document is revoked."""
+    return await app.documents.confirm_revocation(caseworker, document_id,
+                                                  verify_link(request))
