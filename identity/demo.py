@@ -26,8 +26,8 @@ __all__ = ["DEMO_ROSTER", "DemoPerson", "demo_person", "issue_demo_token"]
 class DemoPerson:
     """One demo identity. ``id`` is also the token's ``sub``.
 
-    ``proxy_for`` is set for a proxy: whom they file for (the login page may prefill the
-    filing form's proxy section with it).
+    ``proxy_for`` is set for a proxy: whom they file for, as their label says (what a
+    tester types in the filing's proxy section).
     """
 
     id: str
