@@ -9,14 +9,17 @@ no codec.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import timedelta
 
+import pytest
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -135,5 +138,57 @@ async def test_a_case_started_with_plain_input_never_runs(dev_env: WorkflowEnvir
         types = await eventually(failed_task, timeout=15)
         assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in types
         assert EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES not in types
+    finally:
+        await handle.terminate("test over")
+
+
+@workflow.defn(name="AskAndReport")
+class AskAndReport:
+    """Ours: reports the message of the activity's failure (as a case would show it)."""
+
+    @workflow.run
+    async def run(self, activity_queue: str) -> str:
+        try:
+            await workflow.execute_activity(
+                "decide", "case-1", task_queue=activity_queue,
+                start_to_close_timeout=timedelta(seconds=10), retry_policy=ONCE)
+        except ActivityError as failed:
+            return str(failed.cause.message if failed.cause else failed.message)
+        return "no failure"
+
+
+async def test_a_forged_failure_message_is_not_believed(dev_env: WorkflowEnvironment):
+    """Failure messages travel encoded (DefaultFailureConverterWithEncodedAttributes): one
+    the attacker encoded without our key stays "Encoded failure"."""
+    @activity.defn(name="decide")
+    async def forged_refusal(case: RawValue) -> str:
+        raise ApplicationError("approved by cw-made-up", type="Approved", non_retryable=True)
+
+    wf_queue, act_queue = _queues()
+    raw = await Client.connect(dev_env.client.service_client.config.target_host,
+                               namespace=dev_env.client.namespace,
+                               data_converter=dataclasses.replace(
+                                   DataConverter.default,
+                                   failure_converter_class=(
+                                       DefaultFailureConverterWithEncodedAttributes)))
+    async with Worker(dev_env.client, task_queue=wf_queue, workflows=[AskAndReport],
+                      workflow_runner=UnsandboxedWorkflowRunner()), \
+            Worker(raw, task_queue=act_queue, activities=[forged_refusal]):
+        reported = await dev_env.client.execute_workflow(
+            AskAndReport.run, act_queue, id=f"report-{wf_queue}", task_queue=wf_queue,
+            execution_timeout=timedelta(seconds=30))
+    assert "cw-made-up" not in reported
+    assert reported == "Encoded failure"
+
+
+async def test_a_plain_memo_is_not_read_as_ours(dev_env: WorkflowEnvironment):
+    raw = await _raw(dev_env)
+    handle = await raw.start_workflow("ProcedureWorkflow", id=f"memo-{uuid.uuid4().hex[:8]}",
+                                      task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+                                      memo={"decided_by": "cw-made-up"})
+    try:
+        description = await dev_env.client.get_workflow_handle(handle.id).describe()
+        with pytest.raises(KeyError, match="madoguchi-refused"):
+            await description.memo_value("decided_by")
     finally:
         await handle.terminate("test over")
