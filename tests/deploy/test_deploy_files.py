@@ -58,6 +58,7 @@ def test_compose_runs_every_entry_point_and_reads_secrets_from_files():
     published = {n for n, s in services.items() if s.get("ports")}
     assert published == {"caddy"}, "only the TLS proxy is reachable from outside"
     assert services["temporal"]["image"].startswith("temporalio/server:")
+    assert services["temporal"]["environment"]["TEMPORAL_TLS_REQUIRE_CLIENT_AUTH"] == "true"
     assert services["temporal"]["environment"]["ENABLE_ES"] == "true"
     assert services["temporal-schema"]["image"].startswith("temporalio/admin-tools:")
 
@@ -97,6 +98,8 @@ def test_temporal_chart_values_use_postgresql_and_elasticsearch():
     assert stores["default"]["sql"]["pluginName"] == "postgres12"
     assert "password" not in stores["default"]["sql"]  # from an existing Secret
     assert stores["visibility"]["elasticsearch"]["version"] == "v7"
+    # No call to the frontend without a client certificate (test_deploy_temporal_tls.py).
+    assert values["server"]["config"]["tls"]["frontend"]["server"]["requireClientAuth"] is True
 
 
 def test_yamllint_is_clean():

@@ -98,3 +98,24 @@ async def test_no_cors_grant_for_another_site(codec):
         )
     assert preflight.headers.get("access-control-allow-origin") in (None, "")
     assert "evil.example" not in preflight.headers.get("access-control-allow-origin", "")
+
+
+@pytest.mark.parametrize("kind", ["plain", "forged"])
+async def test_a_payload_madoguchi_did_not_seal_shows_as_refused(codec, kind):
+    """Issue #15: forged plain JSON in a history must not look like case data in the UI."""
+    app, runtime = codec
+    forged = {"action": "approve", "actor": {"kind": "caseworker", "subject": "cw-made-up"}}
+    if kind == "plain":
+        payload = Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(forged).encode())
+    else:
+        key_id = runtime.data.payload_keys().active.encode()
+        payload = Payload(metadata={"encoding": b"binary/encrypted", "encryption-key-id": key_id},
+                          data=json.dumps(forged).encode())
+    body = json_format.MessageToJson(Payloads(payloads=[payload]))
+    reply = await _decode(app, body, _token(runtime, "operator"))
+    assert reply.status_code == 200
+    (shown,) = json_format.Parse(reply.text, Payloads()).payloads
+    notice = json.loads(shown.data)
+    assert notice["madoguchi"] == "refused"
+    assert notice["reason"] == ("not_encrypted" if kind == "plain" else "bad_ciphertext")
+    assert "cw-made-up" not in reply.text and notice["message"]["ja"]

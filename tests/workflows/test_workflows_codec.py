@@ -14,7 +14,14 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from workflows.client import data_converter
-from workflows.codec import EncryptionCodec, KeyRing, KeyRingError
+from workflows.codec import (
+    REFUSED,
+    EncryptionCodec,
+    KeyRing,
+    KeyRingError,
+    PayloadRefused,
+    refused_marker,
+)
 
 
 async def test_round_trip_and_the_key_id_travels_with_the_payload():
@@ -32,11 +39,33 @@ async def test_tampering_and_unknown_keys_are_refused():
     (sealed,) = await codec.encode([Payload(metadata={}, data=b"x" * 40)])
     tampered = sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
     flipped = Payload(metadata=sealed.metadata, data=tampered)
-    with pytest.raises(InvalidTag):
-        await codec.decode([flipped])
+    with pytest.raises(PayloadRefused) as refused:
+        codec.open(flipped)
+    assert refused.value.reason == "bad_ciphertext"
+    assert isinstance(refused.value.__cause__, InvalidTag)
     relabelled = Payload(metadata={**sealed.metadata, "encryption-key-id": b"k9"}, data=sealed.data)
     with pytest.raises(KeyRingError):
-        await codec.decode([relabelled])
+        codec.open(relabelled)
+    assert await codec.decode([flipped, relabelled]) == [refused_marker("bad_ciphertext"),
+                                                        refused_marker("unknown_key")]
+
+
+@pytest.mark.parametrize("metadata", [{"encoding": b"json/plain"}, {"encoding": b"binary/null"},
+                                      {}, {"encoding": REFUSED}])
+async def test_plain_payloads_are_refused_without_their_content_in_the_log(metadata, caplog):
+    """Issue #15: plain JSON used to pass through decode, so anyone who reached the Temporal
+    frontend could send Updates the worker believed. Only sealed payloads are ours."""
+    codec = EncryptionCodec(KeyRing.generate("k1"))
+    plain = Payload(metadata=metadata, data='{"subject": "山田 太郎"}'.encode())
+    with pytest.raises(PayloadRefused) as refused:
+        codec.open(plain)
+    assert refused.value.reason == "not_encrypted"
+    (marker,) = await codec.decode([plain])
+    assert marker == refused_marker("not_encrypted") and not marker.data
+    assert "not_encrypted" in caplog.text and "山田" not in caplog.text
+    # Whatever uses the value fails there (an Update is rejected, a Signal dropped).
+    with pytest.raises(KeyError, match="Unknown payload encoding"):
+        data_converter(KeyRing.generate("k1")).payload_converter.from_payloads([marker])
 
 
 async def test_large_payloads_are_deflated_and_the_flag_is_bound_to_the_ciphertext():
@@ -51,12 +80,12 @@ async def test_large_payloads_are_deflated_and_the_flag_is_bound_to_the_cipherte
     # Dropping or changing the flag does not yield a readable (or wrongly inflated) payload.
     unflagged = Payload(metadata={k: v for k, v in sealed.metadata.items()
                                   if k != "encryption-compression"}, data=sealed.data)
-    with pytest.raises(InvalidTag):
-        await codec.decode([unflagged])
+    with pytest.raises(PayloadRefused, match="bad_ciphertext"):
+        codec.open(unflagged)
     other = Payload(metadata={**sealed.metadata, "encryption-compression": b"lz4"},
                     data=sealed.data)
     with pytest.raises(KeyRingError):
-        await codec.decode([other])
+        codec.open(other)
     # Small payloads are sealed as before: no flag, the key id alone is associated data.
     (small,) = await codec.encode([Payload(metadata={}, data=b"x" * 40)])
     assert "encryption-compression" not in small.metadata
