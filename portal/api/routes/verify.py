@@ -11,8 +11,9 @@
 - ``POST /tsa``: the development RFC 3161 timestamp authority, when this installation runs
   one (``application/timestamp-query`` → ``application/timestamp-reply``).
 
-The seal check runs in a worker thread (pyHanko validation is CPU-bound and runs its own
-event loop) and never fetches anything from the network.
+The seal check runs in a child process with CPU, memory and time limits
+(:mod:`documents.bounded`; a hostile upload is answered 422 ``cannot_check``) and never
+fetches anything from the network.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import AwareDatetime, BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from documents.bounded import DocumentUncheckable, shared_verifier
 from documents.timestamps import TIMESTAMP_QUERY, TIMESTAMP_REPLY, LocalTimestampAuthority
-from documents.verify import MESSAGES, OverallStatus, Verdict, overall_status, verify_pdf
+from documents.verify import MESSAGES, OverallStatus, Verdict, overall_status
 from documents.wareki import JST, format_wareki
 from forms.municipalities import Municipality, load_municipalities
 from portal.deps import Context
@@ -195,7 +197,13 @@ async def _read_upload(request: Request) -> bytes:
 async def _check(
     data: bytes, roots: list[Any], register: DocumentRegister, request: Request
 ) -> VerifyResponse:
-    verdict = await run_in_threadpool(verify_pdf, data, roots)
+    try:
+        # In a child process with CPU, memory and time limits: the upload may be hostile.
+        verdict = await run_in_threadpool(shared_verifier().verify, data, roots)
+    except DocumentUncheckable as exc:
+        log.info("verify upload: cannot check (%s)", exc.detail)
+        code, status = ("verify_busy", 503) if exc.reason == "busy" else ("cannot_check", 422)
+        raise CaseError(code, status, exc.message["ja"], exc.message["en"]) from None
     digest = hashlib.sha256(data).hexdigest()
     doc = register.by_sha256(digest)
     same_file = doc is not None
