@@ -195,7 +195,7 @@ class BoundedVerifier:
     :param processes: children, i.e. checks that may run at once (default: half the
         cores, at least one), so a burst leaves cores for everything else.
     :param max_waiting: checks that may wait for a free child; more are refused at once
-        with ``busy`` (default: ``4 * processes``).
+        with ``busy`` (default: ``8 * processes``; a waiting check holds a thread).
     :param timeout: wall-clock seconds one check may take before its child is killed.
     :param queue_timeout: seconds a check may wait for a free child before ``busy``.
     :param cpu_seconds: CPU seconds one check may use (``RLIMIT_CPU``, whole seconds).
@@ -216,7 +216,7 @@ class BoundedVerifier:
         max_declared_objects: int | None = MAX_DECLARED_OBJECTS,
     ) -> None:
         self.processes = processes or max(1, (os.cpu_count() or 2) // 2)
-        self.max_waiting = self.processes * 4 if max_waiting is None else max_waiting
+        self.max_waiting = self.processes * 8 if max_waiting is None else max_waiting
         self.timeout = timeout
         self.queue_timeout = queue_timeout
         #: Children replaced after a limit, a timeout or a crash (for tests and metrics).
