@@ -157,10 +157,13 @@ class _Child:
         self.process.start()
         child_end.close()
         self.conn: Connection = parent_end
-        if not parent_end.poll(_START_TIMEOUT):
-            self.kill()
-            raise RuntimeError("verify child did not start")
-        tag, self.pid = parent_end.recv()
+        self.pid: int = self.process.pid or 0
+        try:
+            if not parent_end.poll(_START_TIMEOUT):
+                raise EOFError
+            tag, self.pid = parent_end.recv()
+        except (EOFError, OSError, ValueError):
+            tag = None
         if tag != "ready":
             self.kill()
             raise RuntimeError("verify child did not start")
