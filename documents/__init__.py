@@ -12,21 +12,26 @@
 - :mod:`documents.qr` makes the QR code to the public verify page.
 - :mod:`documents.issuer` is the facade the issuing activity calls
   (:class:`DocumentIssuer`: render with QR and attached data → seal).
-- :mod:`documents.verify` checks a PDF's seal and timestamp (:func:`verify_pdf`).
+- :mod:`documents.verify` checks a PDF's seal and timestamp (:func:`verify_pdf`);
+  :mod:`documents.bounded` does it for untrusted uploads in pre-started child processes
+  with CPU, memory and time limits (:class:`BoundedVerifier`, :class:`DocumentUncheckable`).
 
 Nothing here imports WeasyPrint at import time.
 """
 
+from documents.bounded import BoundedVerifier
 from documents.fonts import JapaneseFontMissing, find_japanese_font
 from documents.issuer import DocumentIssuer, UnknownSealer, development_issuer, mask_name
 from documents.render import DocumentRenderer, TemplateError
 from documents.seal import Sealer, SealError, SealLevel
-from documents.verify import Verdict, overall_status, verify_pdf
+from documents.verify import DocumentUncheckable, Verdict, overall_status, verify_pdf
 from documents.wareki import format_seireki, format_wareki
 
 __all__ = [
+    "BoundedVerifier",
     "DocumentIssuer",
     "DocumentRenderer",
+    "DocumentUncheckable",
     "JapaneseFontMissing",
     "SealError",
     "SealLevel",

@@ -1,7 +1,12 @@
 """``madoguchi verify FILE.pdf``: check an issued document's seal, offline.
 
 Exit status: 0 valid; 1 not valid (tampered, unknown issuer, not sealed) or revoked or
-superseded; 2 usage problems (no trust anchor, unreadable trust file, status server down).
+superseded, or the file cannot be checked (too large or too complex to read within the
+limits: status ``cannot_check``); 2 usage problems (no trust anchor, unreadable trust file,
+status server down).
+
+The check runs in a child process with CPU, memory and time limits
+(:class:`documents.bounded.BoundedVerifier`): a file someone sent you may be hostile.
 """
 
 from __future__ import annotations
@@ -10,13 +15,14 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import httpx
 
+from documents.bounded import BoundedVerifier, DocumentUncheckable
 from documents.seal import SealError
-from documents.verify import MESSAGES, Verdict, load_trust_roots, overall_status, verify_pdf
+from documents.verify import MESSAGES, Verdict, load_trust_roots, overall_status
 
 _PKI_ROOT = Path("keys") / "pki" / "root-ca.cert.pem"
 
@@ -105,6 +111,18 @@ def _yes(value: bool | None) -> str:
     return "yes / はい" if value else "no / いいえ"
 
 
+def _cannot_check(file: Path, exc: DocumentUncheckable, as_json: bool) -> NoReturn:
+    if as_json:
+        body = {"file": str(file), "status": "cannot_check", "message": exc.message,
+                "reason": exc.detail, "seal": None, "register": None}
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{file}: cannot_check")
+        click.echo(f"  {exc.message['ja']}")
+        click.echo(f"  {exc.message['en']}")
+    sys.exit(1)
+
+
 @click.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -137,7 +155,11 @@ def verify(
     _quiet_pyhanko()
     roots = _trust(trust_files, data_dir)
     data = file.read_bytes()
-    verdict = verify_pdf(data, roots)
+    try:
+        with BoundedVerifier(processes=1, max_waiting=0, queue_timeout=60) as verifier:
+            verdict = verifier.verify(data, roots)
+    except DocumentUncheckable as exc:
+        _cannot_check(file, exc, as_json)
     register_status, register = _register_status(verdict, data_dir, status_url)
     status = overall_status(verdict, register_status)
     if as_json:

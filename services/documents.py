@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel
 
-from documents.verify import MESSAGES, OverallStatus, Verdict, overall_status, verify_pdf
+from documents.bounded import BoundedVerifier, DocumentUncheckable, shared_verifier
+from documents.verify import MESSAGES, OverallStatus, Verdict, overall_status
 from identity.principals import AnyPrincipal, Caseworker
 from records.blobs import BlobNotFound, BlobStore
 from records.register import DocumentRegister, IssuedDocument
@@ -104,12 +105,18 @@ VerifyLink = Callable[[str], str]
 class DocumentService:
     def __init__(self, *, register: DocumentRegister, blobs: BlobStore,
                  cases: CaseService | None, catalogue: CatalogueService | None,
-                 trust_roots: Sequence[Any] = ()) -> None:
+                 trust_roots: Sequence[Any] = (),
+                 verifier: BoundedVerifier | None = None) -> None:
         self._register = register
         self._blobs = blobs
         self._cases = cases
         self._catalogue = catalogue
         self._roots = list(trust_roots)
+        self._bounded = verifier
+
+    def _verifier(self) -> BoundedVerifier:
+        """The given verifier, else the process's shared one (started on first use)."""
+        return self._bounded if self._bounded is not None else shared_verifier()
 
     # ---- the holder and the municipality ---------------------------------------------
 
@@ -214,8 +221,9 @@ class DocumentService:
     async def check(self, data: bytes, link: VerifyLink) -> CheckResult:
         """Check an uploaded file's seal and timestamp, and its status in the register.
 
-        :raises Refused: ``invalid`` (empty), ``too_large``, ``unavailable`` where no seal
-            roots are configured.
+        :raises Refused: ``invalid`` (empty, or ``cannot_check``: too complex to check within
+            the limits), ``too_large``, ``unavailable`` where no seal roots are configured
+            or every checking process is busy.
         """
         if not data:
             raise file_missing()
@@ -225,8 +233,17 @@ class DocumentService:
             raise Refused("unavailable", "verification_unavailable",
                           "この窓口では現在、電子公印を検証できません。",
                           "Seal verification is not configured on this server.")
-        # pyHanko's validation is CPU-bound and runs its own event loop: in a thread.
-        verdict = await asyncio.to_thread(verify_pdf, data, self._roots)
+        try:
+            # In a child process with CPU, memory and time limits (the upload may be
+            # hostile), waited for in a thread.
+            verdict = await asyncio.to_thread(self._verifier().verify, data, self._roots)
+        except DocumentUncheckable as exc:
+            log.info("verify upload: cannot check (%s)", exc.detail)
+            if exc.reason == "busy":
+                raise Refused("unavailable", "verify_busy", exc.message["ja"],
+                              exc.message["en"]) from None
+            raise Refused("invalid", "cannot_check", exc.message["ja"],
+                          exc.message["en"]) from None
         doc = self._register.by_sha256(hashlib.sha256(data).hexdigest())
         same_file = doc is not None
         if doc is None and verdict.ok and verdict.document_id:

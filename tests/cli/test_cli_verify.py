@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from documents.issuer import development_issuer, mask_name
 from documents.render import DocumentRenderer
 from records.db import create_schema, make_engine
 from records.register import DocumentRegister, IssuedDocument
+from tests.documents.test_documents_bounded import xref_bomb
+from tests.documents.test_documents_verify import update_info
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "forms/catalog/disaster-certificate/templates"
@@ -67,6 +70,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = io.BytesIO()
     writer.write(out)
     (root / "updated.pdf").write_bytes(out.getvalue())
+    (root / "info.pdf").write_bytes(update_info(pdf))
+    (root / "bomb.pdf").write_bytes(xref_bomb())
 
     engine = make_engine(f"sqlite:///{root / 'madoguchi.db'}")
     create_schema(engine)
@@ -112,13 +117,30 @@ def test_valid_document_exits_zero(data_dir: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "status"),
-    [("flipped.pdf", "tampered"), ("updated.pdf", "tampered"), ("untrusted.pdf", "unknown_issuer")],
+    [("flipped.pdf", "tampered"), ("updated.pdf", "tampered"), ("info.pdf", "tampered"),
+     ("untrusted.pdf", "unknown_issuer")],
 )
 def test_not_valid_exits_one_without_traceback(data_dir: Path, name: str, status: str) -> None:
     result = verify(data_dir, name)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{name}: {status}" in result.stdout
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_pdf_bomb_cannot_be_checked_and_exits_one_in_time(data_dir: Path) -> None:
+    started = time.monotonic()
+    result = verify(data_dir, "bomb.pdf")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "bomb.pdf: cannot_check" in result.stdout
+    assert "このファイルは確認できません" in result.stdout
+    assert "This file cannot be checked" in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    # The command's own start (interpreter, pyHanko, the checking child) is most of it.
+    assert elapsed < 15, elapsed
+    as_json = json.loads(verify(data_dir, "bomb.pdf", "--json").stdout)
+    assert as_json["status"] == "cannot_check" and as_json["seal"] is None
+    assert as_json["message"]["en"].startswith("This file cannot be checked")
 
 
 def test_explicit_trust_anchor_and_missing_anchor(data_dir: Path, tmp_path: Path) -> None:

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 
 from documents.devpki import DevPKI
 from documents.issuer import development_issuer
 from documents.render import DocumentRenderer
 from documents.seal import load_pem_certificates
+from documents.timestamps import LocalTimestampAuthority
 from documents.verify import Verdict, overall_status, verify_pdf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,6 +82,43 @@ def append_text_update(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def update_info(data: bytes, title: str = "取消済み") -> bytes:
+    """An incremental update that changes only the document information (/Info)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    info = writer.trailer["/Info"]
+    info[generic.NameObject("/Title")] = generic.TextStringObject(title)
+    writer.update_container(info)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def update_xmp_title(data: bytes) -> bytes:
+    """An incremental update that changes only the XMP title a viewer shows."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    old = writer.root["/Metadata"].data
+    xmp = old.replace("罹災証明書".encode(), "取消済み".encode())
+    assert xmp != old
+    stream = generic.StreamObject(
+        {generic.NameObject("/Type"): generic.NameObject("/Metadata"),
+         generic.NameObject("/Subtype"): generic.NameObject("/XML")},
+        stream_data=xmp,
+    )
+    writer.root[generic.NameObject("/Metadata")] = writer.add_object(stream)
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def add_document_timestamp(data: bytes, pki: DevPKI) -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    out = io.BytesIO()
+    PdfTimeStamper(LocalTimestampAuthority.from_pki(pki)).timestamp_pdf(
+        writer, "sha256", output=out)
+    return out.getvalue()
+
+
 def test_issued_document_is_valid(files: dict[str, Any]) -> None:
     verdict = verify_pdf(files["sealed"], files["roots"])
     assert verdict.outcome == "valid" and verdict.problems == ()
@@ -99,6 +138,37 @@ def test_appended_update_that_changes_text_is_tampered(files: dict[str, Any]) ->
     assert verdict.outcome == "tampered", verdict
     assert not verdict.intact
     assert "modified_after_seal" in verdict.problems
+
+
+@pytest.mark.parametrize("change", ["info", "xmp"])
+def test_update_that_changes_only_metadata_is_tampered(files: dict[str, Any], change: str) -> None:
+    changed = (update_info if change == "info" else update_xmp_title)(files["sealed"])
+    assert changed.startswith(files["sealed"])
+    verdict = verify_pdf(changed, files["roots"])
+    assert verdict.outcome == "tampered", verdict
+    assert not verdict.intact and verdict.valid and verdict.trusted  # the seal itself holds
+    assert "metadata_changed_after_seal" in verdict.problems
+    assert "modified_after_seal" in verdict.problems
+
+
+def test_metadata_change_covered_by_a_later_document_timestamp_is_tampered(
+    files: dict[str, Any],
+) -> None:
+    # Anyone can have a public TSA timestamp a file: a document timestamp after the
+    # change does not make it the issuer's.
+    changed = add_document_timestamp(update_info(files["sealed"]), files["pki"])
+    verdict = verify_pdf(changed, files["roots"])
+    assert verdict.outcome == "tampered", verdict
+    assert "metadata_changed_after_seal" in verdict.problems
+
+
+def test_a_later_document_timestamp_alone_keeps_the_document_valid(
+    files: dict[str, Any],
+) -> None:
+    extended = add_document_timestamp(files["sealed"], files["pki"])
+    verdict = verify_pdf(extended, files["roots"])
+    assert verdict.outcome == "valid", verdict
+    assert "metadata_changed_after_seal" not in verdict.problems
 
 
 def test_seal_by_an_untrusted_key_is_unknown_issuer(files: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from records.blobs import LocalBlobStore
 from records.db import create_schema, make_engine
 from records.inbox import InboxStore
 from records.register import DocumentRegister, IssuedDocument
+from tests.documents.test_documents_verify import update_info
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "forms/catalog/disaster-certificate/templates"
@@ -192,6 +193,22 @@ async def test_api_verify_valid_and_each_failure(portal: Portal, issued: dict[st
 
     missing = await portal.http.post("/api/verify", files={"other": ("x", b"1")})
     assert missing.status_code == 422 and missing.json()["error"] == "file_missing"
+
+
+async def test_an_info_only_update_is_tampered_and_not_the_issued_file(
+    portal: Portal, issued: dict[str, Any]
+) -> None:
+    changed = update_info(issued["pdf"], "取消済み")
+    body = (await portal.http.post("/api/verify", **upload(changed))).json()
+    assert body["status"] == "tampered", body
+    assert "metadata_changed_after_seal" in body["seal"]["problems"]
+    assert body["same_file_as_issued"] is False and body["document"] is None
+    page = (await portal.http.post("/verify", **upload(changed))).text
+    assert "改ざんされています" in page
+    assert "発行時に記録したファイルと完全に一致します" not in page
+    # The issued file itself is the one the register recorded.
+    same = (await portal.http.post("/verify", **upload(issued["pdf"]))).text
+    assert "発行時に記録したファイルと完全に一致します" in same
 
 
 async def test_upload_form_answers_in_plain_words(portal: Portal, issued: dict[str, Any]) -> None:

@@ -11,8 +11,9 @@
 - ``POST /tsa``: the development RFC 3161 timestamp authority, when this installation runs
   one (``application/timestamp-query`` → ``application/timestamp-reply``).
 
-The seal check runs in a worker thread (pyHanko validation is CPU-bound and runs its own
-event loop) and never fetches anything from the network.
+The seal check (``services.documents``) runs in a child process with CPU, memory and time
+limits (:mod:`documents.bounded`; a hostile upload is answered 422 ``cannot_check``) and
+never fetches anything from the network.
 """
 
 from __future__ import annotations
