@@ -215,7 +215,8 @@ def build_web_app(settings: Settings, *, metrics: obs.Metrics | None = None) -> 
     if settings.codec_endpoint:
         app.mount("/codec", codec_app(runtime.data.payload_keys(),
                                       TokenVerifier(runtime.trusted_issuers()),
-                                      ui_origin=settings.temporal_ui_origin))
+                                      ui_origin=settings.temporal_ui_origin,
+                                      municipalities=list(runtime.municipalities)))
     obs.instrument_app(app, metrics, tracing=tracing)
     return app
 

@@ -55,7 +55,9 @@ def _token(runtime, kind: str) -> dict[str, str]:
     elif kind == "caseworker":
         token = issuer.issue_caseworker("codec-cw", ["131016"], ["reviewer", "approver"])
     else:
-        token = issuer.issue_caseworker("codec-op", ["131016"], ["operator"])
+        # An operator of every municipality served: payloads naming none are shown too.
+        token = issuer.issue_caseworker("codec-op", sorted(runtime.municipalities),
+                                        ["operator"])
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -119,3 +121,27 @@ async def test_a_payload_madoguchi_did_not_seal_shows_as_refused(codec, kind):
     assert notice["madoguchi"] == "refused"
     assert notice["reason"] == ("not_encrypted" if kind == "plain" else "bad_ciphertext")
     assert "cw-made-up" not in reply.text and notice["message"]["ja"]
+
+
+@pytest.mark.parametrize(("operator_of", "payload", "shown"), [
+    (["131016"], {"municipality": "131016", "data": SECRET}, True),
+    (["131016"], {"municipality": "141003", "data": SECRET}, False),
+    (["131016"], {"view": {"municipality": "141003", "data": SECRET}}, False),
+    (["131016"], SECRET, False),  # names no municipality: only for an operator of all
+    (["131016", "141003"], SECRET, True),
+])
+async def test_an_operator_sees_only_their_municipalities(codec, operator_of, payload, shown):
+    """Issue #15: the operator role decrypted every municipality's cases."""
+    app, runtime = codec
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(payload).encode())
+    sealed = await EncryptionCodec(runtime.data.payload_keys()).encode([plain])
+    token = runtime.dev_issuer().issue_caseworker("codec-op2", operator_of, ["operator"])
+    reply = await _decode(app, json_format.MessageToJson(Payloads(payloads=sealed)),
+                          {"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 200
+    (out,) = json_format.Parse(reply.text, Payloads()).payloads
+    if shown:
+        assert json.loads(out.data) == payload
+    else:
+        assert SECRET["phone"] not in reply.text
+        assert json.loads(out.data)["reason"] == "outside_scope"
