@@ -190,6 +190,11 @@ class DocumentService:
         revocation = next(r for r in view.revocations if r.document_id == document_id)
         return RevocationOut(document=self.public(document_id, link), revocation=revocation)
 
+    def status(self, document_id: str) -> str:
+        """``valid``, ``revoked`` or ``superseded`` (a document not registered yet: valid)."""
+        registered = self._register.get(document_id)
+        return registered.status if registered else "valid"
+
     # ---- anyone -----------------------------------------------------------------------
 
     def find_public(self, document_id: str, link: VerifyLink) -> PublicDocument | None:
