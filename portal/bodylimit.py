@@ -4,8 +4,8 @@ Every request body has a limit: 1 MB by default (JSON: an application, a draft, 
 larger where a route takes files (see :data:`DEFAULT_LIMITS`). A ``Content-Length`` over
 the limit is refused at once, before a byte of the body is received; a body without one
 (chunked) is counted while it streams and refused as soon as it passes the limit. Either
-way the answer is ``413`` with the structured error body (an HTML page for a browser on a
-page), and nothing more of the body is read.
+way the answer is ``413`` with the structured error body (for a browser on a page, the
+app's own HTML error page), and nothing more of the body is read.
 
 The routes keep their own, finer limits inside these (an attachment field's
 ``max_bytes``, the verify upload's 20 MB): this middleware bounds what any route, present
@@ -14,22 +14,17 @@ or future, can be made to buffer.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forms.attachments import MAX_BYTES_LIMIT
 from portal.errors import error_response
 from portal.uploads import FRAMING_ALLOWANCE
-from portal.web.render import MAX_PAGE_BODY, error_page, wants_html
+from portal.web.render import MAX_PAGE_BODY
 from services.documents import MAX_CHECK_BYTES
-
-log = logging.getLogger("madoguchi.portal")
 
 #: A JSON body (an application with its form data, a draft, an action).
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -105,7 +100,10 @@ class BodyLimitMiddleware:
             return
         limit = self.limit_of(scope["method"], scope["path"])
         declared = _content_length(scope)
-        if declared is not None and declared > limit:
+        # A browser on a page gets the app's own HTML error page (its language, its
+        # layout): the app is run, but every read of the body is refused.
+        page = _wants_page(scope)
+        if declared is not None and declared > limit and not page:
             await _too_large(scope, receive, send, limit)
             return
         if declared == 0 and not _chunked(scope):
@@ -115,11 +113,15 @@ class BodyLimitMiddleware:
         received = 0
         exceeded = False
         started = False
+        refused_early = declared is not None and declared > limit
 
         async def limited_receive() -> Message:
             nonlocal received, exceeded
             if exceeded:  # the app reads on after the refusal: the client is gone to it
                 return {"type": "http.disconnect"}
+            if refused_early:
+                exceeded = True
+                raise _Exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
@@ -128,13 +130,18 @@ class BodyLimitMiddleware:
                     raise _Exceeded
             return message
 
+        passing = False  # the app's own 413 page, let through
+
         async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if exceeded:
-                return  # the app's own answer to the cut-off body: the 413 replaces it
+            nonlocal started, passing
             if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+                passing = not exceeded or (page and message["status"] == 413)
+                if passing:
+                    started = True
+                    message = _closing(message) if exceeded else message
+            if passing:
+                await send(message)
+            # else: the app's answer to the cut-off body; the 413 below replaces it
 
         try:
             await self.app(scope, limited_receive, guarded_send)
@@ -145,6 +152,20 @@ class BodyLimitMiddleware:
                 raise
         if exceeded and not started:
             await _too_large(scope, receive, send, limit)
+
+
+def _wants_page(scope: Scope) -> bool:
+    """A browser asking for a page (as :func:`portal.web.render.wants_html` decides)."""
+    path = scope["path"]
+    if path == "/api" or path.startswith("/api/") or path in ("/openapi.json", "/healthz"):
+        return False
+    accept = b",".join(v for k, v in scope.get("headers", ()) if k == b"accept")
+    return b"text/html" in accept
+
+
+def _closing(message: Message) -> Message:
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+    return {**message, "headers": [*headers, (b"connection", b"close")]}
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -176,17 +197,8 @@ def _megabytes(limit: int) -> str:
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
     size = _megabytes(limit)
     message = {lang: text.format(mb=size) for lang, text in _MESSAGE.items()}
-    request = Request(scope)
-    response: Any = None
-    if "app" in scope and wants_html(request):
-        try:
-            response = error_page(request, 413, message)
-        except Exception:  # a broken template must not hide the refusal
-            log.warning("413 page could not be rendered", exc_info=True)
-    if response is None:
-        response = error_response(413, "request_too_large", message["ja"], message["en"],
-                                  {"max_bytes": limit})
     # The client may still be sending: say so, so it stops rather than reuses the
     # connection (the server drops what it did not read).
-    response.headers["Connection"] = "close"
+    response = error_response(413, "request_too_large", message["ja"], message["en"],
+                              {"max_bytes": limit}, headers={"Connection": "close"})
     await response(scope, receive, send)

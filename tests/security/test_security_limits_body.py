@@ -142,6 +142,15 @@ async def test_a_page_gets_an_html_413(stack):
     assert reply.status_code == 413
     assert reply.headers["content-type"].startswith("text/html")
 
+    async def chunked():
+        for _ in range(10):
+            yield b"persona=" + b"x" * MB
+
+    sign_in = await stack.http.post(
+        "/login", content=chunked(),
+        headers={"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"})
+    assert sign_in.status_code == 413, sign_in.text[:200]
+
 
 def test_every_operation_taking_a_body_documents_413(stack):
     spec = stack.http._transport.app.openapi()
