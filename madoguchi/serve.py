@@ -222,7 +222,7 @@ def build_web_app(settings: Settings, *, metrics: obs.Metrics | None = None) -> 
         )
         return runtime.portal_context(client)
 
-    app = create_app(context_factory, rate_limit_storage=settings.rate_limit_storage,
+    app = create_app(context_factory, rate_limit_storage=settings.rate_limit_storage_url,
                      forwarded_allow_ips=settings.forwarded_allow_ips)
     if settings.codec_endpoint:
         app.mount("/codec", codec_app(runtime.data.payload_keys(),

@@ -129,6 +129,9 @@ class Settings(BaseSettings):
         default="memory://",
         description="Rate limit counters: memory:// (this process only, `madoguchi up`) or "
         "redis://host:6379 (shared by every web process; required with more than one)")
+    rate_limit_storage_file: Path | None = Field(
+        default=None,
+        description="File holding the rate limit storage URL (when it contains a password)")
     forwarded_allow_ips: str = Field(
         default="",
         description="Comma-separated addresses or networks of the reverse proxies whose "
@@ -182,6 +185,9 @@ class Settings(BaseSettings):
             raise ValueError("set MADOGUCHI_DATABASE_URL or MADOGUCHI_DATABASE_URL_FILE, not both")
         if self.tracing == "otlp" and not self.otlp_endpoint:
             raise ValueError("MADOGUCHI_TRACING=otlp needs MADOGUCHI_OTLP_ENDPOINT")
+        if self.rate_limit_storage_file and self.rate_limit_storage != "memory://":
+            raise ValueError(
+                "set MADOGUCHI_RATE_LIMIT_STORAGE or MADOGUCHI_RATE_LIMIT_STORAGE_FILE, not both")
         if not self.rate_limit_storage.removeprefix("async+").startswith(
             ("memory://", "redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
         ):
@@ -207,6 +213,20 @@ class Settings(BaseSettings):
         if self.database_url_file:
             return read_secret(self.database_url_file, variable="MADOGUCHI_DATABASE_URL_FILE")
         return self.database_url or f"sqlite:///{self.data_dir / 'madoguchi.db'}"
+
+    @property
+    def rate_limit_storage_url(self) -> str:
+        """Where the web processes count rate limits (the URL file's content, if set).
+
+        :raises SettingsError: if the file cannot be read or names no supported storage.
+        """
+        if self.rate_limit_storage_file is None:
+            return self.rate_limit_storage
+        url = read_secret(self.rate_limit_storage_file,
+                          variable="MADOGUCHI_RATE_LIMIT_STORAGE_FILE")
+        if not url.startswith(("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")):
+            raise SettingsError("MADOGUCHI_RATE_LIMIT_STORAGE_FILE: not a redis:// URL")
+        return url
 
     @property
     def temporal_uses_tls(self) -> bool:
@@ -276,6 +296,7 @@ class Settings(BaseSettings):
         self.temporal_api_key()
         self.s3_credentials()
         self.read_model_url  # noqa: B018 - reads the URL file
+        self.rate_limit_storage_url  # noqa: B018 - reads the URL file
         if not self.development:
             keys = self.data_dir / "keys"
             for name in ("payload-keys.json", "id-secret"):

@@ -145,6 +145,14 @@ def test_settings_name_the_storage_and_the_proxies(tmp_path, monkeypatch):
         load_settings(data_dir=tmp_path, forwarded_allow_ips="proxy.example")
     with pytest.raises(SettingsError, match="MADOGUCHI_RATE_LIMIT_STORAGE"):
         load_settings(data_dir=tmp_path, rate_limit_storage="memcached://x:11211")
+    # With a password, the URL comes from a secret file.
+    monkeypatch.delenv("MADOGUCHI_RATE_LIMIT_STORAGE")
+    (tmp_path / "redis-url").write_text("redis://:s3cret@redis:6379/0\n")
+    from_file = load_settings(data_dir=tmp_path, rate_limit_storage_file=tmp_path / "redis-url")
+    assert from_file.rate_limit_storage_url == "redis://:s3cret@redis:6379/0"
+    missing = load_settings(data_dir=tmp_path, rate_limit_storage_file=tmp_path / "nope")
+    with pytest.raises(SettingsError, match="MADOGUCHI_RATE_LIMIT_STORAGE_FILE"):
+        missing.check_startable()
 
 
 def _run_web(monkeypatch, tmp_path, env: dict[str, str], *args: str):
