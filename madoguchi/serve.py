@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import ipaddress
 import logging
 import os
 import signal
@@ -196,6 +197,16 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` listens on this machine only (a loopback address or localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def build_web_app(settings: Settings, *, metrics: obs.Metrics | None = None) -> FastAPI:
     """The HTTP app; its lifespan connects to Temporal with the deployed settings."""
     runtime = _fail_cleanly(lambda: Runtime(settings))
@@ -211,7 +222,8 @@ def build_web_app(settings: Settings, *, metrics: obs.Metrics | None = None) -> 
         )
         return runtime.portal_context(client)
 
-    app = create_app(context_factory)
+    app = create_app(context_factory, rate_limit_storage=settings.rate_limit_storage_url,
+                     forwarded_allow_ips=settings.forwarded_allow_ips)
     if settings.codec_endpoint:
         app.mount("/codec", codec_app(runtime.data.payload_keys(),
                                       TokenVerifier(runtime.trusted_issuers()),
@@ -234,6 +246,15 @@ def build_web_app(settings: Settings, *, metrics: obs.Metrics | None = None) -> 
 def web(data_dir: str | None, host: str, port: int) -> None:
     """Run the HTTP API and pages."""
     settings = _settings(data_dir)
+    if settings.development and not _loopback(host):
+        # Development mode hands anyone an approver's session from the demo sign-in.
+        click.echo(
+            f"madoguchi: refusing to serve development mode on {host}: anyone could sign in "
+            "as a demo caseworker; use --host 127.0.0.1, or MADOGUCHI_MODE=production / "
+            f"開発モードは {host} では起動できません",
+            err=True,
+        )
+        sys.exit(2)
     obs.configure_logging(settings, "web")
     metrics = obs.Metrics()
     app = build_web_app(settings, metrics=metrics)
@@ -241,4 +262,8 @@ def web(data_dir: str | None, host: str, port: int) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         # Our middleware logs each request (route template only): no uvicorn access log,
         # which would record client addresses and raw paths.
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        # Forwarded headers only from the configured proxies (uvicorn's default would
+        # believe any loopback peer, FORWARDED_ALLOW_IPS from the environment).
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
+                    proxy_headers=bool(settings.forwarded_allow_ips.strip()),
+                    forwarded_allow_ips=settings.forwarded_allow_ips.strip() or "")

@@ -11,6 +11,7 @@ the process at start with :class:`SettingsError`, whose message names the variab
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -123,6 +124,19 @@ class Settings(BaseSettings):
     issuers_file: Path | None = Field(default=None, description="Trusted token issuers")
     identity_provider_url: str | None = None
 
+    # The web processes: where rate limits count, which proxies name the client.
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Rate limit counters: memory:// (this process only, `madoguchi up`) or "
+        "redis://host:6379 (shared by every web process; required with more than one)")
+    rate_limit_storage_file: Path | None = Field(
+        default=None,
+        description="File holding the rate limit storage URL (when it contains a password)")
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto are believed; empty: none (the peer is the client)")
+
     # Workers.
     document_slots: int = Field(default=2, ge=1, description="Documents rendered at once")
     document_processes: int = Field(
@@ -171,6 +185,21 @@ class Settings(BaseSettings):
             raise ValueError("set MADOGUCHI_DATABASE_URL or MADOGUCHI_DATABASE_URL_FILE, not both")
         if self.tracing == "otlp" and not self.otlp_endpoint:
             raise ValueError("MADOGUCHI_TRACING=otlp needs MADOGUCHI_OTLP_ENDPOINT")
+        if self.rate_limit_storage_file and self.rate_limit_storage != "memory://":
+            raise ValueError(
+                "set MADOGUCHI_RATE_LIMIT_STORAGE or MADOGUCHI_RATE_LIMIT_STORAGE_FILE, not both")
+        if not self.rate_limit_storage.removeprefix("async+").startswith(
+            ("memory://", "redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
+        ):
+            raise ValueError("MADOGUCHI_RATE_LIMIT_STORAGE must be memory:// or redis://host:port")
+        for entry in filter(None, (e.strip() for e in self.forwarded_allow_ips.split(","))):
+            try:
+                if entry != "*":
+                    ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"MADOGUCHI_FORWARDED_ALLOW_IPS: {entry!r} is not an address or network"
+                ) from None
         if self.metrics_port is not None and self.metrics_port == self.sdk_metrics_port:
             raise ValueError("MADOGUCHI_METRICS_PORT and MADOGUCHI_SDK_METRICS_PORT must differ")
         return self
@@ -184,6 +213,20 @@ class Settings(BaseSettings):
         if self.database_url_file:
             return read_secret(self.database_url_file, variable="MADOGUCHI_DATABASE_URL_FILE")
         return self.database_url or f"sqlite:///{self.data_dir / 'madoguchi.db'}"
+
+    @property
+    def rate_limit_storage_url(self) -> str:
+        """Where the web processes count rate limits (the URL file's content, if set).
+
+        :raises SettingsError: if the file cannot be read or names no supported storage.
+        """
+        if self.rate_limit_storage_file is None:
+            return self.rate_limit_storage
+        url = read_secret(self.rate_limit_storage_file,
+                          variable="MADOGUCHI_RATE_LIMIT_STORAGE_FILE")
+        if not url.startswith(("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")):
+            raise SettingsError("MADOGUCHI_RATE_LIMIT_STORAGE_FILE: not a redis:// URL")
+        return url
 
     @property
     def temporal_uses_tls(self) -> bool:
@@ -253,6 +296,7 @@ class Settings(BaseSettings):
         self.temporal_api_key()
         self.s3_credentials()
         self.read_model_url  # noqa: B018 - reads the URL file
+        self.rate_limit_storage_url  # noqa: B018 - reads the URL file
         if not self.development:
             keys = self.data_dir / "keys"
             for name in ("payload-keys.json", "id-secret"):

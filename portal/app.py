@@ -22,6 +22,7 @@ from portal.api.routes import (
     queue,
     verify,
 )
+from portal.bodylimit import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, BodyLimit, BodyLimitMiddleware
 from portal.deps import PortalContext
 from portal.errors import install_error_handlers
 from portal.pages import auth, caseworker, notifications, public, resident
@@ -52,9 +53,23 @@ ContextFactory = Callable[[], Awaitable[PortalContext]]
 
 
 def create_app(
-    context_factory: ContextFactory, rate_limits: tuple[Rule, ...] = DEFAULT_RULES
+    context_factory: ContextFactory,
+    rate_limits: tuple[Rule, ...] = DEFAULT_RULES,
+    *,
+    rate_limit_storage: str = "memory://",
+    forwarded_allow_ips: str = "",
+    body_limits: tuple[BodyLimit, ...] = DEFAULT_LIMITS,
+    max_body_bytes: int = DEFAULT_MAX_BYTES,
 ) -> FastAPI:
-    """An app whose lifespan builds its context (clients, stores) with ``context_factory``."""
+    """An app whose lifespan builds its context (clients, stores) with ``context_factory``.
+
+    :param rate_limit_storage: where the rate limits count (``memory://``: this process;
+        ``redis://host:6379``: shared by every web process).
+    :param forwarded_allow_ips: the proxies whose ``X-Forwarded-For`` names the client
+        (comma-separated addresses or networks; empty: none).
+    :param body_limits: request body limits of the routes that take files;
+        ``max_body_bytes`` for every other request.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,11 +83,14 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(RateLimitMiddleware, rules=rate_limits)
+    app.add_middleware(RateLimitMiddleware, rules=rate_limits, storage=rate_limit_storage,
+                       trusted_proxies=forwarded_allow_ips)
+    # Outermost: a body over its limit is refused before anything reads it.
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits, default_max_bytes=max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
 
-    _document_rate_limits(app, rate_limits)
+    _document_limits(app, rate_limits)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -82,8 +100,15 @@ def create_app(
     return app
 
 
-def _document_rate_limits(app: FastAPI, rules: tuple[Rule, ...]) -> None:
-    """Say in the OpenAPI spec which operations answer 429 with Retry-After."""
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+#: Methods whose requests carry a body, so the body limit (413) applies to them.
+_WITH_BODY = frozenset({"post", "put", "patch"})
+
+
+def _document_limits(app: FastAPI, rules: tuple[Rule, ...]) -> None:
+    """Say in the OpenAPI spec which operations answer 429 with Retry-After, that those
+    taking a body answer 413 past its limit, and that every one answers 400 to a request
+    with more than one Authorization header."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -92,6 +117,14 @@ def _document_rate_limits(app: FastAPI, rules: tuple[Rule, ...]) -> None:
         schema = build()
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("400", {
+                    "description": "More than one Authorization header",
+                    "content": _ERROR_CONTENT})
+                if method in _WITH_BODY:
+                    responses.setdefault("413", {
+                        "description": "Request body over this operation's limit",
+                        "content": _ERROR_CONTENT})
                 if any(r.matches(method.upper(), path) for r in rules):
                     operation.setdefault("responses", {})["429"] = {
                         "description": "Too many requests from this client",

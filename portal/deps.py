@@ -16,6 +16,7 @@ from identity.errors import TokenInvalid
 from identity.principals import AnyPrincipal, Caseworker, Resident
 from identity.verify import TokenVerifier
 from notices.dispatch import NoticeSetup
+from portal.ratelimit import verified_principal
 from portal.web import session
 from records.attachments import AttachmentStore
 from records.blobs import BlobStore
@@ -70,12 +71,16 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 def _principal(
+    request: Request,
     context: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AnyPrincipal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise TokenInvalid("no bearer token")
-    return context.verifier.verify(credentials.credentials)
+    # On a rate-limited route the limiter has verified this very token already: verifying
+    # again would refuse a one-time token as replayed.
+    verified = verified_principal(request.state, "bearer", credentials.credentials)
+    return verified or context.verifier.verify(credentials.credentials)
 
 
 def _caseworker(principal: Annotated[AnyPrincipal, Depends(_principal)]) -> Caseworker:
@@ -124,7 +129,9 @@ def signed_in_resident(
         token, by_cookie = request.cookies.get(session.SESSION_COOKIE, ""), True
     if not token:
         raise TokenInvalid("no bearer token or session cookie")
-    principal = context.verifier.verify(token)
+    principal = verified_principal(
+        request.state, "cookie" if by_cookie else "bearer", token
+    ) or context.verifier.verify(token)
     if not isinstance(principal, Resident):
         raise resident_only()
     return SignedInResident(principal, by_cookie)

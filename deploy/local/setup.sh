@@ -16,7 +16,7 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-ipaexfont
           poppler-utils)
 # The tests also drive a real browser and check PDFs and QR codes with Debian's tools.
-[ -n "$extra" ] && packages+=(chromium qpdf zbar-tools libnss3-tools)
+[ -n "$extra" ] && packages+=(chromium qpdf zbar-tools libnss3-tools redis-server)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \

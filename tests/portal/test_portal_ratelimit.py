@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import httpx
+import pytest
 
-from portal.ratelimit import RateLimitMiddleware, Rule, TokenBuckets
-
-
-def test_a_bucket_allows_its_burst_then_says_how_long_to_wait():
-    now = [0.0]
-    buckets = TokenBuckets(clock=lambda: now[0])
-    rule = Rule("POST", "/x", per_minute=6, burst=2)
-    assert buckets.take(rule, "a") == 0
-    assert buckets.take(rule, "a") == 0
-    assert buckets.take(rule, "a") == 10.0  # one token every 10 s
-    assert buckets.take(rule, "b") == 0, "another client has its own bucket"
-    now[0] = 10.0
-    assert buckets.take(rule, "a") == 0
+from identity.devissuer import DevIssuer
+from identity.verify import TokenVerifier
+from portal.ratelimit import Limiter, RateLimitMiddleware, Rule
 
 
-def test_least_recently_used_clients_are_forgotten():
-    buckets = TokenBuckets(max_clients=2)
-    rule = Rule("POST", "/x", per_minute=1, burst=1)
-    for client in ("a", "b", "c"):
-        buckets.take(rule, client)
-    assert buckets.take(rule, "a") == 0, "a was dropped, so it starts afresh"
+async def test_a_window_allows_its_limit_then_says_how_long_to_wait():
+    limiter = Limiter("memory://")
+    rule = Rule("POST", "/x", per_minute=2)
+    assert await limiter.take(rule.item, rule.name, "a") == 0
+    assert await limiter.take(rule.item, rule.name, "a") == 0
+    wait = await limiter.take(rule.item, rule.name, "a")
+    assert 1 <= wait <= 60
+    assert await limiter.take(rule.item, rule.name, "b") == 0, "another client has its own"
 
 
 async def test_filing_too_fast_gets_429_with_retry_after(stack, catalog):
@@ -61,14 +53,17 @@ def test_filing_is_limited_but_a_caseworkers_actions_are_not():
     assert not filing.matches("GET", "/api/applications")
 
 
-def _token(sub: str) -> str:
-    def part(value: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none'})}.{part({'iss': 'https://idp.example', 'sub': sub})}.sig"
+@pytest.fixture
+def issuer(tmp_path) -> DevIssuer:
+    return DevIssuer.load_or_create(tmp_path / "keys")
 
 
-async def test_the_middleware_limits_filing_only_not_the_actions_below_it():
+def _limited(app, issuer: DevIssuer) -> RateLimitMiddleware:
+    verifier = TokenVerifier(issuer.trusted_issuers())
+    return RateLimitMiddleware(app, verifier_of=lambda scope: verifier)
+
+
+async def test_the_middleware_limits_filing_only_not_the_actions_below_it(issuer):
     """Through the middleware itself: a busy caseworker's 40 actions all pass, while the
     same person's eleventh filing in a minute is refused."""
 
@@ -76,8 +71,9 @@ async def test_the_middleware_limits_filing_only_not_the_actions_below_it():
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    app = RateLimitMiddleware(ok, buckets=TokenBuckets(clock=lambda: 0.0))
-    headers = {"Authorization": f"Bearer {_token('cw-1')}"}
+    app = _limited(ok, issuer)
+    token = issuer.issue_caseworker("cw-1", ["131016"], ["reviewer"])
+    headers = {"Authorization": f"Bearer {token}"}
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portal") as http:
         actions = [
@@ -91,13 +87,13 @@ async def test_the_middleware_limits_filing_only_not_the_actions_below_it():
     assert filings == [200] * 10 + [429]
 
 
-async def test_the_web_form_is_limited_at_its_submit_not_its_page_turns():
+async def test_the_web_form_is_limited_at_its_submit_not_its_page_turns(issuer):
     async def ok(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    app = RateLimitMiddleware(ok, buckets=TokenBuckets(clock=lambda: 0.0))
-    cookie = {"Cookie": f"madoguchi_session={_token('resident-1')}"}
+    app = _limited(ok, issuer)
+    cookie = {"Cookie": f"madoguchi_session={issuer.issue_resident('resident-1', '住民 一')}"}
     form = "/apply/131016/disaster-certificate"
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portal") as http:
