@@ -215,3 +215,19 @@ def test_the_lint_catches_what_it_claims_to(broken, problem):
     else:
         text = text.replace(broken, replacement)
     assert any(problem in p for p in lint_dockerfile(text)), lint_dockerfile(text)
+
+
+def test_web_processes_share_rate_limits_and_trust_only_the_proxy():
+    """Issue #15: limits in each web process's memory multiply with the processes, and
+    X-Forwarded-For was believed from any loopback peer."""
+    compose = yaml.safe_load(COMPOSE.read_text())["services"]
+    web = compose["web"]["environment"]
+    assert web["MADOGUCHI_RATE_LIMIT_STORAGE"] == "redis://redis:6379" and "redis" in compose
+    caddy_ip = compose["caddy"]["networks"]["internal"]["ipv4_address"]
+    assert web["MADOGUCHI_FORWARDED_ALLOW_IPS"] == caddy_ip
+    docs = [d for f in K8S for d in yaml.safe_load_all(f.read_text()) if d]
+    (config,) = [d["data"] for d in docs if d["kind"] == "ConfigMap"]
+    assert config["MADOGUCHI_RATE_LIMIT_STORAGE"].startswith("redis://")
+    assert config["MADOGUCHI_FORWARDED_ALLOW_IPS"]
+    # The e-mail channel's own settings (MADOGUCHI_SMTP_SECURITY, not a STARTTLS flag).
+    assert "MADOGUCHI_SMTP_STARTTLS" not in web and "MADOGUCHI_SMTP_SECURITY" in web

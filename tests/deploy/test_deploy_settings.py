@@ -79,7 +79,8 @@ async def test_codec_endpoint_decodes_what_the_codec_encoded(tmp_path):
         ]
     )
     app = FastAPI()
-    app.mount("/codec", codec_app(ring, TokenVerifier(issuer.trusted_issuers())))
+    app.mount("/codec", codec_app(ring, TokenVerifier(issuer.trusted_issuers()),
+                                  municipalities=["131016"]))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as http:
@@ -150,3 +151,22 @@ async def test_http_spans_and_metrics_use_the_route_template():
         {"method": "GET", "route": "/api/applications/{application_id}", "status": "200"},
     )
     assert value == 1.0
+
+
+def test_the_deployed_smtp_settings_reach_the_email_channel(tmp_path, monkeypatch):
+    """The compose and Helm files give the SMTP password as a file; the e-mail channel read
+    only MADOGUCHI_SMTP_PASSWORD, so the deployed relay was used without its password."""
+    secret = tmp_path / "smtp-password"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    for name, value in {"MADOGUCHI_SMTP_HOST": "relay.example.jp", "MADOGUCHI_SMTP_FROM":
+                        "窓口 <noreply@example.jp>", "MADOGUCHI_SMTP_USERNAME": "madoguchi",
+                        "MADOGUCHI_SMTP_PASSWORD_FILE": str(secret),
+                        "MADOGUCHI_SMTP_SECURITY": "starttls-required"}.items():
+        monkeypatch.setenv(name, value)
+    options = load_settings(data_dir=tmp_path).notice_settings().smtp_options()
+    assert options is not None and options.host == "relay.example.jp"
+    assert options.password is not None and options.password.get_secret_value() == "s3cret"
+    assert options.security == "starttls-required"
+    secret.unlink()
+    with pytest.raises(SettingsError, match="MADOGUCHI_SMTP_PASSWORD_FILE"):
+        load_settings(data_dir=tmp_path).notice_settings()
