@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from records.blobs import BlobStore
 from records.drafts import DraftStore
 from records.inbox import InboxStore
 from records.register import DocumentRegister
+from records.sessions import SessionStore
 from services.application import Application
 from services.cases import CaseService
 from services.notices import resident_only
@@ -46,6 +46,9 @@ class PortalContext:
     tsa: LocalTimestampAuthority | None = None  # development only: served at /tsa
     dev_issuer: DevIssuer | None = None  # development only: the sign-in page's demo people
     sign_in_url: str | None = None  # the identity provider's sign-in page, where there is one
+    #: Ended sessions and sessions' CSRF tokens; shared by all web processes when wired by
+    #: madoguchi.runtime (the default is this process's alone).
+    sessions: SessionStore = field(default_factory=SessionStore.in_memory)
     app: Application = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,7 +78,8 @@ def _principal(
 ) -> AnyPrincipal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise TokenInvalid("no bearer token")
-    return context.verifier.verify(credentials.credentials)
+    # A signed-out session's token is refused as a bearer token too.
+    return session.verify_token(context, credentials.credentials).principal
 
 
 def _caseworker(principal: Annotated[AnyPrincipal, Depends(_principal)]) -> Caseworker:
@@ -96,12 +100,10 @@ class SignedInResident:
     resident: Resident
     by_cookie: bool
 
-    def check_csrf(self, supplied: str | None, expected: str | None) -> None:
+    def check_csrf(self, request: Request, supplied: str | None) -> None:
         """:raises Refused: ``forbidden`` if signed in by cookie and ``supplied`` is not the
-        page's CSRF token (``expected``, the CSRF cookie)."""
-        if self.by_cookie and not (
-            supplied and expected and hmac.compare_digest(supplied.encode(), expected.encode())
-        ):
+        CSRF token of the cookie's session (see :func:`portal.web.session.expected_csrf`)."""
+        if self.by_cookie and not session.csrf_matches(request, supplied):
             raise Refused("forbidden", "csrf_failed",
                           "ページの有効期限が切れました。ページを開き直してください。",
                           "This page has expired. Please reload it and try again.")
@@ -119,12 +121,15 @@ def signed_in_resident(
     :raises Refused: ``forbidden`` for anyone but a resident.
     """
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        token, by_cookie = credentials.credentials, False
+        principal = session.verify_token(context, credentials.credentials).principal
+        by_cookie = False
     else:
-        token, by_cookie = request.cookies.get(session.SESSION_COOKIE, ""), True
-    if not token:
-        raise TokenInvalid("no bearer token or session cookie")
-    principal = context.verifier.verify(token)
+        token = request.cookies.get(session.SESSION_COOKIE, "")
+        if not token:
+            raise TokenInvalid("no bearer token or session cookie")
+        found = session.verify_token(context, token)
+        request.state.madoguchi_session = found  # the CSRF check reads it
+        principal, by_cookie = found.principal, True
     if not isinstance(principal, Resident):
         raise resident_only()
     return SignedInResident(principal, by_cookie)
@@ -133,11 +138,11 @@ def signed_in_resident(
 def _checked_resident(
     request: Request, who: Annotated[SignedInResident, Depends(signed_in_resident)]
 ) -> Resident:
-    """A request authenticated by the cookie that changes something must carry the page's
-    CSRF token (header equal to the cookie: double submit), so another site cannot use the
-    resident's cookie."""
+    """A request authenticated by the cookie that changes something must carry the CSRF
+    token of the cookie's session (in a header), so another site cannot use the resident's
+    cookie."""
     if request.method not in ("GET", "HEAD"):
-        who.check_csrf(request.headers.get(CSRF_HEADER), request.cookies.get(session.CSRF_COOKIE))
+        who.check_csrf(request, request.headers.get(CSRF_HEADER))
     return who.resident
 
 
