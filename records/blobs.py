@@ -212,7 +212,7 @@ class LocalBlobStore:
 def _private_dirs(directory: Path) -> None:
     """``mkdir -p`` with every folder it creates 0700 (``Path.mkdir`` gives missing
     parents the umask's default mode)."""
-    missing = []
+    target, missing = directory, []
     while not directory.exists():
         missing.append(directory)
         directory = directory.parent
@@ -224,6 +224,8 @@ def _private_dirs(directory: Path) -> None:
                 raise
         else:
             os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    if not target.is_dir():
+        raise NotADirectoryError(str(target))
 
 
 def _fsync_directory(directory: Path) -> None:
