@@ -142,3 +142,37 @@ def test_the_store_fails_closed(tmp_path):
         with pytest.raises(SessionStoreUnavailable) as caught:
             call()
         assert isinstance(caught.value.__cause__, OperationalError)
+
+
+async def test_without_its_session_store_the_portal_refuses_structured_never_a_traceback(
+        stack, tmp_path):
+    """Fail closed: a store that cannot say whether a session was ended refuses it, with
+    a structured 503 (API) or the busy page (pages)."""
+    app = stack.http._transport.app
+    token = stack.issuer.issue_resident("demo-1", "山田 太郎")
+    broken = SessionStore(make_engine(f"sqlite:///{tmp_path / 'no-schema.db'}"))
+    working, app.state.portal.sessions = app.state.portal.sessions, broken
+    try:
+        async with _browser(stack) as http:
+            api = await http.get("/api/applications", headers={"Authorization": f"Bearer {token}"})
+            assert api.status_code == 503
+            body = api.json()
+            assert body["error"] == "sessions_unavailable" and body["message"]["en"]
+            http.cookies.set("madoguchi_session", token)
+            page = await http.get("/my", headers={"Accept": "text/html"})
+            assert page.status_code == 503 and "Traceback" not in page.text
+            assert "ログイン状態を確認できません" in page.text
+    finally:
+        app.state.portal.sessions = working
+
+
+async def test_signing_in_again_ends_the_browsers_previous_session(stack):
+    async with _browser(stack) as http:
+        first = await _sign_in(http)
+        page = await http.get("/my")
+        answer = await http.post("/login", data={"persona": "demo-elderly",
+                                                 "csrf_token": _csrf(page.text)})
+        assert answer.status_code == 303
+        assert "鈴木 キヨ" in (await http.get("/my")).text
+        bearer = {"Authorization": f"Bearer {first}"}
+        assert (await stack.http.get("/api/applications", headers=bearer)).status_code == 401
