@@ -148,14 +148,10 @@ def require_principal(request: Request) -> Resident | Caseworker:
 
 
 def start_session(request: Request, response: Response, token: str) -> None:
-    """Set the session cookie of a verified ``token`` and bind a fresh CSRF token to it;
-    a session the browser had before is ended (signing in as someone else replaces it)."""
+    """Set the session cookie of a verified ``token`` and bind a fresh CSRF token to it."""
     context = request.app.state.portal
     key, expires_at = session_id(context, token)
-    previous = cookie_session(request)
     try:
-        if previous is not None and previous.key != key:
-            context.sessions.revoke(previous.key, previous.expires_at)
         csrf = context.sessions.bind_csrf(key, secrets.token_urlsafe(32), expires_at)
     except SessionStoreUnavailable:
         raise sessions_unavailable() from None

@@ -165,14 +165,3 @@ async def test_without_its_session_store_the_portal_refuses_structured_never_a_t
     finally:
         app.state.portal.sessions = working
 
-
-async def test_signing_in_again_ends_the_browsers_previous_session(stack):
-    async with _browser(stack) as http:
-        first = await _sign_in(http)
-        page = await http.get("/my")
-        answer = await http.post("/login", data={"persona": "demo-elderly",
-                                                 "csrf_token": _csrf(page.text)})
-        assert answer.status_code == 303
-        assert "鈴木 キヨ" in (await http.get("/my")).text
-        bearer = {"Authorization": f"Bearer {first}"}
-        assert (await stack.http.get("/api/applications", headers=bearer)).status_code == 401
