@@ -38,6 +38,7 @@ from records.inbox import InboxStore
 from records.jti import RecordsReplayStore
 from records.register import DocumentRegister
 from records.s3blobs import S3BlobStore
+from records.sessions import SessionStore
 from services.cases import CaseService
 from workflows.activities import CaseActivities
 from workflows.codec import KeyRing
@@ -96,7 +97,8 @@ class Runtime:
                                  self.data.keys / "draft-keys.json")),
                              trust_roots=roots, tsa=tsa,
                              dev_issuer=self.dev_issuer() if self.settings.development else None,
-                             sign_in_url=self.settings.identity_provider_url)
+                             sign_in_url=self.settings.identity_provider_url,
+                             sessions=SessionStore(self.engine))
 
     def _issuer_recipe(self) -> Recipe:
         """How to build the document issuer (also in a child process of the pool)."""

@@ -25,6 +25,7 @@ from portal.api.routes import (
 from portal.bodylimit import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, BodyLimit, BodyLimitMiddleware
 from portal.deps import PortalContext
 from portal.errors import install_error_handlers
+from portal.headers import SecurityHeadersMiddleware, install_api_docs
 from portal.pages import auth, caseworker, notifications, public, resident
 from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
 
@@ -81,12 +82,18 @@ def create_app(
         summary="One-stop online procedures for municipalities / 自治体の手続きをオンラインで",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN: served locally instead.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(RateLimitMiddleware, rules=rate_limits, storage=rate_limit_storage,
                        trusted_proxies=forwarded_allow_ips)
-    # Outermost: a body over its limit is refused before anything reads it.
+    # A body over its limit is refused before anything reads it.
     app.add_middleware(BodyLimitMiddleware, limits=body_limits, default_max_bytes=max_body_bytes)
+    # Outermost: the security headers reach refused, rate-limited and error answers too.
+    app.add_middleware(SecurityHeadersMiddleware)
+    install_api_docs(app)
     for router in ROUTERS:
         app.include_router(router)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -23,6 +22,7 @@ from records.blobs import BlobStore
 from records.drafts import DraftStore
 from records.inbox import InboxStore
 from records.register import DocumentRegister
+from records.sessions import SessionStore
 from services.application import Application
 from services.cases import CaseService
 from services.notices import resident_only
@@ -47,6 +47,9 @@ class PortalContext:
     tsa: LocalTimestampAuthority | None = None  # development only: served at /tsa
     dev_issuer: DevIssuer | None = None  # development only: the sign-in page's demo people
     sign_in_url: str | None = None  # the identity provider's sign-in page, where there is one
+    #: Ended sessions and sessions' CSRF tokens; shared by all web processes when wired by
+    #: madoguchi.runtime (the default is this process's alone).
+    sessions: SessionStore = field(default_factory=SessionStore.in_memory)
     app: Application = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,10 +80,11 @@ def _principal(
 ) -> AnyPrincipal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise TokenInvalid("no bearer token")
-    # On a rate-limited route the limiter has verified this very token already: verifying
-    # again would refuse a one-time token as replayed.
+    # On a rate-limited route the limiter has verified this very token already (with the
+    # same check, session revocation included): verifying again would refuse a one-time
+    # token as replayed. Elsewhere a signed-out session's token is refused as a bearer too.
     verified = verified_principal(request.state, "bearer", credentials.credentials)
-    return verified or context.verifier.verify(credentials.credentials)
+    return verified or session.verify_token(context, credentials.credentials).principal
 
 
 def _caseworker(principal: Annotated[AnyPrincipal, Depends(_principal)]) -> Caseworker:
@@ -101,12 +105,10 @@ class SignedInResident:
     resident: Resident
     by_cookie: bool
 
-    def check_csrf(self, supplied: str | None, expected: str | None) -> None:
+    def check_csrf(self, request: Request, supplied: str | None) -> None:
         """:raises Refused: ``forbidden`` if signed in by cookie and ``supplied`` is not the
-        page's CSRF token (``expected``, the CSRF cookie)."""
-        if self.by_cookie and not (
-            supplied and expected and hmac.compare_digest(supplied.encode(), expected.encode())
-        ):
+        CSRF token of the cookie's session (see :func:`portal.web.session.expected_csrf`)."""
+        if self.by_cookie and not session.csrf_matches(request, supplied):
             raise Refused("forbidden", "csrf_failed",
                           "ページの有効期限が切れました。ページを開き直してください。",
                           "This page has expired. Please reload it and try again.")
@@ -124,14 +126,17 @@ def signed_in_resident(
     :raises Refused: ``forbidden`` for anyone but a resident.
     """
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        token, by_cookie = credentials.credentials, False
+        token = credentials.credentials
+        principal = (verified_principal(request.state, "bearer", token)
+                     or session.verify_token(context, token).principal)
+        by_cookie = False
     else:
-        token, by_cookie = request.cookies.get(session.SESSION_COOKIE, ""), True
-    if not token:
-        raise TokenInvalid("no bearer token or session cookie")
-    principal = verified_principal(
-        request.state, "cookie" if by_cookie else "bearer", token
-    ) or context.verifier.verify(token)
+        token = request.cookies.get(session.SESSION_COOKIE, "")
+        if not token:
+            raise TokenInvalid("no bearer token or session cookie")
+        found = session.verify_token(context, token)
+        request.state.madoguchi_session = found  # the CSRF check reads it
+        principal, by_cookie = found.principal, True
     if not isinstance(principal, Resident):
         raise resident_only()
     return SignedInResident(principal, by_cookie)
@@ -140,11 +145,11 @@ def signed_in_resident(
 def _checked_resident(
     request: Request, who: Annotated[SignedInResident, Depends(signed_in_resident)]
 ) -> Resident:
-    """A request authenticated by the cookie that changes something must carry the page's
-    CSRF token (header equal to the cookie: double submit), so another site cannot use the
-    resident's cookie."""
+    """A request authenticated by the cookie that changes something must carry the CSRF
+    token of the cookie's session (in a header), so another site cannot use the resident's
+    cookie."""
     if request.method not in ("GET", "HEAD"):
-        who.check_csrf(request.headers.get(CSRF_HEADER), request.cookies.get(session.CSRF_COOKIE))
+        who.check_csrf(request, request.headers.get(CSRF_HEADER))
     return who.resident
 
 

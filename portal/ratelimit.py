@@ -46,11 +46,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from identity.errors import IdentityError
 from identity.principals import AnyPrincipal
 from portal.errors import error_response
+from portal.web import session
+from services.refusals import Refused
 
 log = logging.getLogger("madoguchi.portal")
 
-#: The pages' session cookie (see portal/web/session.py).
-SESSION_COOKIE = "madoguchi_session"
+SESSION_COOKIE = session.SESSION_COOKIE
 #: Where the middleware leaves the verified principal for the route (``request.state``).
 VERIFIED_STATE = "madoguchi_verified"
 
@@ -170,11 +171,22 @@ class TrustedProxies:
 VerifierOf = Callable[[Scope], Any]
 
 
+class _SessionChecked:
+    """Verifies a token with the portal's one check (:func:`portal.web.session.verify_token`:
+    signature, claims, and a session ended by signing out), as the route will."""
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+
+    def verify(self, token: str) -> AnyPrincipal:
+        return session.verify_token(self._context, token).principal
+
+
 def _verifier_of_app(scope: Scope) -> Any:
-    """The token verifier of the app serving ``scope`` (its lifespan built the context)."""
+    """The token check of the app serving ``scope`` (its lifespan built the context)."""
     app = scope.get("app")
     portal = getattr(getattr(app, "state", None), "portal", None)
-    return getattr(portal, "verifier", None)
+    return _SessionChecked(portal) if portal is not None else None
 
 
 class RateLimitMiddleware:
@@ -249,7 +261,9 @@ class RateLimitMiddleware:
         try:
             # A thread: verification may fetch an issuer's keys (JWKS URL).
             return await anyio.to_thread.run_sync(verifier.verify, token)
-        except IdentityError:
+        except (IdentityError, Refused):
+            # Not verified here (a bad token, or the session store not answering): the
+            # route's own check answers it, in its words.
             return None
 
 

@@ -149,12 +149,14 @@ class LocalBlobStore:
         if self._same_or_refuse(key, path, data):
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _private_dirs(path.parent)
         except (FileExistsError, NotADirectoryError) as exc:
             raise BlobError(f"blob key {key!r}: a parent segment is a blob") from exc
         tmp = path.with_name(f".~{path.name}.{secrets.token_hex(8)}.tmp")
         try:
-            with open(tmp, "xb") as fh:
+            # Owner-only whatever the umask: documents carry names and addresses.
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                           "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -205,6 +207,25 @@ class LocalBlobStore:
             return False
         _fsync_directory(path.parent)
         return True
+
+
+def _private_dirs(directory: Path) -> None:
+    """``mkdir -p`` with every folder it creates 0700 (``Path.mkdir`` gives missing
+    parents the umask's default mode)."""
+    target, missing = directory, []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+        else:
+            os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    if not target.is_dir():
+        raise NotADirectoryError(str(target))
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -12,8 +12,11 @@ Only SQLAlchemy Core is used, and only features both support.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import stat
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -162,6 +165,8 @@ def make_engine(url: str) -> Engine:
         # An in-memory database lives in one connection: share it, or every pooled
         # connection would see its own empty database.
         kwargs["poolclass"] = StaticPool
+    elif not (parsed.database or "").startswith("file:"):  # URI filenames: SQLite's own
+        _private_file(Path(parsed.database or ""))
     engine = create_engine(parsed, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -176,6 +181,20 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file owner-only (0600) before SQLite does, whatever the umask:
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode."""
+    if not path.name or not path.parent.is_dir():
+        return  # SQLite will report the missing directory itself
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & 0o077:
+            os.fchmod(fd, mode & 0o700)
+    finally:
+        os.close(fd)
 
 
 def create_schema(engine: Engine) -> None:

@@ -47,6 +47,7 @@ from records.db import create_schema, make_engine
 from records.drafts import DraftStore
 from records.inbox import InboxStore
 from records.register import DocumentRegister
+from records.sessions import SessionStore
 from services.cases import CaseService
 from workflows import search_attributes as sa
 from workflows.activities import CaseActivities
@@ -197,7 +198,7 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
                             catalog=catalog, attachments=attachments,
                             drafts=DraftStore(engine, KeyRing.generate("draft-test")),
                             trust_roots=documents.trust_roots, tsa=documents.tsa,
-                            dev_issuer=issuer)
+                            dev_issuer=issuer, sessions=SessionStore(engine))
     app = create_app(lambda: None)  # type: ignore[arg-type,return-value]
     app.state.portal = context  # ASGITransport runs no lifespan: set the context here
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal")

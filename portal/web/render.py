@@ -64,9 +64,16 @@ def base_context(request: Request, principal: Resident | Caseworker | None = Non
         "is_caseworker": isinstance(principal, Caseworker),
         "csrf_field": session.CSRF_FIELD,
         "csrf": session.csrf_token(request),
-        "switch_url": request.url.path + "?" + urlencode(query),
+        "switch_url": same_site_path(request.url.path) + "?" + urlencode(query),
         "path": request.url.path,
     }
+
+
+def same_site_path(path: str) -> str:
+    """``path`` as a link that stays on this site: one leading ``/`` (a request for
+    ``//evil.example/x`` must not link to another host; browsers read ``\\`` as ``/``),
+    percent-encoded."""
+    return "/" + quote(path.lstrip("/\\"), safe="/-._~!$&'()*+,;=:@%")
 
 
 def render(

@@ -85,7 +85,8 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ("GET", "/static/{name:path}"): Row(EVERYONE, "/static/site.css", page=True),
         ("GET", "/login"): Row(EVERYONE, page=True),
         ("POST", "/login"): Row(EVERYONE, kwargs={"data": {"persona": "demo-1"}}, page=True),
-        ("POST", "/logout"): Row(EVERYONE, page=True),
+        # Last: signing out ends the principal's session (its token) on the server.
+        ("POST", "/logout"): Row(EVERYONE, page=True, order=9),
         # -- applications --------------------------------------------------------------
         ("POST", "/api/applications"): Row(
             RESIDENTS,
