@@ -16,7 +16,7 @@ import jsonpointer
 
 from forms.computations import ComputationRegistry, default_registry
 from forms.definition import ActionDefinition, ProcedureDefinition
-from forms.expressions import evaluate
+from forms.expressions import Bindings, evaluate_with
 
 __all__ = ["compute_action", "uses_expressions"]
 
@@ -85,16 +85,13 @@ def _expression(
     computed: Mapping[str, Any],
     today: dt.date | str,
 ) -> Any:
-    env: dict[str, Any] = {
-        "data": application,
-        "steps": {**steps, action.id: dict(data)},
-        "params": definition.params,
-        "today": today,
-    }
+    bindings = Bindings(data=application, steps={**steps, action.id: dict(data)},
+                        computed=computed, params=definition.params, today=today)
     if value is not None:
-        return evaluate(value, computed=computed, **env)
+        return evaluate_with(value, bindings)
     result: dict[str, Any] = {}
     for key, text in (values or {}).items():
         # Later keys read earlier ones as computed.<name>.<key>.
-        result[key] = evaluate(text, computed={**computed, name: dict(result)}, **env)
+        result[key] = evaluate_with(
+            text, bindings.with_computed({**computed, name: dict(result)}))
     return result

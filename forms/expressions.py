@@ -51,10 +51,12 @@ from celpy.evaluation import CELEvalError, CELUnsupportedError
 __all__ = [
     "ENVIRONMENT",
     "FUNCTIONS",
+    "Bindings",
     "ExpressionError",
     "Scope",
     "check",
     "evaluate",
+    "evaluate_with",
     "to_json",
 ]
 
@@ -253,7 +255,7 @@ def _environment() -> celpy.Environment:
 
 
 @functools.lru_cache(maxsize=1024)
-def _compiled(text: str) -> tuple[lark.Tree, celpy.Runner]:
+def _compiled(text: str) -> tuple[lark.Tree, celpy.Runner, frozenset[str]]:
     # Same text, same program: caching changes no result, it only saves the parse.
     environment = _environment()
     try:
@@ -261,7 +263,12 @@ def _compiled(text: str) -> tuple[lark.Tree, celpy.Runner]:
     except CELParseError as exc:
         raise ExpressionError(_syntax_message(text, exc)) from None
     program = environment.program(tree, functions={k: f.fn for k, f in FUNCTIONS.items()})
-    return tree, program
+    # The environment names it reads: only those are converted to CEL values.
+    roots = frozenset(
+        str(node.children[0]) for node in tree.iter_subtrees()
+        if node.data == "ident" and str(node.children[0]) in ENVIRONMENT
+    )
+    return tree, program, roots
 
 
 def _syntax_message(text: str, exc: CELParseError) -> str:
@@ -411,7 +418,7 @@ def check(text: object, scope: Scope) -> list[str]:
     if not isinstance(text, str) or not text.strip():
         return ["an expression must be a non-empty text"]
     try:
-        tree, _ = _compiled(text)
+        tree, _, _ = _compiled(text)
     except ExpressionError as exc:
         return [str(exc)]
     local: set[str] = set()
@@ -483,6 +490,43 @@ def _eval_message(error: CELEvalError) -> str:
     return text
 
 
+class Bindings:
+    """The values an expression sees, converted to CEL once and only when read: a
+    computation evaluating several expressions on one case converts the form once."""
+
+    def __init__(
+        self,
+        *,
+        data: Mapping[str, Any] | None = None,
+        steps: Mapping[str, Any] | None = None,
+        computed: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        today: dt.date | str,
+    ) -> None:
+        self._plain: dict[str, Any] = {
+            "data": dict(data or {}),
+            "steps": dict(steps or {}),
+            "computed": dict(computed or {}),
+            "params": dict(params or {}),
+        }
+        self._today = today if isinstance(today, str) else today.isoformat()
+        self._converted: dict[str, Any] = {"today": celtypes.StringType(self._today)}
+
+    def with_computed(self, computed: Mapping[str, Any]) -> Bindings:
+        """The same bindings with other ``computed`` values (the rest stays converted)."""
+        other = Bindings.__new__(Bindings)
+        other._plain = {**self._plain, "computed": dict(computed)}
+        other._today = self._today
+        other._converted = {k: v for k, v in self._converted.items() if k != "computed"}
+        return other
+
+    def activation(self, names: frozenset[str]) -> dict[str, Any]:
+        for name in names:
+            if name not in self._converted:
+                self._converted[name] = json_to_cel(self._plain[name])
+        return {name: self._converted[name] for name in names}
+
+
 def evaluate(
     text: str,
     *,
@@ -499,14 +543,17 @@ def evaluate(
     :raises ExpressionError: if it does not compile or cannot be evaluated on these
         values (a missing field, a type that does not fit, a reviewed function's refusal).
     """
-    _, program = _compiled(text)
-    activation = {
-        "data": json_to_cel(dict(data or {})),
-        "steps": json_to_cel(dict(steps or {})),
-        "computed": json_to_cel(dict(computed or {})),
-        "params": json_to_cel(dict(params or {})),
-        "today": celtypes.StringType(today if isinstance(today, str) else today.isoformat()),
-    }
+    bindings = Bindings(data=data, steps=steps, computed=computed, params=params, today=today)
+    return evaluate_with(text, bindings)
+
+
+def evaluate_with(text: str, bindings: Bindings) -> Any:
+    """:func:`evaluate` with prepared :class:`Bindings`.
+
+    :raises ExpressionError: as :func:`evaluate`.
+    """
+    _, program, roots = _compiled(text)
+    activation = bindings.activation(roots)
     try:
         result = program.evaluate(activation)
     except CELEvalError as exc:
