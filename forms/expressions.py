@@ -16,7 +16,8 @@ and these reviewed functions (:data:`FUNCTIONS`): ``floor1000(n)`` (千円未満
 ``share(amount, rate)`` (the exact share of an amount, rounded down to ¥1), ``sum(list)``,
 ``min(a, b, ...)``, ``max(a, b, ...)``, ``band(value, table)`` (the result of the band
 whose lower bound is the highest one not above ``value``; ``table`` is a list of
-``[lower, result]``), ``age_at(birth_date, date)`` (full years, 年齢計算ニ関スル法律) and
+``[lower, result]``), ``age_at(birth_date, date)`` (full years, 年齢計算ニ関スル法律), ``school_age(birth_date,
+date)`` (the age by the 31 March before the 年度 of ``date``: 学年の年齢) and
 ``wareki(date)`` (和暦 year, e.g. ``"令和8年"``).
 
 :func:`check` finds what is wrong with an expression before any case runs it: a syntax
@@ -206,6 +207,15 @@ def _age_at(birth: object, at: object) -> celtypes.Value:
     return celtypes.IntType(age)
 
 
+def _school_age(birth: object, at: object) -> celtypes.Value:
+    # 学年の年齢: the age reached by the 31 March before the fiscal year (年度, from 1
+    # April) containing the date: a child born on 1 April is in the grade above one born
+    # on 2 April. 高校生年代 is a school age of at most 17.
+    on = _date(at, "school_age")
+    year = on.year if on.month >= 4 else on.year - 1
+    return _age_at(birth, celtypes.StringType(dt.date(year, 3, 31).isoformat()))
+
+
 _ERAS: tuple[tuple[dt.date, str], ...] = (
     (dt.date(2019, 5, 1), "令和"),
     (dt.date(1989, 1, 8), "平成"),
@@ -242,6 +252,7 @@ FUNCTIONS: Mapping[str, _Function] = {
     "max": _Function(_extreme(max, "max"), (1, None), "number"),
     "band": _Function(_band, (2, 2), "any"),
     "age_at": _Function(_age_at, (2, 2), "date"),
+    "school_age": _Function(_school_age, (2, 2), "date"),
     "wareki": _Function(_wareki, (1, 1), "date"),
 }
 

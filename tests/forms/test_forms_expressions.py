@@ -62,6 +62,15 @@ def test_age_at_counts_full_years_as_the_law_does():
     assert _eval("age_at('2020-06-15', today)", today="2026-12-01") == 6
 
 
+def test_school_age_is_the_age_by_the_31_march_before_the_fiscal_year():
+    # Born 2 April 2008 and 1 April 2008: one grade apart. In fiscal 2026 the first is
+    # still 高校生年代 (school age 17), the second left it on 31 March 2026.
+    assert _eval("school_age('2008-04-02', '2026-12-01')") == 17
+    assert _eval("school_age('2008-04-01', '2026-12-01')") == 18
+    assert _eval("school_age('2008-04-01', '2026-03-31')") == 17  # fiscal 2025
+    assert _eval("school_age('2020-01-10', '2027-01-10')") == 6
+
+
 def test_wareki_names_the_era_year():
     assert _eval("wareki('2019-04-30')") == "平成31年"
     assert _eval("wareki('2019-05-01')") == "令和元年"
@@ -120,7 +129,8 @@ SCOPE = Scope(
         ("datum.name", "unknown name 'datum' (an expression may read: data, steps, "
                        "computed, params, today)"),
         ("floor(1.5)", "unknown function 'floor' (functions: age_at, band, bool, double, "
-                       "floor1000, has, int, max, min, share, size, string, sum, type, wareki)"),
+                       "floor1000, has, int, max, min, school_age, share, size, string, sum, type, "
+                       "wareki)"),
         ("data.name.upper()", "unknown method 'upper'"),
         ("floor1000(data.name)", "floor1000() needs a number; data.name is declared as string"),
         ("sum(data.employees)", "sum() needs a list; data.employees is declared as integer"),
