@@ -16,8 +16,9 @@ and these reviewed functions (:data:`FUNCTIONS`): ``floor1000(n)`` (千円未満
 ``share(amount, rate)`` (the exact share of an amount, rounded down to ¥1), ``sum(list)``,
 ``min(a, b, ...)``, ``max(a, b, ...)``, ``band(value, table)`` (the result of the band
 whose lower bound is the highest one not above ``value``; ``table`` is a list of
-``[lower, result]``), ``age_at(birth_date, date)`` (full years, 年齢計算ニ関スル法律), ``school_age(birth_date,
-date)`` (the age by the 31 March before the 年度 of ``date``: 学年の年齢) and
+``[lower, result]``), ``age_at(birth_date, date)`` (full years, 年齢計算ニ関スル法律),
+``school_age(birth_date, date)`` (the age by the 31 March before the 年度 of ``date``:
+学年の年齢) and
 ``wareki(date)`` (和暦 year, e.g. ``"令和8年"``).
 
 :func:`check` finds what is wrong with an expression before any case runs it: a syntax
