@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 #: Where a case can end. The engine knows these; a procedure's actions lead to them.
 Outcome = Literal["completed", "rejected"]
@@ -50,15 +50,21 @@ class LocalizedText(_Strict):
 
 
 class Computation(_Strict):
-    """A named computation from the registry.
+    """A value an action computes into the case's ``computed``, in one of two ways.
 
-    It is fed either one value of the action's input (``input``, a JSON pointer into it) or
-    several named values (``inputs``: JSON pointers into the case document
-    ``{"input", "application", "steps", "computed"}``), plus constant ``params`` (a rate,
-    a cap) that a municipality may change in its overlay.
+    *A named computation* from the registry (``function``), fed either one value of the
+    action's input (``input``, a JSON pointer into it) or several named values
+    (``inputs``: JSON pointers into the case document ``{"input", "application", "steps",
+    "computed"}``), plus constant ``params`` (a rate, a cap).
+
+    *Expressions* (:mod:`forms.expressions`): ``value`` is one expression whose result is
+    the computed value; ``values`` names several, evaluated in order into an object, each
+    seeing the keys before it as ``computed.<this name>.<key>``.
     """
 
-    function: str = Field(description="Name in forms.computations' registry, e.g. damage_grade")
+    function: str | None = Field(
+        default=None, description="Name in forms.computations' registry, e.g. damage_grade"
+    )
     input: str | None = Field(
         default=None, description="JSON pointer into the action's input data, e.g. /damage_ratio"
     )
@@ -66,12 +72,40 @@ class Computation(_Strict):
         default=None, description="name -> JSON pointer into the case document"
     )
     params: dict[str, int | float | str | list[str]] = Field(default_factory=dict)
+    value: str | None = Field(default=None, description="An expression: the computed value")
+    values: dict[str, str] | None = Field(
+        default=None, description="key -> expression: the computed value is an object"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Computation:
-        if (self.input is None) == (self.inputs is None):
+        kinds = (self.function is not None) + (self.value is not None) + (self.values is not None)
+        if kinds != 1:
+            raise ValueError("a computation needs exactly one of 'function', 'value' or 'values'")
+        if self.function is None:
+            if self.input is not None or self.inputs is not None or self.params:
+                raise ValueError(
+                    "an expression computation takes no 'input', 'inputs' or 'params' (it "
+                    "reads data, steps, computed and the procedure's params itself)"
+                )
+            if self.values is not None and not self.values:
+                raise ValueError("'values' needs at least one key")
+        elif (self.input is None) == (self.inputs is None):
             raise ValueError("a computation needs exactly one of 'input' or 'inputs'")
         return self
+
+    @property
+    def is_expression(self) -> bool:
+        return self.function is None
+
+
+class EligibilityRule(_Strict):
+    """Who may file: ``rule`` is an expression that must be true, or the filing is refused
+    with ``message`` at ``field`` (a JSON pointer into the form; ``""``: the whole form)."""
+
+    rule: str = Field(min_length=1, description="An expression; false refuses the filing")
+    field: str = Field(default="", pattern=r"^(/[^/]*)*$")
+    message: LocalizedText
 
 
 class ActionDefinition(_Strict):
@@ -239,6 +273,14 @@ class ProcedureDefinition(_Strict):
     retention: RetentionRule | None = None
     form: str = "form.schema.json"
     dedupe: DedupeRule = DedupeRule()
+    params: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Constants expressions read as params.<name> (a unit amount, a cap, "
+        "a table); a municipality's overlay may change their values",
+    )
+    eligibility: list[EligibilityRule] = Field(
+        default_factory=list, description="Rules a filing must meet (refused otherwise)"
+    )
     processing_period: ProcessingPeriod
     correction: CorrectionRules
     stages: list[StageDefinition] = Field(min_length=1)

@@ -18,7 +18,13 @@ from referencing import Registry
 
 from forms.definition import ProcedureDefinition
 from forms.municipalities import MUNICIPALITIES_DIR
-from forms.overlay import Overlay, form_problems, merge_patch, procedure_patch_problems
+from forms.overlay import (
+    Overlay,
+    form_problems,
+    merge_patch,
+    params_patch_problems,
+    procedure_patch_problems,
+)
 from forms.packages import MESSAGE_LANGUAGES, Procedure, placeholder_problem
 from forms.pointers import escape, to_pointer
 from forms.problems import UNREADABLE, CatalogProblem, ProblemLog
@@ -45,6 +51,11 @@ def apply_overlay(
 
     for pointer, message in procedure_patch_problems(overlay.procedure):
         add(f"/procedure{pointer}", message)
+    if "params" in overlay.procedure:
+        for pointer, message in params_patch_problems(
+            standard.definition.params, overlay.procedure["params"]
+        ):
+            add(f"/procedure{pointer}", message)
     definition = None
     if not problems:
         raw = merge_patch(standard.definition.model_dump(mode="json"), overlay.procedure)

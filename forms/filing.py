@@ -9,9 +9,11 @@ to the applicant, and fit the field's ``x-attachment`` rule). The schema part is
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Protocol
 
 from forms.attachments import attachment_fields
+from forms.expressions import ExpressionError, evaluate
 from forms.pointers import is_missing, resolve, segments, to_pointer
 from forms.schemas import CHOICE_SOURCES, chain_at, common_registry, first, iter_fields
 from forms.texts import message
@@ -25,6 +27,7 @@ __all__ = [
     "REFUSED_IN_DRAFTS",
     "AttachmentInfo",
     "AttachmentLookup",
+    "eligibility_errors",
     "validate_application",
     "validate_draft",
 ]
@@ -106,6 +109,37 @@ def _attachment_errors(
     return errors
 
 
+#: Japan has one time zone and no daylight saving time.
+_JST = dt.timezone(dt.timedelta(hours=9))
+
+
+def eligibility_errors(
+    procedure: Procedure, data: object, today: dt.date | None = None
+) -> list[FieldError]:
+    """The procedure's ``eligibility`` rules ``data`` does not meet (code ``ineligible``,
+    the rule's message at its field), in the order declared.
+
+    An expression that cannot be evaluated on ``data`` (a value it needs is missing) also
+    refuses: eligibility that cannot be shown is not granted. ``today`` defaults to the
+    date in Japan now (filing happens outside workflows).
+    """
+    rules = procedure.definition.eligibility
+    if not rules or not isinstance(data, dict):
+        return []
+    day = today if today is not None else dt.datetime.now(_JST).date()
+    errors = []
+    for rule in rules:
+        try:
+            met = evaluate(rule.rule, data=data, params=procedure.definition.params, today=day)
+        except ExpressionError:
+            met = False
+        if met is not True:
+            errors.append(
+                FieldError(path=rule.field, code="ineligible", message=rule.message.model_dump())
+            )
+    return errors
+
+
 def validate_application(
     procedure: Procedure,
     municipality: Municipality,
@@ -113,6 +147,7 @@ def validate_application(
     *,
     attachments: AttachmentLookup | None = None,
     owner: str | None = None,
+    today: dt.date | None = None,
 ) -> ValidationResult:
     """Validate an application to ``procedure`` filed with ``municipality``.
 
@@ -125,6 +160,9 @@ def validate_application(
     ``attachments`` given, every referenced id must exist and belong to ``owner`` (the
     applicant key; code ``unknown_attachment``), and its sniffed type and size must fit
     the rule (``attachment_type``, ``attachment_size``).
+
+    When all of that passes, the procedure's ``eligibility`` rules run on the data
+    (:func:`eligibility_errors`, code ``ineligible``; ``today``: the date in Japan).
     """
     errors = schema_errors(procedure.form_schema, data, messages=procedure.messages)
     failed = {e.path for e in errors}
@@ -151,6 +189,10 @@ def validate_application(
             )
         )
     errors.sort(key=lambda e: (e.path, e.code))
+    if not errors:
+        # The rules read valid data only: on a form that fails its schema they would
+        # refuse for reasons the field errors already give.
+        errors = eligibility_errors(procedure, data, today)
     listed, omitted = capped(errors)
     return ValidationResult(valid=not listed, errors=listed, omitted=omitted)
 

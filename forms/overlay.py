@@ -38,12 +38,14 @@ __all__ = [
     "Overlay",
     "form_problems",
     "merge_patch",
+    "params_patch_problems",
     "procedure_patch_problems",
 ]
 
-#: Top-level keys of ``procedure.json`` an overlay may change: texts and deadlines.
-#: Stages, roles, documents and the dedupe rule are the standard's and stay as they are.
-PATCHABLE_PROCEDURE_KEYS = frozenset({"title", "processing_period", "correction"})
+#: Top-level keys of ``procedure.json`` an overlay may change: texts, deadlines and the
+#: values of declared ``params`` (a unit amount, a cap). Stages, roles, documents, rules
+#: and the dedupe rule are the standard's and stay as they are.
+PATCHABLE_PROCEDURE_KEYS = frozenset({"title", "processing_period", "correction", "params"})
 
 
 class _Strict(BaseModel):
@@ -98,6 +100,33 @@ def procedure_patch_problems(patch: dict[str, Any]) -> Iterator[tuple[str, str]]
                 f"an overlay cannot change {key!r} of a standard procedure (it may change: "
                 f"{allowed})",
             )
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "text", list: "list", dict: "object"}.get(type(value), "null")
+
+
+def params_patch_problems(standard: dict[str, Any], patch: Any) -> Iterator[tuple[str, str]]:
+    """``(pointer in the patch, message)`` for parameter changes an overlay may not make:
+    it changes values of parameters the standard declares, keeping each one's kind, so
+    the standard's expressions (checked against those) still fit."""
+    if not isinstance(patch, dict):
+        yield "/params", "'params' must be an object of parameter -> value"
+        return
+    for key, value in patch.items():
+        where = f"/params/{escape(key)}"
+        if key not in standard:
+            known = ", ".join(sorted(standard)) or "none"
+            yield where, f"the standard declares no parameter {key!r} (declared: {known})"
+        elif value is None:
+            yield where, f"an overlay cannot remove the parameter {key!r}"
+        elif _json_kind(value) != _json_kind(standard[key]):
+            yield where, (f"the parameter {key!r} is a {_json_kind(standard[key])}; an "
+                          f"overlay cannot make it a {_json_kind(value)}")
 
 
 def _type_of(chain: list[dict]) -> frozenset[str] | None:

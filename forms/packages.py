@@ -22,7 +22,7 @@ from __future__ import annotations
 import string
 import typing
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import ValidationError as PydanticValidationError
@@ -30,11 +30,13 @@ from referencing import Registry
 
 from forms.computations import ComputationRegistry, default_registry
 from forms.definition import NoticeEvent, ProcedureDefinition
+from forms.expressions import Scope
+from forms.expressions import check as check_expression
 from forms.overlay import Contact
 from forms.pointers import escape, resolve, to_pointer
 from forms.problems import UNREADABLE, CatalogError, CatalogProblem, ProblemLog
 from forms.schemacheck import check_schema
-from forms.schemas import common_registry, iter_fields
+from forms.schemas import common_registry, first, iter_fields
 from forms.validation import validate_data
 
 __all__ = [
@@ -168,6 +170,7 @@ class PackageLoader:
                     step_schemas[name] = schema
             self._check_computations(pointer, action, step_schemas)
 
+        self._check_expressions(raw, form_schema, step_schemas)
         self._check_distinct_from(raw)
         self._check_templates(raw)
         self._check_dedupe(raw, form_schema)
@@ -247,6 +250,76 @@ class PackageLoader:
                     f"{where}/input",
                     f"{source!r} is not a field of {action['input_schema']}",
                 )
+
+    def _fields(self, schema: dict | None) -> dict[str, str | None] | None:
+        if schema is None:
+            return None
+        found: dict[str, str | None] = {}
+        for pointer, chain in iter_fields(schema, self.registry):
+            kind = first(chain, "type")
+            found[pointer] = kind if isinstance(kind, str) else None
+        return found
+
+    def _check_expressions(
+        self, raw: object, form_schema: dict | None, step_schemas: dict[str, dict]
+    ) -> None:
+        """Every expression compiles and names only what the package declares."""
+        params = _dig(raw, "params")
+        params = params if isinstance(params, dict) else {}
+        steps: dict[str, dict[str, str | None] | None] = {}
+        computed: dict[str, frozenset[str] | None] = {}
+        actions = list(_raw_actions(raw))
+        for _, action in actions:
+            action_id = action.get("id")
+            if not isinstance(action_id, str):
+                continue
+            schema_name = action.get("input_schema")
+            steps[action_id] = (
+                self._fields(step_schemas.get(schema_name)) if isinstance(schema_name, str)
+                else None
+            )
+            compute = action.get("compute")
+            for name, spec in (compute.items() if isinstance(compute, dict) else []):
+                values = _dig(spec, "values")
+                computed[name] = frozenset(values) if isinstance(values, dict) else None
+        # With the form unreadable, names under data cannot be checked: its problems are
+        # reported already, so expressions are checked only with the form's fields known.
+        data = self._fields(form_schema)
+        if data is None:
+            return
+        full = Scope(data=data, steps=steps, computed=computed, params=params)
+        for pointer, action in actions:
+            compute = action.get("compute")
+            for name, spec in (compute.items() if isinstance(compute, dict) else []):
+                where = f"{pointer}/compute/{escape(name)}"
+                value = _dig(spec, "value")
+                if value is not None:
+                    self._expression_problems(f"{where}/value", value, full)
+                values = _dig(spec, "values")
+                before: list[str] = []
+                for key, text in (values.items() if isinstance(values, dict) else []):
+                    # A key reads only the keys before it: they are evaluated in order.
+                    scope = replace(full, computed={**computed, name: frozenset(before)})
+                    self._expression_problems(f"{where}/values/{escape(key)}", text, scope)
+                    before.append(key)
+        # Eligibility is checked at filing: no step or computed value exists yet.
+        filing = Scope(data=data, params=params)
+        rules = _dig(raw, "eligibility")
+        for index, rule in enumerate(rules if isinstance(rules, list) else []):
+            text = _dig(rule, "rule")
+            if text is not None:
+                self._expression_problems(f"/eligibility/{index}/rule", text, filing)
+            target = _dig(rule, "field")
+            if isinstance(target, str) and target and target not in data:
+                self._problems_add(f"/eligibility/{index}/field",
+                                   f"{target!r} is not a field of the form")
+
+    def _problems_add(self, pointer: str, message: str) -> None:
+        self.problems.add("procedure.json", pointer, message)
+
+    def _expression_problems(self, pointer: str, text: object, scope: Scope) -> None:
+        for message in check_expression(text, scope):
+            self._problems_add(pointer, message)
 
     def _check_distinct_from(self, raw: object) -> None:
         # definition.py does not check these ids; a typo would silently switch the

@@ -107,7 +107,9 @@ def check_schema(
 
 
 def _check_fields(problems: ProblemLog, relative: str, schema: dict, registry: Registry) -> None:
-    """Every property written in this file has a ja and an en title; x-choices are known.
+    """Every property written in this file, and the ``items`` of every array, has a ja
+    and an en title (a list's entries are shown, and refused, under that title);
+    x-choices are known.
 
     Properties reached through a ``$ref`` into another file are that file's business.
     """
@@ -140,6 +142,9 @@ def _check_fields(problems: ProblemLog, relative: str, schema: dict, registry: R
         if isinstance(props, dict):
             for name, child in props.items():
                 walk(child, f"{pointer}/properties/{escape(name)}")
+        items = node.get("items")
+        if isinstance(items, dict):
+            walk(items, f"{pointer}/items")
 
     walk(schema, "")
 

@@ -1,0 +1,97 @@
+"""What an action computes into a case's ``computed``: named computations and expressions.
+
+One function, :func:`compute_action`, so that the workflow and the offline catalogue check
+(and the tests comparing a procedure's versions) compute exactly alike. Deterministic and
+sandbox-safe like :mod:`forms.computations` and :mod:`forms.expressions`: ``today`` is
+passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import jsonpointer
+
+from forms.computations import ComputationRegistry, default_registry
+from forms.definition import ActionDefinition, ProcedureDefinition
+from forms.expressions import Bindings, evaluate_with
+
+__all__ = ["compute_action", "uses_expressions"]
+
+
+def uses_expressions(action: ActionDefinition) -> bool:
+    """Does the action compute anything with expressions?"""
+    return any(c.is_expression for c in action.compute.values())
+
+
+def compute_action(
+    definition: ProcedureDefinition,
+    action: ActionDefinition,
+    data: Mapping[str, Any],
+    *,
+    application: Mapping[str, Any],
+    steps: Mapping[str, Any],
+    computed: Mapping[str, Any],
+    today: dt.date | str,
+    expressions: bool = True,
+    registry: ComputationRegistry | None = None,
+) -> dict[str, Any]:
+    """The values ``action`` computes when taken with input ``data``.
+
+    Named computations read the case document ``{"input", "application", "steps",
+    "computed"}`` by JSON pointer; expressions read ``data`` (the application), ``steps``
+    (with this action's input under its id), ``computed`` (with the values computed
+    before, in this action too), ``params`` and ``today``. With ``expressions`` false,
+    expression computations are skipped (a workflow replaying a history from before
+    they existed).
+
+    :raises KeyError, ValueError, TypeError, jsonpointer.JsonPointerException: when the
+        inputs do not fit (:class:`forms.expressions.ExpressionError` is a ValueError).
+    """
+    registry = default_registry() if registry is None else registry
+    document = {"input": data, "application": application, "steps": steps,
+                "computed": computed}
+    results: dict[str, Any] = {}
+    for name, c in action.compute.items():
+        if c.function is None:
+            if expressions:
+                results[name] = _expression(
+                    definition, action, name, c.value, c.values, data,
+                    application=application, steps=steps,
+                    computed={**computed, **results}, today=today,
+                )
+            continue
+        if c.input is not None:
+            value: Any = jsonpointer.resolve_pointer(data, c.input)
+        else:
+            value = {key: jsonpointer.resolve_pointer(document, ptr, None)
+                     for key, ptr in (c.inputs or {}).items()}
+        results[name] = registry.compute(c.function, value, **c.params)
+    return results
+
+
+def _expression(
+    definition: ProcedureDefinition,
+    action: ActionDefinition,
+    name: str,
+    value: str | None,
+    values: Mapping[str, str] | None,
+    data: Mapping[str, Any],
+    *,
+    application: Mapping[str, Any],
+    steps: Mapping[str, Any],
+    computed: Mapping[str, Any],
+    today: dt.date | str,
+) -> Any:
+    bindings = Bindings(data=application, steps={**steps, action.id: dict(data)},
+                        computed=computed, params=definition.params, today=today)
+    if value is not None:
+        return evaluate_with(value, bindings)
+    result: dict[str, Any] = {}
+    for key, text in (values or {}).items():
+        # Later keys read earlier ones as computed.<name>.<key>.
+        result[key] = evaluate_with(
+            text, bindings.with_computed({**computed, name: dict(result)}))
+    return result
