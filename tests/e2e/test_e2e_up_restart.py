@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from identity.devissuer import DevIssuer
-from tests.conftest import documents_of
+from tests.support.stack import documents_of
 
 MADOGUCHI = [sys.executable, "-m", "madoguchi"]
 EXAMPLE = (Path(__file__).resolve().parents[2] / "forms" / "catalog" / "disaster-certificate"
