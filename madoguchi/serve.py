@@ -2,11 +2,11 @@
 
 Deployed, each task queue has its own pool of worker processes, scaled on its own:
 
-``--queue cases``      the ``ProcedureWorkflow`` and the notice activities (light, I/O)
+``--queue cases``      the workflows and their light activities (purge, revocation, and
+                       the notices of cases started before the notices queue existed)
 ``--queue documents``  rendering and storing documents (CPU-heavy; ``<queue>-documents``)
-``--queue notices``    the notice activities on ``<queue>-notices``, for when the
-                       workflow routes notices there (today it schedules them on the
-                       cases queue, so the cases pool delivers them too)
+``--queue notices``    the notice activities on ``<queue>-notices``, where cases route
+                       their notices (patch ``notices-queue-v1``)
 ``--queue all``        cases + documents + notices in one process (``madoguchi up``)
 
 Every setting comes from ``MADOGUCHI_*`` (see :mod:`madoguchi.settings`); a wrong one

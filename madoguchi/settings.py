@@ -12,7 +12,6 @@ the process at start with :class:`SettingsError`, whose message names the variab
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -318,9 +317,3 @@ def load_settings(**overrides: object) -> Settings:
             where = f"{ENV_PREFIX}{field.upper()}: " if field else ""
             problems.append(f"{where}{error['msg']}")
         raise SettingsError("; ".join(problems)) from None
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """The process's settings, read once; tests build their own ``Settings`` instead."""
-    return load_settings()

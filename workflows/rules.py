@@ -54,12 +54,9 @@ def check_action(
     stage = definition.stage(view.stage)
     if stage is not None and stage.actor == "applicant":
         return _check_applicant_stage_action(definition, view, request)
-    if actor.kind != "caseworker":
-        return _refuse("caseworker_only", "forbidden", "この操作は担当職員のみ行えます。",
-                       "Only a caseworker can do this.")
-    if not is_caseworker_of(view, actor):
-        return _refuse("wrong_municipality", "forbidden", "この申請は別の自治体の担当です。",
-                       "This application belongs to another municipality.")
+    refusal = _outsider_refusal(view, actor)
+    if refusal is not None:
+        return refusal
     if view.status in TERMINAL:
         return _refuse("case_closed", "conflict", "この申請の手続きは終了しています。",
                        "This application is already closed.")
@@ -79,6 +76,18 @@ def check_action(
                        f"この操作には「{stage.role}」の権限が必要です。",
                        f"This needs the '{stage.role}' role.")
     return _check_action_input(view, action, request)
+
+
+def _outsider_refusal(view: ApplicationView, actor: Actor) -> Refusal | None:
+    """Refuses anyone but a caseworker of the case's municipality (checked before any state,
+    so another municipality learns nothing of the case)."""
+    if actor.kind != "caseworker":
+        return _refuse("caseworker_only", "forbidden", "この操作は担当職員のみ行えます。",
+                       "Only a caseworker can do this.")
+    if not is_caseworker_of(view, actor):
+        return _refuse("wrong_municipality", "forbidden", "この申請は別の自治体の担当です。",
+                       "This application belongs to another municipality.")
+    return None
 
 
 def _applicant_refusal(view: ApplicationView, request: ActionRequest) -> Refusal | None:
@@ -174,12 +183,9 @@ def check_revocation(
     a reason; a second one with the role confirms: never the one who asked (four eyes).
     """
     actor = request.actor
-    if actor.kind != "caseworker":
-        return _refuse("caseworker_only", "forbidden", "この操作は担当職員のみ行えます。",
-                       "Only a caseworker can do this.")
-    if not is_caseworker_of(view, actor):
-        return _refuse("wrong_municipality", "forbidden", "この申請は別の自治体の担当です。",
-                       "This application belongs to another municipality.")
+    refusal = _outsider_refusal(view, actor)
+    if refusal is not None:
+        return refusal
     role = definition.revocation.role
     if role not in actor.roles:
         return _refuse("role_required", "forbidden",

@@ -116,3 +116,17 @@ def test_the_checks_see_a_violation(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         test_no_http_below_the_portal("workflows")
     with pytest.raises(AssertionError, match="passes an HTTP status"):
         test_no_http_below_the_portal("workflows")
+
+
+def test_tests_share_helpers_through_tests_support_only() -> None:
+    """A test module imports helpers from tests/support, never from a conftest module or
+    another test module (conftest modules hold fixtures)."""
+    wrong = []
+    for module, tree in _modules("tests"):
+        for line, imported in _imports(tree):
+            parts = imported.split(".")
+            if parts[0] != "tests" or len(parts) < 2:
+                continue
+            if "conftest" in parts or any(p.startswith("test_") for p in parts):
+                wrong.append(f"{module}:{line} imports {imported}")
+    assert not wrong, "\n".join(sorted(set(wrong)))

@@ -21,16 +21,8 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from portal.app import create_app
 from portal.deps import PortalContext
+from tests.support.browser import ARGS, CHROMIUM
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
 
 

@@ -13,51 +13,22 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
+
+from tests.support.browser import act, continue_, continue_to_check, fill_address, reload_until
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
 CORRECTION = "電話番号に誤りがあります。日中につながる番号にしてください。"
 
 
-async def reload_until(page: Page, locator_text: str, *, timeout: float = 20.0) -> None:
-    """Reload until the text shows (visibility and activities are eventually consistent)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        if await page.get_by_text(locator_text).count():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{locator_text!r} did not appear on {page.url}")
-        await asyncio.sleep(0.3)
-        await page.reload()
 
 
-async def continue_(page: Page) -> None:
-    await page.get_by_role("button", name="次へ進む").click()
 
 
-async def continue_to_check(page: Page) -> None:
-    """Continue through the remaining (optional) pages to check-your-answers."""
-    for _ in range(8):
-        if await page.locator("h1", has_text="申請内容の確認").count():
-            return
-        await continue_(page)
-    await expect(page.locator("h1")).to_have_text("申請内容の確認")
 
 
-async def fill_address(page: Page, prefix: str) -> None:
-    await page.fill(f"#f-{prefix}-address-postal_code", "1010065")
-    await page.select_option(f"#f-{prefix}-address-prefecture", "東京都")
-    await page.fill(f"#f-{prefix}-address-city", "千代田区")
-    await page.fill(f"#f-{prefix}-address-street", "西神田二丁目3番4号")
 
 
-async def act(page: Page, button: str, *, comment: str | None = None) -> None:
-    """Press an action button on the case page, then confirm it."""
-    if comment is not None:
-        await page.fill("#f-comment", comment)
-    await page.get_by_role("button", name=button, exact=True).click()
-    await expect(page.locator("h1")).to_contain_text(button)
-    await page.get_by_role("button", name="行う").click()
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from playwright.async_api import Page, expect
 
-from tests.browser.test_browser_journey import continue_, fill_address, reload_until
+from tests.support.browser import continue_, fill_address, reload_until
 
 
 def _png(colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:

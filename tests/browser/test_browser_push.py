@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import re
 import socket
 from collections.abc import AsyncIterator
 
@@ -20,6 +21,7 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from playwright.async_api import expect
 
 from identity.verify import TokenVerifier
 from notices.dispatch import NoticeSettings, NoticeSetup
@@ -102,11 +104,9 @@ async def test_service_worker_and_subscribe_control(browser, served):
 
         await page.get_by_role("button", name="このブラウザで受け取る").click()
         # Up to the browser's push service: offline it fails or hangs; the page reports it.
-        await page.wait_for_function(
-            "['unreachable', 'denied', 'on'].includes("
-            "document.getElementById('push-control').dataset.state)",
-            timeout=20_000,
-        )
+        # Polled from here: the page's CSP forbids the eval that wait_for_function uses.
+        await expect(control).to_have_attribute(
+            "data-state", re.compile(r"^(unreachable|denied|on)$"), timeout=20_000)
         state = await control.get_attribute("data-state")
         status = await page.locator("[data-push-status]").inner_text()
         if state == "on":  # a push service was reachable after all
@@ -134,9 +134,7 @@ async def test_service_worker_and_subscribe_control(browser, served):
         assert [s.endpoint for s in saved][-1] == subscription["endpoint"]
 
         await page.get_by_role("button", name="このブラウザでの受け取りをやめる").click()
-        await page.wait_for_function(
-            "document.getElementById('push-control').dataset.state === 'off'"
-        )
+        await expect(control).to_have_attribute("data-state", "off")
         assert errors == []
     finally:
         await context.close()

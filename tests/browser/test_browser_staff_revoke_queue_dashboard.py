@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import expect
 
 from forms.catalog import DEFAULT_ROOT
-from tests.conftest import documents_of
+from tests.support.stack import documents_of
 
 EXAMPLE = json.loads(
     (DEFAULT_ROOT / "disaster-certificate" / "examples" / "valid-basic.json").read_text("utf-8")

@@ -20,8 +20,8 @@ from documents.issuer import development_issuer, mask_name
 from documents.render import DocumentRenderer
 from records.db import create_schema, make_engine
 from records.register import DocumentRegister, IssuedDocument
-from tests.documents.test_documents_bounded import xref_bomb
-from tests.documents.test_documents_verify import update_info
+from tests.support.pdfbombs import xref_bomb
+from tests.support.pdfedits import update_info
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "forms/catalog/disaster-certificate/templates"

@@ -28,7 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from identity.devissuer import DevIssuer
 from madoguchi.up import free_port
 from records.secretfile import read_or_create
-from tests.conftest import documents_of
+from tests.support.stack import documents_of
 from workflows import search_attributes as sa
 from workflows.codec import KeyRing
 

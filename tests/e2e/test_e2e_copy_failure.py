@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 from forms.catalog import DEFAULT_ROOT, Catalog
-from tests.conftest import documents_of, eventually, running_stack
-from tests.e2e.test_e2e_disaster_certificate import APPS, act, example, filing, issued
+from tests.support.filing import APPS, act, example, filing, issued
+from tests.support.stack import documents_of, eventually, running_stack
 
 BROKEN = "9.2.0"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import os
 import shutil
 import subprocess
@@ -12,39 +11,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.worker import Replayer
 
-from forms.catalog import Catalog
-from tests.conftest import documents_of, eventually
+from tests.support.filing import APPS, act, example, filing, issued
+from tests.support.stack import documents_of, eventually
 from workflows.procedure import ProcedureWorkflow
 
-APPS = "/api/applications"
 REPLAY_DIR = Path(__file__).resolve().parents[1] / "replay" / "histories"
 
 
-def example(catalog: Catalog, name: str = "valid-basic") -> dict[str, Any]:
-    directory = catalog.get("disaster-certificate").directory / "examples"
-    return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def filing(data: dict[str, Any]) -> dict[str, Any]:
-    return {"procedure": "disaster-certificate", "municipality": "131016", "data": data}
 
 
-async def issued(http: httpx.AsyncClient, app_id: str, headers: dict[str, str],
-                 count: int = 1, kind: str = "certificate") -> dict[str, Any] | None:
-    """The application once ``count`` documents of ``kind`` are issued."""
-    body = (await http.get(f"{APPS}/{app_id}", headers=headers)).json()
-    return body if len(documents_of(body, kind)) >= count else None
 
 
-async def act(http: httpx.AsyncClient, app_id: str, headers: dict[str, str], action: str,
-              **body: Any) -> httpx.Response:
-    return await http.post(f"{APPS}/{app_id}/actions", json={"action": action, **body},
-                           headers=headers)
 
 
 async def test_full_journey_correction_survey_four_eyes_and_pdf(stack, catalog, tmp_path):

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import eventually
+from tests.support.stack import eventually
 
 APPS = "/api/applications"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"

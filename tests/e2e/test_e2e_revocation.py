@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from temporalio.worker import Replayer
 
-from tests.conftest import documents_of, eventually
-from tests.e2e.test_e2e_disaster_certificate import APPS, act, example, filing, issued
+from tests.support.filing import APPS, act, example, filing, issued
+from tests.support.stack import documents_of, eventually
 from workflows.procedure import ProcedureWorkflow
 
 

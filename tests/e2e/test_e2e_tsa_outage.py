@@ -12,8 +12,8 @@ from documents.seal import load_pem_certificates
 from documents.timestamps import LocalTimestampAuthority
 from forms.municipalities import load_municipalities
 from madoguchi.up import free_port
-from tests.conftest import SealedDocuments, documents_of, eventually, running_stack
-from tests.e2e.test_e2e_disaster_certificate import APPS, example, filing, issued
+from tests.support.filing import APPS, example, filing, issued
+from tests.support.stack import SealedDocuments, documents_of, eventually, running_stack
 
 
 async def test_documents_wait_for_a_tsa_that_is_down_and_go_on_when_it_is_back(

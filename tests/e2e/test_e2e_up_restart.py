@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from identity.devissuer import DevIssuer
-from tests.conftest import documents_of
+from tests.support.faults import gone
+from tests.support.stack import documents_of
 
 MADOGUCHI = [sys.executable, "-m", "madoguchi"]
 EXAMPLE = (Path(__file__).resolve().parents[2] / "forms" / "catalog" / "disaster-certificate"
@@ -68,16 +69,6 @@ class Up:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    # A zombie still answers kill(0); it is gone for our purposes.
-    status = Path(f"/proc/{pid}/status")
-    return not status.exists() or "State:\tZ" in status.read_text()
-
-
 @pytest.fixture
 def installation(tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
     data = tmp_path / "var"
@@ -121,7 +112,7 @@ def test_kill_everything_mid_case_then_restart_and_finish(installation, tmp_path
         for pid in [*pids, first.proc.pid]:
             os.kill(pid, signal.SIGKILL)  # a crash: nobody gets to clean up
         first.proc.wait(timeout=10)
-    _wait_for(lambda: all(_gone(pid) for pid in pids))
+    _wait_for(lambda: all(gone(pid) for pid in pids))
 
     second = Up(data, port, temporal_port, tmp_path / "second.log")
     try:
@@ -151,7 +142,7 @@ def test_kill_everything_mid_case_then_restart_and_finish(installation, tmp_path
         second.proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert second.proc.wait(timeout=60) == 0, second.output()
     assert "stopped" in second.output()
-    assert all(_gone(pid) for pid in children), "Ctrl-C must stop every child process"
+    assert all(gone(pid) for pid in children), "Ctrl-C must stop every child process"
 
 
 def test_up_refuses_a_port_in_use_with_a_clear_message(tmp_path):

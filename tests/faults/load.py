@@ -21,7 +21,7 @@ import httpx
 
 from notices.delivery import opaque_id
 from notices.email import EmailChannel, SmtpOptions
-from tests.faults.conftest import FAULTS_VERSION, MUNICIPALITY, REPO, Installation
+from tests.support.faults import FAULTS_VERSION, MUNICIPALITY, REPO, Installation
 from workflows.procedure import document_number
 
 APPS = "/api/applications"

@@ -26,7 +26,6 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.faults.conftest import FAULT_CASES, Installation, record_numbers
 from tests.faults.load import (
     Case,
     Driver,
@@ -37,6 +36,7 @@ from tests.faults.load import (
     plan,
     wait_settled,
 )
+from tests.support.faults import FAULT_CASES, Installation, record_numbers
 
 pytestmark = pytest.mark.slow
 

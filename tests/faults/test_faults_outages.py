@@ -24,7 +24,6 @@ import pytest
 from temporalio.client import Client
 
 from madoguchi.datadir import DataDir
-from tests.faults.conftest import FAULT_CASES, MUNICIPALITY, Installation, record_numbers
 from tests.faults.load import (
     APPS,
     EXAMPLE,
@@ -35,6 +34,7 @@ from tests.faults.load import (
     plan,
     wait_settled,
 )
+from tests.support.faults import FAULT_CASES, MUNICIPALITY, Installation, record_numbers
 from workflows.client import data_converter
 
 pytestmark = pytest.mark.slow

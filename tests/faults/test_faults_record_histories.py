@@ -27,7 +27,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from identity.devissuer import DEV_RESIDENT_ISSUER
-from tests.conftest import documents_of, eventually
+from tests.support.stack import documents_of, eventually
 from workflows.campaign import CampaignWorkflow
 from workflows.procedure import ProcedureWorkflow
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity import IssuerConfigError, TokenVerifier, load_trusted_issuers
 from madoguchi.settings import load_settings
-from tests.identity.conftest import public_jwk
+from tests.support.tokens import public_jwk
 
 
 def _key() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity import KeyUnknown, Resident, TokenVerifier, TrustedIssuer
 from identity.jwks import FileFetcher, HttpFetcher, JwksError, parse_jwks
-from tests.identity.conftest import AUDIENCE, RESIDENT_ISSUER, IssuerKit, public_jwk
+from tests.support.tokens import AUDIENCE, RESIDENT_ISSUER, IssuerKit, public_jwk
 
 
 @dataclass

@@ -35,7 +35,7 @@ from identity.demo import DEMO_ROSTER, demo_person, issue_demo_token
 from identity.devissuer import DEV_ACR_PASSWORD
 from records.db import create_schema, make_engine
 from records.jti import RecordsReplayStore
-from tests.identity.conftest import IssuerKit
+from tests.support.tokens import IssuerKit
 
 
 def refused(verifier: TokenVerifier, token: Any, expected: type[IdentityError]) -> IdentityError:

@@ -18,7 +18,7 @@ from notices import PermanentDeliveryError, TransientDeliveryError
 from notices.dispatch import ChannelDelivery, NoticeSettings, NoticeSetup, deliver_via
 from records.inbox import InboxStore
 from records.preferences import NoticePreferences
-from tests.notices.conftest import T0, composed
+from tests.support.notices import T0, composed
 
 RESIDENT = "applicant:res-7f3a"
 PUBLIC = "https://madoguchi.example.jp"
@@ -246,7 +246,7 @@ CHILD = textwrap.dedent("""
     from records.db import create_schema, make_engine
     from records.inbox import InboxStore
     sys.path.insert(0, sys.argv[3])
-    from tests.notices.conftest import composed, T0
+    from tests.support.notices import composed, T0
     engine = make_engine(sys.argv[1])
     settings = NoticeSettings(smtp_host="127.0.0.1", smtp_port=int(sys.argv[2]),
                               smtp_security="none", smtp_from="窓口 <noreply@city.example.jp>",

@@ -22,7 +22,7 @@ from notices.dispatch import ChannelDelivery, NoticeSettings, NoticeSetup
 from notices.push import EndpointPolicy, InvalidSubscription, check_subscription_keys
 from records.inbox import InboxStore
 from records.preferences import NoticePreferences
-from tests.notices.conftest import T0, composed
+from tests.support.notices import T0, composed
 
 RESIDENT = "applicant:res-7f3a"
 

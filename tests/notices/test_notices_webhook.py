@@ -17,7 +17,7 @@ from notices import TransientDeliveryError
 from notices.dispatch import ChannelDelivery, NoticeSettings, NoticeSetup, deliver_via
 from notices.webhook import verify_signature
 from records.inbox import InboxStore
-from tests.notices.conftest import T0, composed
+from tests.support.notices import T0, composed
 
 SECRET = "s3cret-for-131016-municipality"
 

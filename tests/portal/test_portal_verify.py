@@ -31,7 +31,7 @@ from records.blobs import LocalBlobStore
 from records.db import create_schema, make_engine
 from records.inbox import InboxStore
 from records.register import DocumentRegister, IssuedDocument
-from tests.documents.test_documents_verify import update_info
+from tests.support.pdfedits import update_info
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "forms/catalog/disaster-certificate/templates"

@@ -25,7 +25,7 @@ from madoguchi.datadir import DataDir
 from madoguchi.up import free_port
 from records.blobs import LocalBlobStore
 from records.db import create_schema, make_engine
-from tests.conftest import documents_of
+from tests.support.stack import documents_of
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "forms" / "catalog" / "disaster-certificate"
            / "examples" / "valid-basic.json")

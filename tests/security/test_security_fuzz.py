@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.security.conftest import serve, unlimited_app
+from tests.support.security import serve, unlimited_app
 
 #: Examples per operation, role and generation mode (MADOGUCHI_FUZZ_EXAMPLES to dig deeper).
 EXAMPLES = int(os.environ.get("MADOGUCHI_FUZZ_EXAMPLES", "4"))
@@ -191,7 +191,7 @@ async def test_unknown_municipality_on_procedures_is_documented(stack):
 
 
 async def test_attachment_media_types_are_documented(stack):
-    from tests.security.conftest import png
+    from tests.support.security import png
 
     uploaded = await stack.http.post(
         "/api/attachments",

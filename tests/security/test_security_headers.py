@@ -13,8 +13,8 @@ import pytest
 from portal.headers import CSP
 from portal.web import render as render_module
 from portal.web.wizard import WHO
-from tests.security.conftest import serve
-from tests.security.test_security_authz import PRINCIPALS, Row, _request, table
+from tests.support.authz import PRINCIPALS, Row, request_for, table
+from tests.support.security import serve
 
 TEMPLATES = Path(render_module.TEMPLATES)
 #: Templates that are parts of pages, never a page of their own.
@@ -74,7 +74,7 @@ async def test_every_page_template_and_every_route_answers_with_the_csp(world, m
     answers = 0
 
     def as_page(principal: str, **kwargs):
-        return _request(w, Row(set(), page=True, kwargs=kwargs), principal)
+        return request_for(w, Row(set(), page=True, kwargs=kwargs), principal)
 
     # Pages only a flow reaches, before the walk signs everyone out.
     apply = "/apply/131016/disaster-certificate"
@@ -94,7 +94,7 @@ async def test_every_page_template_and_every_route_answers_with_the_csp(world, m
     _strict(reply.headers)
     for (method, template), row in sorted(rows.items(), key=lambda kv: (kv[1].order, kv[0])):
         for principal in PRINCIPALS:
-            kwargs = _request(w, row, principal)
+            kwargs = request_for(w, row, principal)
             path = kwargs.pop("path", None) or row.path or template
             reply = await w.stack.http.request(method, path, **kwargs)
             _strict(reply.headers)
@@ -167,7 +167,7 @@ async def test_in_a_browser_the_policy_blocks_nothing_the_pages_and_docs_need(st
     without a single CSP violation, and /docs shows the API."""
     from playwright.async_api import async_playwright
 
-    from tests.browser.conftest import ARGS, CHROMIUM
+    from tests.support.browser import ARGS, CHROMIUM
 
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: apt-get install chromium")

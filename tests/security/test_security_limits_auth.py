@@ -13,7 +13,7 @@ import json
 
 from identity.replay import MemoryReplayStore
 from identity.verify import TokenVerifier
-from tests.security.conftest import APPS, MUNICIPALITY, example
+from tests.support.security import APPS, MUNICIPALITY, example
 
 
 def _unsigned(iss: str, sub: str, extra: str = "") -> str:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from portal.bodylimit import DEFAULT_MAX_BYTES, BodyLimitMiddleware
-from tests.security.conftest import MUNICIPALITY, example, serve
+from tests.support.security import MUNICIPALITY, example, serve
 
 MB = 1024 * 1024
 

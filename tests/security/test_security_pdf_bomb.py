@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import SealedDocuments, Stack
-from tests.documents.test_documents_bounded import count_bomb, xref_bomb
+from tests.support.pdfbombs import count_bomb, xref_bomb
+from tests.support.stack import SealedDocuments, Stack
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "forms/catalog/disaster-certificate/templates"

@@ -24,8 +24,8 @@ from temporalio.client import Client
 
 from identity.devissuer import DEV_RESIDENT_ISSUER
 from madoguchi.up import free_port
-from tests.conftest import binary, eventually
-from tests.security.conftest import APPS, example
+from tests.support.security import APPS, act, example
+from tests.support.stack import binary, eventually
 from workflows.client import data_converter
 from workflows.search_attributes import dev_server_flags
 
@@ -117,13 +117,6 @@ def encodings(secret: str) -> list[bytes]:
     return [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw).rstrip(b"=")]
 
 
-async def _act(http, app_id, headers, action, **body):
-    reply = await http.post(
-        f"{APPS}/{app_id}/actions", json={"action": action, **body}, headers=headers
-    )
-    assert reply.status_code == 200, (action, reply.text)
-
-
 async def _finished(http, app_id, headers, count: int):
     async def done():
         body = (await http.get(f"{APPS}/{app_id}", headers=headers)).json()
@@ -146,11 +139,11 @@ async def test_no_personal_data_in_history_search_attributes_ids_or_logs(
     # The SME grant, to its final amount.
     grant = world.business_application
     secrets |= personal_values(example(catalog, "sme-telework-grant", "valid-corporation"))
-    await _act(http, grant, people["reviewer"], "accept")
-    await _act(http, grant, people["approver"], "decide_grant")
+    await act(http, grant, people["reviewer"], "accept")
+    await act(http, grant, people["approver"], "decide_grant")
     await _finished(http, grant, people["business"], 1)
-    await _act(http, grant, people["business"], "submit_report", data=REPORT)
-    await _act(http, grant, people["reviewer"], "confirm_amount")
+    await act(http, grant, people["business"], "submit_report", data=REPORT)
+    await act(http, grant, people["reviewer"], "confirm_amount")
     final = await _finished(http, grant, people["business"], 2)
     assert final["status"] == "completed"
     cases["sme-telework-grant"] = grant
@@ -183,7 +176,7 @@ async def test_no_personal_data_in_history_search_attributes_ids_or_logs(
         return reply if reply.status_code == 201 else None
 
     status_case = (await eventually(filed)).json()["id"]
-    await _act(http, status_case, people["reviewer"], "certify")
+    await act(http, status_case, people["reviewer"], "certify")
     await _finished(http, status_case, people["own"], 1)
     cases["childcare-status"] = status_case
 

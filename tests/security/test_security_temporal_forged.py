@@ -19,8 +19,8 @@ from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 
 from identity.devissuer import DEV_RESIDENT_ISSUER
-from tests.conftest import eventually
-from tests.security.conftest import example
+from tests.support.security import example
+from tests.support.stack import eventually
 from workflows.models import CampaignFiling
 
 APPS = "/api/applications"

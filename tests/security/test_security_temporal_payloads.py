@@ -23,8 +23,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from tests.conftest import eventually
-from tests.security.conftest import example
+from tests.support.security import example
+from tests.support.stack import eventually
 
 ONCE = RetryPolicy(maximum_attempts=1)
 

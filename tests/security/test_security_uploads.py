@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.conftest import png, snapshot
+from tests.support.security import png, snapshot
 
 ATTACH = "/api/attachments"
 PHOTOS = {"procedure": "disaster-certificate", "field": "/photos", "municipality": "131016"}

@@ -3,7 +3,7 @@ an input schema accepted any ``data``; 2.4 MB of it made the workflow task fail)
 
 from __future__ import annotations
 
-from tests.e2e.test_e2e_disaster_certificate import APPS, act, example, filing
+from tests.support.filing import APPS, act, example, filing
 
 
 async def test_data_for_an_action_that_takes_none_is_refused_before_the_update(stack, catalog):

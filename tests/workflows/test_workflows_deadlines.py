@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import documents_of
+from tests.support.stack import documents_of
 from workflows.procedure import ProcedureWorkflow
 
 APPS = "/api/applications"

@@ -1,0 +1,286 @@
+"""The authorization matrix: every route of the app, who may use it, and how to call it
+as each principal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.support.security import World, png
+
+PRINCIPALS = ("anonymous", "other", "proxy", "business", "elsewhere", "own", "staff")
+
+
+RESIDENTS = {"own", "other", "proxy"}
+
+
+APPLICANTS = RESIDENTS | {"business"}
+
+
+SIGNED_IN = APPLICANTS | {"staff", "elsewhere"}
+
+
+CASEWORKERS = {"staff", "elsewhere"}
+
+
+EVERYONE = set(PRINCIPALS)
+
+
+CSRF = "k" * 43
+
+
+@dataclass
+class Row:
+    allowed: set[str]
+    path: str = ""  # the concrete path, ``{...}`` filled from the world below
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    page: bool = False  # authenticated by the session cookie, not a bearer token
+    order: int = 0  # destructive rows run last
+    per_principal: dict[str, dict[str, Any]] = field(default_factory=dict)  # kwargs overrides
+    #: Decides "refused" from the store when the answer alone cannot tell (a no-op that
+    #: answers like a success).
+    refused_when: Any = None
+
+
+def table(w: World) -> dict[tuple[str, str], Row]:
+    app, doc, att = w.application, w.document, w.attachment
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    campaign = {
+        "procedure": "childcare-status",
+        "municipality": "131016",
+        "period": "2099",
+        "opens_at": later,
+        "closes_at": later,
+        "targets": [],
+    }
+    photo = {
+        "files": {"file": ("p.png", png(), "image/png")},
+        "params": {"procedure": "disaster-certificate", "field": "/photos"},
+    }
+    return {
+        # -- framework and public -------------------------------------------------------
+        ("GET", "/openapi.json"): Row(EVERYONE),
+        ("GET", "/docs"): Row(EVERYONE),
+        ("GET", "/docs/oauth2-redirect"): Row(EVERYONE),
+        ("GET", "/redoc"): Row(EVERYONE),
+        ("GET", "/healthz"): Row(EVERYONE),
+        ("GET", "/api/procedures"): Row(EVERYONE),
+        ("GET", "/api/procedures/{procedure_id}"): Row(
+            EVERYONE, "/api/procedures/disaster-certificate"
+        ),
+        ("GET", "/api/push/vapid-public-key"): Row(EVERYONE),  # 404 push_disabled is public
+        ("GET", "/verify"): Row(EVERYONE),
+        ("GET", "/verify/{document_id}"): Row(EVERYONE, f"/verify/{doc}"),
+        ("POST", "/verify"): Row(EVERYONE, kwargs={"files": {"file": ("x.pdf", b"%PDF-1.7")}}),
+        ("POST", "/api/verify"): Row(EVERYONE, kwargs={"files": {"file": ("x.pdf", b"%PDF")}}),
+        ("GET", "/api/documents/{document_id}/status"): Row(
+            EVERYONE, f"/api/documents/{doc}/status"
+        ),
+        ("POST", "/tsa"): Row(EVERYONE, kwargs={"content": b"x"}),  # 415: reached the TSA
+        ("GET", "/sw.js"): Row(EVERYONE),
+        ("GET", "/"): Row(EVERYONE, page=True),
+        ("GET", "/procedures"): Row(EVERYONE, page=True),
+        ("GET", "/static/{name:path}"): Row(EVERYONE, "/static/site.css", page=True),
+        ("GET", "/login"): Row(EVERYONE, page=True),
+        ("POST", "/login"): Row(EVERYONE, kwargs={"data": {"persona": "demo-1"}}, page=True),
+        # Last: signing out ends the principal's session (its token) on the server.
+        ("POST", "/logout"): Row(EVERYONE, page=True, order=9),
+        # -- applications --------------------------------------------------------------
+        ("POST", "/api/applications"): Row(
+            RESIDENTS,
+            kwargs={
+                "json": {"procedure": "disaster-certificate", "municipality": "131016", "data": {}}
+            },
+        ),
+        ("GET", "/api/applications"): Row(SIGNED_IN),
+        ("GET", "/api/applications/{application_id}"): Row(
+            {"own", "staff"}, f"/api/applications/{app}"
+        ),
+        ("POST", "/api/applications/{application_id}/actions"): Row(
+            {"own", "staff"},
+            f"/api/applications/{app}/actions",
+            # An action each may try on this case, impossible now: 422/409 once visible.
+            {"json": {"action": "request_resurvey"}},
+            # The issued case has no caseworker action left: staff accept the proxy's case.
+            per_principal={
+                who: {
+                    "path": f"/api/applications/{w.proxy_application}/actions",
+                    "json": {"action": "accept"},
+                }
+                for who in ("staff", "elsewhere")
+            },
+        ),
+        ("GET", "/api/documents/{document_id}"): Row({"own", "staff"}, f"/api/documents/{doc}"),
+        ("POST", "/api/documents/{document_id}/revoke"): Row(
+            {"staff"}, f"/api/documents/{doc}/revoke", {"json": {"reason": "matrix test"}}, order=2
+        ),
+        # Four eyes: the one who asked (staff, above) cannot confirm, so no one here can.
+        ("POST", "/api/documents/{document_id}/revoke/confirm"): Row(
+            set(), f"/api/documents/{doc}/revoke/confirm", order=3
+        ),
+        ("GET", "/api/inbox"): Row(SIGNED_IN),
+        ("GET", "/api/queue"): Row(CASEWORKERS),
+        # -- attachments and drafts (residents' own) -----------------------------------
+        ("POST", "/api/attachments"): Row(RESIDENTS, kwargs=photo),
+        ("GET", "/api/attachments/{attachment_id}"): Row({"own"}, f"/api/attachments/{att}"),
+        ("POST", "/api/drafts"): Row(
+            RESIDENTS,
+            kwargs={"json": {"procedure": "disaster-certificate", "municipality": "131016"}},
+        ),
+        ("GET", "/api/drafts"): Row(RESIDENTS),
+        ("GET", "/api/drafts/{draft_id}"): Row({"own"}, f"/api/drafts/{w.draft}"),
+        ("PUT", "/api/drafts/{draft_id}"): Row(
+            {"own"}, f"/api/drafts/{w.draft}", {"json": {"data": {}}}
+        ),
+        ("POST", "/api/drafts/{draft_id}/submit"): Row(
+            {"own"}, f"/api/drafts/{w.draft}/submit"
+        ),  # 422: the draft is empty
+        ("DELETE", "/api/drafts/{draft_id}"): Row({"own"}, f"/api/drafts/{w.draft}", order=1),
+        # -- notices --------------------------------------------------------------------
+        ("GET", "/api/preferences"): Row(RESIDENTS),
+        ("PUT", "/api/preferences"): Row(RESIDENTS, kwargs={"json": {"lang": "ja"}}),
+        ("GET", "/api/push-subscriptions"): Row(RESIDENTS),
+        ("POST", "/api/push-subscriptions"): Row(
+            RESIDENTS,
+            kwargs={
+                "json": {"endpoint": "https://push.example/x", "keys": {"p256dh": "a", "auth": "b"}}
+            },
+        ),
+        ("DELETE", "/api/push-subscriptions"): Row(
+            RESIDENTS, kwargs={"json": {"endpoint": "https://push.example/x"}}
+        ),
+        # No subscription exists (push is off in tests): a 404 for everyone.
+        ("DELETE", "/api/push-subscriptions/{subscription_id}"): Row(
+            set(), "/api/push-subscriptions/sub-none"
+        ),
+        ("GET", "/notifications"): Row(RESIDENTS, page=True),
+        ("POST", "/notifications"): Row(RESIDENTS, kwargs={"data": {"lang": "ja"}}, page=True),
+        # -- administration -------------------------------------------------------------
+        ("POST", "/api/campaigns"): Row({"staff"}, kwargs={"json": campaign}),  # 422 period
+        ("GET", "/api/campaigns/{campaign_id}"): Row(
+            {"staff"}, "/api/campaigns/" + w.extra["campaign"]
+        ),
+        ("POST", "/api/catalog/reload"): Row(CASEWORKERS),  # installation-wide: any admin
+        ("GET", "/api/catalog/problems"): Row(CASEWORKERS),
+        # -- resident pages --------------------------------------------------------------
+        ("GET", "/apply"): Row(RESIDENTS, page=True),
+        ("GET", "/apply/start"): Row(
+            RESIDENTS, "/apply/start?municipality=131016&procedure=disaster-certificate", page=True
+        ),
+        ("GET", "/apply/{municipality_code}/{procedure_id}"): Row(
+            RESIDENTS, "/apply/131016/disaster-certificate", page=True
+        ),
+        ("POST", "/apply/{municipality_code}/{procedure_id}"): Row(
+            RESIDENTS, "/apply/131016/disaster-certificate", page=True
+        ),
+        ("POST", "/apply/{municipality_code}/{procedure_id}/submit"): Row(
+            RESIDENTS, "/apply/131016/disaster-certificate/submit", page=True
+        ),
+        ("GET", "/my"): Row(RESIDENTS, page=True),
+        ("GET", "/my/inbox"): Row(RESIDENTS, page=True),
+        ("GET", "/my/drafts"): Row(RESIDENTS, page=True),
+        ("POST", "/my/drafts/{draft_id}/delete"): Row(
+            {"own"},
+            f"/my/drafts/{w.extra['second_draft']}/delete",
+            page=True,
+            order=1,
+            refused_when=draft_survives,
+        ),
+        ("GET", "/my/applications/{application_id}"): Row(
+            {"own"}, f"/my/applications/{app}", page=True
+        ),
+        ("GET", "/my/applications/{application_id}/correction"): Row(
+            {"own"}, f"/my/applications/{app}/correction", page=True
+        ),
+        ("POST", "/my/applications/{application_id}/correction"): Row(
+            {"own"}, f"/my/applications/{app}/correction", page=True
+        ),
+        ("POST", "/my/applications/{application_id}/correction/submit"): Row(
+            {"own"}, f"/my/applications/{app}/correction/submit", page=True
+        ),
+        ("GET", "/my/applications/{application_id}/withdraw"): Row(
+            {"own"}, f"/my/applications/{app}/withdraw", page=True
+        ),
+        ("POST", "/my/applications/{application_id}/withdraw"): Row(
+            {"own"}, f"/my/applications/{app}/withdraw", page=True, order=3
+        ),
+        ("GET", "/my/applications/{application_id}/act/{action_id}"): Row(
+            {"own"}, f"/my/applications/{app}/act/request_resurvey", page=True
+        ),
+        ("POST", "/my/applications/{application_id}/act/{action_id}"): Row(
+            {"own"}, f"/my/applications/{app}/act/request_resurvey", page=True
+        ),  # 422
+        ("GET", "/my/documents/{document_id}"): Row(
+            {"own", "staff"}, f"/my/documents/{doc}", page=True
+        ),
+        # -- caseworker pages --------------------------------------------------------------
+        ("GET", "/staff"): Row(CASEWORKERS, page=True),
+        ("GET", "/staff/dashboard"): Row(CASEWORKERS, page=True),
+        ("GET", "/staff/inbox"): Row(CASEWORKERS, page=True),
+        ("GET", "/staff/cases/{application_id}"): Row({"staff"}, f"/staff/cases/{app}", page=True),
+        ("GET", "/staff/cases/{application_id}/attachments/{attachment_id}"): Row(
+            {"staff"}, f"/staff/cases/{app}/attachments/{att}", page=True
+        ),
+        ("POST", "/staff/cases/{application_id}/confirm"): Row(
+            {"staff"}, f"/staff/cases/{app}/confirm", {"data": {"action": "x"}}, page=True
+        ),
+        ("POST", "/staff/cases/{application_id}/act"): Row(
+            {"staff"}, f"/staff/cases/{app}/act", {"data": {"action": "x"}}, page=True
+        ),
+        ("GET", "/staff/cases/{application_id}/documents/{document_id}/revoke"): Row(
+            {"staff"}, f"/staff/cases/{app}/documents/{doc}/revoke", page=True
+        ),
+        ("POST", "/staff/cases/{application_id}/documents/{document_id}/revoke"): Row(
+            {"staff"},
+            f"/staff/cases/{app}/documents/{doc}/revoke",
+            {"data": {"reason": ""}},
+            page=True,
+        ),
+        ("GET", "/staff/cases/{application_id}/documents/{document_id}/revoke/confirm"): Row(
+            {"staff"}, f"/staff/cases/{app}/documents/{doc}/revoke/confirm", page=True
+        ),
+        # Before anyone asked: staff is told there is nothing to confirm (409), not refused.
+        ("POST", "/staff/cases/{application_id}/documents/{document_id}/revoke/confirm"): Row(
+            {"staff"}, f"/staff/cases/{app}/documents/{doc}/revoke/confirm", page=True
+        ),
+    }
+
+
+async def draft_survives(w: World, reply) -> bool:
+    """Someone else's delete answers like a success but must leave the draft alone."""
+    found = await w.stack.http.get(
+        f"/api/drafts/{w.extra['second_draft']}", headers=w.people["own"]
+    )
+    return found.status_code == 200
+
+
+def request_for(w: World, row: Row, principal: str) -> dict[str, Any]:
+    kwargs = {
+        k: (dict(v) if isinstance(v, dict) else v)
+        for k, v in row.per_principal.get(principal, row.kwargs).items()
+    }
+    headers: dict[str, str] = {}
+    if row.page:
+        cookies = [f"madoguchi_csrf={CSRF}"]
+        if principal != "anonymous":
+            cookies.append(f"madoguchi_session={w.tokens[principal]}")
+        headers["Cookie"] = "; ".join(cookies)
+        if "files" not in kwargs and "json" not in kwargs:
+            kwargs["data"] = {**kwargs.get("data", {}), "csrf_token": CSRF}
+    else:
+        headers.update(w.people[principal])
+    kwargs["headers"] = headers
+    return kwargs
+
+
+def refused_answer(reply) -> bool:
+    if reply.status_code in (401, 403):
+        return True
+    if 300 <= reply.status_code < 400:
+        return reply.headers.get("location", "").startswith("/login")
+    if reply.status_code == 404:
+        if "json" in reply.headers.get("content-type", ""):
+            return reply.json().get("error") == "not_found"
+        return True  # a page: the resource is not shown
+    return False
