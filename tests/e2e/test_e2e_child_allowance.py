@@ -9,7 +9,7 @@ import subprocess
 from typing import Any
 
 from forms.catalog import DEFAULT_ROOT
-from tests.conftest import eventually
+from tests.support.stack import eventually
 
 APPS = "/api/applications"
 EXAMPLES = DEFAULT_ROOT / "child-allowance" / "examples"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from forms.catalog import DEFAULT_ROOT, Catalog
 from forms.compute import compute_action
-from tests.conftest import running_stack
+from tests.support.stack import running_stack
 
 APPS = "/api/applications"
 RULE = {"rule": "data.business.employees <= params.max_employees",
