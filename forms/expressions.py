@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,10 @@ _CEL_METHODS = frozenset(
      "exists", "exists_one"}
 )
 _MACROS = frozenset({"filter", "map", "all", "exists", "exists_one"})
+
+# cel-python logs every evaluation's whole activation at DEBUG: the application data, with
+# names and addresses. Never let those records out, whatever level a process logs at.
+logging.getLogger("celpy").setLevel(logging.WARNING)
 
 
 class ExpressionError(ValueError):
