@@ -75,13 +75,12 @@ def _address_space() -> int | None:
 
 def _peak_rss(pid: int) -> int | None:
     """The peak resident memory of a process in bytes (Linux ``VmHWM``), for the logs."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
+    # Gone, or not Linux: no figure for the logs.
+    with contextlib.suppress(OSError, ValueError, IndexError), \
+            open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return None
 
 

@@ -49,7 +49,7 @@ class CatalogError(Exception):
 
 
 class _DuplicateKey(ValueError):
-    pass
+    """A member name given twice in one JSON object (strict reading refuses the file)."""
 
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:

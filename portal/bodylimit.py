@@ -146,7 +146,7 @@ class BodyLimitMiddleware:
         try:
             await self.app(scope, limited_receive, guarded_send)
         except _Exceeded:
-            pass
+            """The body passed its limit while the app read it: answered with 413 below."""
         except Exception:
             if not exceeded:
                 raise
