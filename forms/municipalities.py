@@ -4,7 +4,8 @@ Each municipality keeps its own data in its own folder of a catalogue root, so i
 edit it without touching anyone else's::
 
     <catalog root>/municipalities/<code>/
-        municipality.json       {"code", "name": {"ja", "en"}, "prefecture"}
+        municipality.json       {"code", "name": {"ja", "en"}, "prefecture",
+                                 "mayor", "contact", "contacts": {procedure id: contact}}
         disaster-events.json    {"disaster_events": [{"id", "name", "date", "area"}, ...]}
         overlays/<procedure-id>.json   local variants of standard procedures (forms.overlay)
 
@@ -31,8 +32,10 @@ from forms.pointers import to_pointer
 __all__ = [
     "DEFAULT_ROOT",
     "MUNICIPALITIES_DIR",
+    "Contact",
     "DisasterEvent",
     "Municipality",
+    "Officeholder",
     "load_municipalities",
     "read_municipalities",
 ]
@@ -55,6 +58,22 @@ class DisasterEvent(_Strict):
     area: str | None = None
 
 
+class Contact(_Strict):
+    """Where a resident asks about a procedure: shown on pages, notices and documents."""
+
+    department: LocalizedText = Field(description="担当課, e.g. 防災課")
+    phone: str = Field(pattern=r"^\+?[0-9][0-9-]{5,20}$", description="e.g. 03-3264-2111")
+    hours: LocalizedText = Field(description="受付時間, e.g. 平日 8時30分～17時15分")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class Officeholder(_Strict):
+    """Who issues in the municipality's name (市長・区長): title and name as printed."""
+
+    title: LocalizedText = Field(description="e.g. 千代田区長 / Mayor of Chiyoda City")
+    name: LocalizedText
+
+
 class Municipality(_Strict):
     """A municipality (市区町村) using the engine."""
 
@@ -62,6 +81,10 @@ class Municipality(_Strict):
     name: LocalizedText
     prefecture: str = Field(min_length=1)
     disaster_events: list[DisasterEvent] = Field(default_factory=list)
+    mayor: Officeholder | None = None
+    contact: Contact | None = Field(default=None, description="The default contact")
+    contacts: dict[str, Contact] = Field(
+        default_factory=dict, description="procedure id -> its department's contact")
 
     @field_validator("code")
     @classmethod
@@ -83,6 +106,10 @@ class Municipality(_Strict):
     def disaster_event(self, event_id: str) -> DisasterEvent | None:
         """The declared event with this id, or ``None``."""
         return next((e for e in self.disaster_events if e.id == event_id), None)
+
+    def contact_for(self, procedure_id: str) -> Contact | None:
+        """The department a resident asks about this procedure, else the default one."""
+        return self.contacts.get(procedure_id, self.contact)
 
 
 _MunicipalityList = TypeAdapter(list[Municipality])

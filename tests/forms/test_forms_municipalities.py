@@ -54,3 +54,20 @@ def test_duplicate_codes_and_event_ids_are_refused(tmp_path):
     event = {"id": "e", "name": {"ja": "台風", "en": "Typhoon"}, "date": "2026-01-01"}
     with pytest.raises(ValueError, match="unique"):
         load_municipalities(_write(tmp_path, [_entry(events=[event, event])]))
+
+
+def test_contacts_and_mayor():
+    chiyoda = load_municipalities()["131016"]
+    assert chiyoda.mayor is not None and chiyoda.mayor.title.ja == "千代田区長"
+    certificate = chiyoda.contact_for("disaster-certificate")
+    assert certificate is not None and certificate.department.ja == "防災課"
+    # A procedure without its own department falls back to the municipality's contact.
+    assert chiyoda.contact_for("no-such-procedure") == chiyoda.contact
+
+
+def test_a_contact_with_a_bad_phone_number_is_refused(tmp_path):
+    entry = _entry()
+    entry["contact"] = {"department": {"ja": "区民課", "en": "Residents"},
+                        "phone": "call us", "hours": {"ja": "平日", "en": "Weekdays"}}
+    with pytest.raises(ValueError, match="phone"):
+        load_municipalities(_write(tmp_path, [entry]))
