@@ -16,9 +16,9 @@ import jsonpointer
 
 from forms.computations import ComputationRegistry, default_registry
 from forms.definition import ActionDefinition, ProcedureDefinition
-from forms.expressions import Bindings, evaluate_with
+from forms.expressions import Bindings, ExpressionError, evaluate_with
 
-__all__ = ["compute_action", "uses_expressions"]
+__all__ = ["compute_action", "included_values", "route_of", "uses_expressions"]
 
 
 def uses_expressions(action: ActionDefinition) -> bool:
@@ -95,3 +95,64 @@ def _expression(
         result[key] = evaluate_with(
             text, bindings.with_computed({**computed, name: dict(result)}))
     return result
+
+
+def _bindings(definition: ProcedureDefinition, application: Mapping[str, Any],
+              steps: Mapping[str, Any], computed: Mapping[str, Any],
+              today: dt.date | str) -> Bindings:
+    return Bindings(data=application, steps=steps, computed=computed,
+                    params=definition.params, today=today)
+
+
+def route_of(
+    definition: ProcedureDefinition,
+    action: ActionDefinition,
+    *,
+    application: Mapping[str, Any],
+    steps: Mapping[str, Any],
+    computed: Mapping[str, Any],
+    today: dt.date | str,
+) -> tuple[str | None, str | None]:
+    """Where ``action`` leads now, as ``(to, outcome)``: the first of its ``routes`` whose
+    ``when`` is true (it sees ``steps`` and ``computed`` with this action's input and
+    results), else its own ``to``/``outcome``.
+
+    :raises forms.expressions.ExpressionError: a ``when`` cannot be evaluated, or is not
+        a boolean (the action is refused: a case never takes a route by accident).
+    """
+    if action.routes:
+        bindings = _bindings(definition, application, steps, computed, today)
+        for route in action.routes:
+            taken = evaluate_with(route.when, bindings)
+            if not isinstance(taken, bool):
+                raise ExpressionError(f"route condition {route.when!r} gave {taken!r}, "
+                                      "not true or false")
+            if taken:
+                return route.to, route.outcome
+    return action.to, action.outcome
+
+
+def included_values(
+    definition: ProcedureDefinition,
+    include: Mapping[str, str],
+    *,
+    application: Mapping[str, Any],
+    steps: Mapping[str, Any],
+    computed: Mapping[str, Any],
+    today: dt.date | str,
+) -> tuple[dict[str, Any], list[str]]:
+    """The declared ``include`` values of a notice or document, and the names that could
+    not be evaluated (their value is ``None``: a notice is never lost for a value; the
+    catalogue check finds such expressions before any case runs them)."""
+    if not include:
+        return {}, []
+    bindings = _bindings(definition, application, steps, computed, today)
+    values: dict[str, Any] = {}
+    failed: list[str] = []
+    for name, text in include.items():
+        try:
+            values[name] = evaluate_with(text, bindings)
+        except ExpressionError:
+            values[name] = None
+            failed.append(name)
+    return values, failed

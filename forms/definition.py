@@ -108,6 +108,21 @@ class EligibilityRule(_Strict):
     message: LocalizedText
 
 
+class Route(_Strict):
+    """Where an action leads when ``when`` holds (an expression; it sees what the action
+    has just computed), e.g. a grant above a threshold to a second approval stage."""
+
+    when: str = Field(min_length=1, description="An expression; the first true route wins")
+    to: str | None = Field(default=None, description="Next stage id")
+    outcome: Outcome | None = Field(default=None, description="Ends the case this way")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Route:
+        if (self.to is not None) + (self.outcome is not None) != 1:
+            raise ValueError("a route needs exactly one of 'to' or 'outcome'")
+        return self
+
+
 class ActionDefinition(_Strict):
     """One thing a caseworker may do in a stage.
 
@@ -136,6 +151,15 @@ class ActionDefinition(_Strict):
         default_factory=list,
         description="Four-eyes: the actor must not be who performed these action ids",
     )
+    distinct_message: LocalizedText | None = Field(
+        default=None,
+        description="What a caseworker refused by distinct_from reads (default: names the "
+        "actions)",
+    )
+    routes: list[Route] = Field(
+        default_factory=list,
+        description="Conditional targets, tried in order before 'to'/'outcome' (the default)",
+    )
     issue: list[str] = Field(
         default_factory=list, description="Document ids issued when this action is taken"
     )
@@ -147,6 +171,8 @@ class ActionDefinition(_Strict):
             raise ValueError("a transition needs exactly one of 'to' or 'outcome'")
         if self.kind != "transition" and leads:
             raise ValueError(f"a '{self.kind}' action takes neither 'to' nor 'outcome'")
+        if self.kind != "transition" and self.routes:
+            raise ValueError(f"a '{self.kind}' action takes no 'routes'")
         return self
 
 
@@ -198,12 +224,36 @@ class CorrectionRules(_Strict):
     deadline_days: int = Field(gt=0, le=365)
 
 
-class DedupeRule(_Strict):
-    """What makes two applications the same: procedure, municipality, applicant and these."""
+#: Whose filings a dedupe key keeps apart (see forms.dedupe).
+DedupeScope = Literal["applicant", "subject", "household", "municipality"]
+#: Where a case may end that frees its key, so the same thing can be filed again.
+FreeingStatus = Literal["withdrawn", "rejected", "closed"]
 
+
+class DedupeRule(_Strict):
+    """What makes two applications the same: procedure, municipality, the ``scope``'s key
+    and the values at ``fields``.
+
+    ``scope``: ``applicant`` (one per signed-in applicant), ``subject`` (one per person the
+    application is about: the represented person of a proxy filing, else the applicant),
+    ``household`` (one per registered address of the verified sign-in: a spouse is refused
+    too), ``municipality`` (one per the ``fields`` values, whoever files). ``normalize``
+    compares texts after NFKC, case folding and without spaces (全角/半角, ｽﾍﾟｰｽ).
+    ``free_on``: a case ending so frees the key (the resident may file again).
+    """
+
+    scope: DedupeScope = "applicant"
     fields: list[str] = Field(
         default_factory=list, description="JSON pointers into the form data, e.g. /disaster_event"
     )
+    normalize: bool = False
+    free_on: list[FreeingStatus] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _municipality_needs_fields(self) -> DedupeRule:
+        if self.scope == "municipality" and not self.fields:
+            raise ValueError("dedupe scope 'municipality' needs 'fields' (else one filing, ever)")
+        return self
 
 
 class DocumentDefinition(_Strict):
@@ -213,15 +263,23 @@ class DocumentDefinition(_Strict):
     title: LocalizedText
     template: str
     filename: str = Field(pattern=r"^[A-Za-z0-9._-]+\.pdf$")
+    include: Include = Field(
+        default_factory=dict, description="Values the template reads as values.<name>")
+
+
+#: ``name -> expression``: values a notice, webhook or document carries out of the case.
+Include = dict[str, str]
 
 
 class NoticeRule(_Strict):
-    """Who hears of an event, and through which channels."""
+    """Who hears of an event, through which channels, and which case values it carries
+    (``include``: in the texts as ``{name}``, in a webhook body under ``values``)."""
 
     to: Literal["applicant", "municipality"]
     channels: list[Literal["inbox", "email", "push", "webhook"]] = Field(
         default_factory=lambda: ["inbox"]
     )
+    include: Include = Field(default_factory=dict)
 
 
 class AssuranceRule(_Strict):
@@ -320,8 +378,9 @@ class ProcedureDefinition(_Strict):
                 where = f"stage '{stage.id}', action '{action.id}'"
                 if action.id in RESERVED_ACTION_IDS:
                     raise ValueError(f"{where}: '{action.id}' is reserved for the applicant")
-                if action.to is not None and action.to not in stage_ids:
-                    raise ValueError(f"{where}: 'to' names unknown stage '{action.to}'")
+                for target in [action.to, *(r.to for r in action.routes)]:
+                    if target is not None and target not in stage_ids:
+                        raise ValueError(f"{where}: 'to' names unknown stage '{target}'")
                 if action.correction_of is not None and not any(
                     a.id == action.correction_of for st in self.stages for a in st.actions
                 ):

@@ -25,7 +25,7 @@ from forms.overlay import (
     params_patch_problems,
     procedure_patch_problems,
 )
-from forms.packages import MESSAGE_LANGUAGES, Procedure, placeholder_problem
+from forms.packages import MESSAGE_LANGUAGES, Procedure, included_names, placeholder_problem
 from forms.pointers import escape, to_pointer
 from forms.problems import UNREADABLE, CatalogProblem, ProblemLog
 from forms.schemacheck import check_schema
@@ -91,7 +91,9 @@ def apply_overlay(
                     add(where, f"the standard message {key!r} cannot be removed")
                 merged.pop(key, None)
                 continue
-            if key.startswith("notice.") and (problem := placeholder_problem(text)):
+            included = included_names(definition or standard.definition)
+            if key.startswith("notice.") and (problem := placeholder_problem(
+                    text, included.get(key.split(".")[1], ()))):
                 add(where, problem)
                 continue
             merged[key] = text

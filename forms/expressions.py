@@ -12,6 +12,13 @@ Every expression sees one fixed environment:
 ``today``     the date in Japan as ``"YYYY-MM-DD"``, passed in (``workflow.now()`` inside a
               workflow); nothing here reads a clock
 
+and, in eligibility rules only (they run at filing, where the sign-in and the
+municipality are at hand):
+
+``events``    the municipality's declared disaster events by id: ``{"date", "name"}``
+``applicant`` the verified sign-in: ``kind`` and, where the issuer gives them,
+              ``birthdate``, ``address``, ``name_kana``
+
 and these reviewed functions (:data:`FUNCTIONS`): ``floor1000(n)`` (千円未満切捨て),
 ``share(amount, rate)`` (the exact share of an amount, rounded down to ¥1), ``sum(list)``,
 ``min(a, b, ...)``, ``max(a, b, ...)``, ``band(value, table)`` (the result of the band
@@ -53,6 +60,7 @@ from celpy.evaluation import CELEvalError, CELUnsupportedError
 
 __all__ = [
     "ENVIRONMENT",
+    "FILING_ONLY",
     "FUNCTIONS",
     "Bindings",
     "ExpressionError",
@@ -64,7 +72,9 @@ __all__ = [
 ]
 
 #: The names every expression may read.
-ENVIRONMENT = ("data", "steps", "computed", "params", "today")
+ENVIRONMENT = ("data", "steps", "computed", "params", "today", "events", "applicant")
+#: Names only eligibility rules read (filing, outside the workflow).
+FILING_ONLY = frozenset({"events", "applicant"})
 
 #: CEL's own functions and macros an expression may call (no timestamps or durations: a
 #: case's dates are ISO strings, and time arithmetic goes through reviewed functions).
@@ -309,6 +319,8 @@ class Scope:
     computed: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
     """Computed name -> its keys (``None``: a named computation, keys not known)."""
     params: Mapping[str, Any] = field(default_factory=dict)
+    filing: bool = False
+    """An eligibility rule: ``events`` and ``applicant`` may be read too."""
 
 
 def _path(node: object) -> list[str] | None:
@@ -372,6 +384,14 @@ def _resolve(path: list[str], scope: Scope, local: set[str]) -> tuple[str | None
         known = ", ".join(ENVIRONMENT)
         return f"unknown name {root!r} (an expression may read: {known})", None
     shown = ".".join(path)
+    if root in FILING_ONLY:
+        if not scope.filing:
+            return (f"{shown}: {root!r} is known only to eligibility rules (at filing), "
+                    "not in a case"), None
+        if root == "applicant" and rest and rest[0] not in _APPLICANT_CLAIMS:
+            known = ", ".join(sorted(_APPLICANT_CLAIMS))
+            return f"{shown}: the sign-in gives no {rest[0]!r} (it gives: {known})", None
+        return None, None
     if root == "today":
         return (f"{shown}: 'today' is a date text with no fields", None) if rest else (
             None, "string")
@@ -412,6 +432,10 @@ def _resolve(path: list[str], scope: Scope, local: set[str]) -> tuple[str | None
             return f"{shown}: {where} declares no {segment!r} (declared: {known})", None
         node = node[segment]
     return None, _json_type(node)
+
+
+#: What ``applicant`` holds of a verified sign-in (each only where the issuer gives it).
+_APPLICANT_CLAIMS = frozenset({"kind", "birthdate", "address", "name_kana"})
 
 
 def _json_type(value: object) -> str | None:
@@ -519,12 +543,16 @@ class Bindings:
         computed: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
         today: dt.date | str,
+        events: Mapping[str, Any] | None = None,
+        applicant: Mapping[str, Any] | None = None,
     ) -> None:
         self._plain: dict[str, Any] = {
             "data": dict(data or {}),
             "steps": dict(steps or {}),
             "computed": dict(computed or {}),
             "params": dict(params or {}),
+            "events": dict(events or {}),
+            "applicant": dict(applicant or {}),
         }
         self._today = today if isinstance(today, str) else today.isoformat()
         self._converted: dict[str, Any] = {"today": celtypes.StringType(self._today)}
@@ -552,6 +580,8 @@ def evaluate(
     computed: Mapping[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
     today: dt.date | str,
+    events: Mapping[str, Any] | None = None,
+    applicant: Mapping[str, Any] | None = None,
 ) -> Any:
     """The value of ``text`` as a plain JSON value.
 
@@ -560,7 +590,8 @@ def evaluate(
     :raises ExpressionError: if it does not compile or cannot be evaluated on these
         values (a missing field, a type that does not fit, a reviewed function's refusal).
     """
-    bindings = Bindings(data=data, steps=steps, computed=computed, params=params, today=today)
+    bindings = Bindings(data=data, steps=steps, computed=computed, params=params, today=today,
+                        events=events, applicant=applicant)
     return evaluate_with(text, bindings)
 
 

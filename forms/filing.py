@@ -10,7 +10,8 @@ to the applicant, and fit the field's ``x-attachment`` rule). The schema part is
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from forms.attachments import attachment_fields
 from forms.expressions import ExpressionError, evaluate
@@ -114,23 +115,29 @@ _JST = dt.timezone(dt.timedelta(hours=9))
 
 
 def eligibility_errors(
-    procedure: Procedure, data: object, today: dt.date | None = None
+    procedure: Procedure, data: object, today: dt.date | None = None, *,
+    municipality: Municipality | None = None, applicant: Mapping[str, Any] | None = None,
 ) -> list[FieldError]:
     """The procedure's ``eligibility`` rules ``data`` does not meet (code ``ineligible``,
     the rule's message at its field), in the order declared.
 
     An expression that cannot be evaluated on ``data`` (a value it needs is missing) also
     refuses: eligibility that cannot be shown is not granted. ``today`` defaults to the
-    date in Japan now (filing happens outside workflows).
+    date in Japan now (filing happens outside workflows). The rules read the
+    ``municipality``'s disaster events as ``events`` and the verified sign-in
+    (:func:`applicant_claims`) as ``applicant``.
     """
     rules = procedure.definition.eligibility
     if not rules or not isinstance(data, dict):
         return []
     day = today if today is not None else dt.datetime.now(_JST).date()
+    events = {e.id: {"date": e.date.isoformat(), "name": e.name.model_dump()}
+              for e in (municipality.disaster_events if municipality else [])}
     errors = []
     for rule in rules:
         try:
-            met = evaluate(rule.rule, data=data, params=procedure.definition.params, today=day)
+            met = evaluate(rule.rule, data=data, params=procedure.definition.params, today=day,
+                           events=events, applicant=applicant)
         except ExpressionError:
             met = False
         if met is not True:
@@ -148,6 +155,7 @@ def validate_application(
     attachments: AttachmentLookup | None = None,
     owner: str | None = None,
     today: dt.date | None = None,
+    applicant: Mapping[str, Any] | None = None,
 ) -> ValidationResult:
     """Validate an application to ``procedure`` filed with ``municipality``.
 
@@ -192,7 +200,8 @@ def validate_application(
     if not errors:
         # The rules read valid data only: on a form that fails its schema they would
         # refuse for reasons the field errors already give.
-        errors = eligibility_errors(procedure, data, today)
+        errors = eligibility_errors(procedure, data, today, municipality=municipality,
+                                    applicant=applicant)
     listed, omitted = capped(errors)
     return ValidationResult(valid=not listed, errors=listed, omitted=omitted)
 

@@ -69,6 +69,7 @@ def run_package(
     """
     log = ProblemLog(procedure.directory, _label(procedure))
     steps = _step_examples(procedure, log)
+    applicant = _sign_in(procedure, log)
     runs: list[ExampleRun] = []
     folder = procedure.directory / "examples"
     for prefix, expected_valid in (("valid-", True), ("invalid-", False)):
@@ -79,7 +80,8 @@ def run_package(
                 continue
             run = ExampleRun(file=f"{log.label}/{relative}", expected_valid=expected_valid)
             runs.append(run)
-            result = validate_application(procedure, municipality, data, today=today)
+            result = validate_application(procedure, municipality, data, today=today,
+                                          applicant=applicant)
             run.errors = list(result.errors)
             if expected_valid and run.refused:
                 for error in run.errors:
@@ -91,6 +93,21 @@ def run_package(
             if expected_valid and not run.refused and isinstance(data, dict):
                 _compute_all(procedure, data, steps, today, run, log, relative)
     return PackageRun(runs, log.items)
+
+
+def _sign_in(procedure: Procedure, log: ProblemLog) -> dict[str, Any]:
+    """The verified sign-in the examples are filed with (eligibility rules read it as
+    ``applicant``): ``examples/sign-in.json`` if the package has one, else only its kind."""
+    kind = procedure.definition.applicant
+    claims: dict[str, Any] = {"kind": "resident" if kind == "any" else kind}
+    relative = "examples/sign-in.json"
+    if (procedure.directory / relative).is_file():
+        found = log.read_json(relative)
+        if isinstance(found, dict):
+            claims.update(found)
+        elif found is not UNREADABLE:
+            log.add(relative, "", "must hold a JSON object of sign-in claims")
+    return claims
 
 
 def _step_examples(procedure: Procedure, log: ProblemLog) -> dict[str, dict]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import string
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -104,17 +104,37 @@ class Procedure:
         return text
 
 
-def placeholder_problem(text: str) -> str | None:
-    """What is wrong with the placeholders of a notice title or body, or ``None``."""
+def placeholder_problem(text: str, included: Collection[str] = ()) -> str | None:
+    """What is wrong with the placeholders of a notice title or body, or ``None``.
+
+    :param included: the names the notice's ``include`` declares (allowed too).
+    """
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
     except ValueError as exc:
         return f"bad placeholder: {exc}"
-    unknown = sorted(names - NOTICE_PLACEHOLDERS)
+    known = NOTICE_PLACEHOLDERS | set(included)
+    unknown = sorted(names - known)
     if unknown:
-        allowed = ", ".join(sorted(NOTICE_PLACEHOLDERS))
+        allowed = ", ".join(sorted(known))
         return f"unknown placeholder(s) {unknown} (allowed: {allowed})"
     return None
+
+
+def included_names(definition: ProcedureDefinition) -> dict[str, frozenset[str]]:
+    """Event -> the value names its notice declares (``include``)."""
+    return {event: frozenset(rule.include) for event, rule in definition.notices.items()}
+
+
+def _included(notices: object) -> dict[str, frozenset[str]]:
+    if not isinstance(notices, dict):
+        return {}
+    found = {}
+    for event, rule in notices.items():
+        include = _dig(rule, "include")
+        if isinstance(include, dict):
+            found[event] = frozenset(include)
+    return found
 
 
 def _dig(raw: object, *keys: str) -> object:
@@ -175,7 +195,8 @@ class PackageLoader:
         self._check_templates(raw)
         self._check_dedupe(raw, form_schema)
         notices = _dig(raw, "notices")
-        messages = self._messages(list(notices) if isinstance(notices, dict) else [])
+        messages = self._messages(list(notices) if isinstance(notices, dict) else [],
+                                  _included(notices))
         if form_schema is not None:
             self._check_examples(form_schema, messages or {})
 
@@ -302,8 +323,24 @@ class PackageLoader:
                     scope = replace(full, computed={**computed, name: frozenset(before)})
                     self._expression_problems(f"{where}/values/{escape(key)}", text, scope)
                     before.append(key)
-        # Eligibility is checked at filing: no step or computed value exists yet.
-        filing = Scope(data=data, params=params)
+        for pointer, action in actions:
+            routes = action.get("routes")
+            for index, route in enumerate(routes if isinstance(routes, list) else []):
+                text = _dig(route, "when")
+                if text is not None:
+                    self._expression_problems(f"{pointer}/routes/{index}/when", text, full)
+        for block in ("notices", "documents"):
+            entries = _dig(raw, block)
+            items = (entries.items() if isinstance(entries, dict)
+                     else enumerate(entries) if isinstance(entries, list) else [])
+            for key, entry in items:
+                include = _dig(entry, "include")
+                for name, text in (include.items() if isinstance(include, dict) else []):
+                    self._expression_problems(
+                        f"/{block}/{escape(str(key))}/include/{escape(name)}", text, full)
+        # Eligibility is checked at filing: no step or computed value exists yet; the
+        # sign-in and the municipality's events do.
+        filing = Scope(data=data, params=params, filing=True)
         rules = _dig(raw, "eligibility")
         for index, rule in enumerate(rules if isinstance(rules, list) else []):
             text = _dig(rule, "rule")
@@ -361,7 +398,8 @@ class PackageLoader:
                     f"{pointer!r} is not a field of the form",
                 )
 
-    def _messages(self, events: list[str]) -> dict[str, dict[str, str]] | None:
+    def _messages(self, events: list[str], included: Mapping[str, Collection[str]]
+                  ) -> dict[str, dict[str, str]] | None:
         result: dict[str, dict[str, str]] = {}
         loaded: dict[str, tuple[dict[str, str], bool]] = {}
         for lang in MESSAGE_LANGUAGES:
@@ -377,7 +415,8 @@ class PackageLoader:
                 if not isinstance(text, str):
                     self.problems.add(relative, f"/{escape(key)}", "must be a string")
                     good = False
-                elif key.startswith("notice.") and (problem := placeholder_problem(text)):
+                elif key.startswith("notice.") and (problem := placeholder_problem(
+                        text, included.get(key.split(".")[1], ()))):
                     self.problems.add(relative, f"/{escape(key)}", problem)
                     good = False
             loaded[lang] = (contents, good)

@@ -20,10 +20,26 @@ __all__ = [
     "NoticeTemplateInvalid",
     "NoticeTemplateMissing",
     "compose_notice",
+    "shown_value",
 ]
 
 #: Every notice is composed in these languages: Japanese (the legal text) and English.
 LANGUAGES: tuple[str, ...] = ("ja", "en")
+
+
+def shown_value(value: object) -> NoticeParam:
+    """A declared case value (``include``) as a notice text shows it: amounts with
+    thousands separators (15,000), a ``{"ja", "en"}`` object (a grade) per language,
+    nothing for a value that could not be evaluated."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return {"ja": "はい" if value else "いいえ", "en": "yes" if value else "no"}
+    if isinstance(value, int | float):
+        return f"{value:,}"
+    if isinstance(value, Mapping) and all(isinstance(value.get(lang), str) for lang in LANGUAGES):
+        return {lang: value[lang] for lang in LANGUAGES}
+    return str(value)
 
 
 class ComposedNotice(BaseModel):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Literal, Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 from notices.compose import ComposedNotice
 from records.deliveries import DeliveryLog
@@ -50,6 +50,9 @@ class ChannelDelivery(BaseModel):
     )
     municipality: str | None = Field(default=None, description="Municipality of the case")
     procedure: str | None = Field(default=None, description="Procedure id of the case")
+    values: dict[str, JsonValue] | None = Field(
+        default=None, description="The case values the procedure declares for this notice "
+        "(include), e.g. the amount a payment instruction names")
 
     def sibling_key(self, channel: str) -> str:
         """The key of the same notice on another channel (e.g. the inbox fallback)."""

@@ -111,6 +111,8 @@ class WebhookChannel:
             "created_at": request.created_at.isoformat(),
             "title": dict(request.notice.title),
         }
+        if request.values:
+            document["values"] = request.values  # inside the signed body
         return json.dumps(
             document, ensure_ascii=False, sort_keys=True, separators=(",", ":")
         ).encode("utf-8")

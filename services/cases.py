@@ -32,7 +32,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from forms.catalog import Catalog
-from forms.dedupe import dedupe_material
+from forms.dedupe import DedupeParty, MissingHousehold, dedupe_material
 from forms.filing import AttachmentLookup, validate_application
 from forms.municipalities import Municipality
 from forms.packages import Procedure
@@ -156,14 +156,15 @@ class CaseService:
         key = self.applicant_key(principal)
         # Validation of a large form takes CPU: off the event loop, so others are served.
         result = await asyncio.to_thread(validate_application, procedure, municipality, data,
-                                         attachments=self._attachments, owner=key)
+                                         attachments=self._attachments, owner=key,
+                                         applicant=_claims(principal))
         if not result.valid:
             raise InvalidData(result.errors)
         campaign = await self.campaigns.open_for(procedure, municipality.code, data)
-        application_id = self.keys.application_id(
-            dedupe_material(definition, municipality.code, key, data))
+        base_id = self.keys.application_id(
+            _material(definition, municipality.code, key, principal, represented, data))
         start = StartApplication(
-            application_id=application_id, definition=definition,
+            application_id=base_id, definition=definition,
             municipality=municipality.code,
             applicant=ApplicantModel(key=key, name=principal.name),
             data=data, submitted_at=datetime.now(UTC), lang=lang, campaign_id=campaign,
@@ -171,33 +172,56 @@ class CaseService:
             else None,
             proxy=represented,
         )
-        try:
-            await self._client.start_workflow(
-                ProcedureWorkflow.run, start, id=application_id, task_queue=self._task_queue,
-                # One case per dedupe key, ever: the server refuses the second, race-free.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(sa.MUNICIPALITY, municipality.code),
-                    SearchAttributePair(sa.PROCEDURE, definition.id),
-                    SearchAttributePair(sa.STAGE, definition.initial_stage),
-                    SearchAttributePair(sa.STATUS, "in_progress"),
-                    SearchAttributePair(sa.APPLICANT, key),
-                ]),
-            )
-        except WorkflowAlreadyStartedError as exc:
-            if start.request_key is not None:
-                existing = await self._handle(application_id).query(ProcedureWorkflow.view)
-                self._facts.remember(existing)
-                if existing.request_key == start.request_key:
-                    return existing  # the same request again: answer as the first time
-            raise Refused("conflict", "duplicate_application",
-                          "同じ内容の申請がすでにあります。",
-                          "You have already applied for this.",
-                          details={"existing_application": application_id}) from exc
+        freeing = frozenset(definition.dedupe.free_on)
+        for generation in range(1, MAX_FILINGS_PER_KEY + 1):
+            # A key freed by a withdrawn (or rejected) case is filed again under the next
+            # id of the same key: each id is still started at most once, so two refilings
+            # racing for it are told apart by the server, as the first filing is.
+            application_id = base_id if generation == 1 else f"{base_id}-{generation}"
+            start = start.model_copy(update={"application_id": application_id})
+            try:
+                await self._start(start, definition, municipality.code, key)
+            except WorkflowAlreadyStartedError as exc:
+                existing = await self._existing(application_id)
+                if start.request_key is not None and existing.applicant == key:
+                    view = await self._handle(application_id).query(ProcedureWorkflow.view)
+                    self._facts.remember(view)
+                    if view.request_key == start.request_key:
+                        return view  # the same request again: answer as the first time
+                if existing.status in freeing:
+                    continue
+                raise _duplicate(application_id if existing.applicant == key else None) from exc
+            break
+        else:
+            raise Refused("conflict", "too_many_filings",
+                          "この申請は、これ以上受け付けられません。窓口にお問い合わせください。",
+                          "This cannot be filed again; please contact the municipality.")
         view = initial_view(start, start.submitted_at)
         self._facts.remember(view)
         return view
+
+    async def _start(self, start: StartApplication, definition: Any, municipality: str,
+                     key: str) -> None:
+        await self._client.start_workflow(
+            ProcedureWorkflow.run, start, id=start.application_id, task_queue=self._task_queue,
+            # One case per id, ever: the server refuses the second, race-free.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(sa.MUNICIPALITY, municipality),
+                SearchAttributePair(sa.PROCEDURE, definition.id),
+                SearchAttributePair(sa.STAGE, definition.initial_stage),
+                SearchAttributePair(sa.STATUS, "in_progress"),
+                SearchAttributePair(sa.APPLICANT, key),
+            ]),
+        )
+
+    async def _existing(self, application_id: str) -> _Existing:
+        """Who filed the case under this id, and where it stands (its search attributes)."""
+        description = await self._handle(application_id).describe()
+        attributes = description.typed_search_attributes
+        return _Existing(applicant=attributes.get(sa.APPLICANT),
+                         status=attributes.get(sa.STATUS))
 
     # ---- reading --------------------------------------------------------------------
 
@@ -420,6 +444,63 @@ class CaseService:
                                messages=procedure.messages)
         if not result.valid:
             raise InvalidData(result.errors)
+
+
+#: How often one dedupe key may be filed again after its cases were withdrawn or rejected.
+MAX_FILINGS_PER_KEY = 20
+
+
+def _claims(principal: Resident | Business) -> dict[str, Any]:
+    """What eligibility rules read of the verified sign-in, as ``applicant``."""
+    claims: dict[str, Any] = {"kind": principal.kind}
+    birthdate = getattr(principal, "birthdate", None)
+    if birthdate is not None:
+        claims["birthdate"] = birthdate.isoformat()
+    for name in ("address", "name_kana"):
+        if getattr(principal, name, None):
+            claims[name] = getattr(principal, name)
+    return claims
+
+
+class _Existing(BaseModel):
+    applicant: str | None
+    status: str | None
+
+
+def _material(definition: Any, municipality: str, key: str, principal: Resident | Business,
+              represented: dict[str, Any] | None, data: dict[str, Any]) -> str:
+    """The dedupe material from the verified sign-in (and a proxy's declaration)."""
+    is_resident = isinstance(principal, Resident)
+    party = DedupeParty(
+        applicant_key=key,
+        address=principal.address,
+        reading=(principal.name_kana or principal.name) if is_resident else None,
+        birthdate=principal.birthdate.isoformat()
+        if is_resident and principal.birthdate else None,
+        represented=represented,
+    )
+    try:
+        return dedupe_material(definition, municipality, party, data)
+    except MissingHousehold as exc:
+        raise Refused("forbidden", "household_unknown",
+                      "この手続きは世帯ごとの申請です。住所が確認できる方法（マイナンバーカード）で"
+                      "ログインしてください。",
+                      "This procedure is filed once per household: sign in with a method that "
+                      "confirms your address (the My Number card).") from exc
+
+
+def _duplicate(existing_id: str | None) -> Refused:
+    """The filing is a second one; name the first only to the one who filed it (to
+    anyone else the id would tell who has filed, and open nothing anyway)."""
+    if existing_id is not None:
+        return Refused("conflict", "duplicate_application", "同じ内容の申請がすでにあります。",
+                       "You have already applied for this.",
+                       details={"existing_application": existing_id})
+    return Refused("conflict", "duplicate_application",
+                   "同じ内容の申請が、ほかの方からすでに出されています（同じ世帯・同じ対象）。"
+                   "ご不明な点は窓口にお問い合わせください。",
+                   "The same application has already been filed by someone else (the same "
+                   "household or subject). Please contact the municipality if unsure.")
 
 
 def _check_assurance(required: Any, principal: Resident | Business) -> None:

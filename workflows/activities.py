@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from documents.issuer import IssuesDocuments, UnknownSealer, mask_name
 from documents.render import TemplateError
 from forms.catalog import Catalog, UnknownProcedure
+from forms.compute import included_values
 from forms.municipalities import Municipality
 from forms.packages import Procedure
 from forms.schemaform import SchemaForm, answers
@@ -26,6 +27,7 @@ from notices.compose import (
     NoticeTemplateInvalid,
     NoticeTemplateMissing,
     compose_notice,
+    shown_value,
 )
 from notices.dispatch import DeliveryOutcome, NoticeDispatcher, deliver_via
 from notices.inbox import InboxChannel
@@ -87,6 +89,8 @@ class CaseActivities:
         procedure = self._procedure(notice.procedure, notice.procedure_version,
                                     notice.municipality)
         params: dict[str, Any] = {**notice.params,
+                                  **{name: shown_value(value)
+                                     for name, value in notice.values.items()},
                                   "procedure_title": procedure.definition.title.model_dump()}
         try:
             return compose_notice(procedure.messages, notice.event, params)
@@ -103,7 +107,8 @@ class CaseActivities:
     @activity.defn(name="deliver_notice")
     def deliver_notice(self, notice: NoticeInput) -> DeliveryOutcome:
         """Deliver one notice on one channel, exactly once per key (see notices.dispatch)."""
-        outcome = deliver_via(self._notices, notice, self._compose(notice), notice.channel)
+        outcome = deliver_via(self._notices, notice, self._compose(notice), notice.channel,
+                              values=notice.values or None)
         activity.logger.info("notice %s %s", notice.key, outcome.status)
         return outcome
 
@@ -194,6 +199,11 @@ class CaseActivities:
         spec = procedure.definition.document(request.document_type)
         assert spec is not None
         context = self._document_context(request, spec.title.ja)
+        if spec.include:
+            context["values"], _ = included_values(
+                procedure.definition, spec.include, application=request.data,
+                steps=request.step_data, computed=request.computed,
+                today=request.issued_at.astimezone(JST).date())
         if request.document_type in procedure.definition.issue_on_submit:
             context.update(self._copy_context(procedure, request))
         template = procedure.directory / spec.template  # resources resolve beside it

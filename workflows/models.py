@@ -161,6 +161,7 @@ class NoticeInput(BaseModel):
     recipient: str
     params: dict[str, str]
     created_at: datetime
+    values: dict[str, Any] = {}  # the notice's declared 'include' values (JSON)
     channel: str = "inbox"
     municipality: str | None = None
     lang: Literal["ja", "en"] | None = None

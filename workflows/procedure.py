@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     import jsonpointer
 
-    from forms.compute import compute_action, uses_expressions
+    from forms.compute import compute_action, included_values, route_of, uses_expressions
     from forms.definition import ActionDefinition, ProcedureDefinition, StageDefinition
     from workflows import search_attributes as sa
     from workflows.models import (
@@ -92,7 +92,7 @@ class ProcedureWorkflow:
         self._stage_reminders_sent: set[int] = set()
         self._final_outcome: Status | None = None  # where "issuing" ends
         self._purged = False
-        self._pending_notices: list[tuple[str, dict[str, str]]] = []
+        self._pending_notices: list[tuple[str, dict[str, str], dict[str, Any]]] = []
         self._pending_documents: list[str] = []
         self._notice_seq = 0
         self._deliveries: set[asyncio.Task[None]] = set()
@@ -152,16 +152,16 @@ class ProcedureWorkflow:
                 if not self._pending_documents and self._status == "issuing":
                     self._finish(self._final_outcome or "completed")
                 continue
-            event, params = self._pending_notices.pop(0)
+            event, params, values = self._pending_notices.pop(0)
             if workflow.patched("notices-in-background-v1"):
                 # A channel that is down retries for hours: it must not hold up documents,
                 # later notices or the end of the case. _deliver numbers the notice before
                 # its first await, so keys stay deterministic.
-                task = asyncio.create_task(self._deliver(event, params))
+                task = asyncio.create_task(self._deliver(event, params, values))
                 self._deliveries.add(task)
                 task.add_done_callback(self._deliveries.discard)
             else:
-                await self._deliver(event, params)
+                await self._deliver(event, params, values)
 
     def _next_timer_delay(self) -> timedelta | None:
         moments = [moment for moment, _ in self._timers()]
@@ -319,10 +319,15 @@ class ProcedureWorkflow:
     def _check_computations(self, request: ActionRequest) -> Refusal | None:
         stage = self._definition.stage(self._stage)
         action = stage.action(request.action) if stage else None
-        if action is None or not action.compute:
+        if action is None or not (action.compute or action.routes):
             return None
         try:
-            self._compute(action, request.data or {}, checking=True)
+            computed = self._compute(action, request.data or {}, checking=True)
+            if action.routes:
+                steps = {**self._step_data, action.id: dict(request.data or {})}
+                route_of(self._definition, action, application=self._data, steps=steps,
+                         computed={**self._computed, **computed},
+                         today=jst_date(workflow.now()))
         except (KeyError, ValueError, TypeError, jsonpointer.JsonPointerException) as exc:
             return Refusal(code="invalid_input", kind="invalid",
                            message={"ja": "入力内容を確認してください。", "en": str(exc)})
@@ -356,20 +361,28 @@ class ProcedureWorkflow:
         if action.notify is not None:
             self._notify(action.notify, comment=request.comment or "")
         self._pending_documents.extend(action.issue)
-        if action.to is not None:
+        to, outcome = self._route(action)
+        if to is not None:
             if self._stage == self._definition.initial_stage:
                 self._notify("accepted")
-            self._enter(action.to)
-        elif action.outcome == "rejected" and not action.issue:
+            self._enter(to)
+        elif outcome == "rejected" and not action.issue:
             self._notify("rejected", comment=request.comment or "")
             self._finish("rejected")
         elif action.issue:
-            if action.outcome == "rejected":
+            if outcome == "rejected":
                 self._notify("rejected", comment=request.comment or "")
             self._status = "issuing"
-            self._final_outcome = action.outcome
+            self._final_outcome = outcome
         else:
             self._finish("completed")
+
+    def _route(self, action: ActionDefinition) -> tuple[str | None, str | None]:
+        """Where the action leads; its routes read what it has just computed. The
+        validator evaluated them on the same values, so they cannot fail here."""
+        return route_of(self._definition, action, application=self._data,
+                        steps=self._step_data, computed=self._computed,
+                        today=jst_date(workflow.now()))
 
     def _enter(self, stage_id: str) -> None:
         """Move to a stage: whose turn it is decides the status and the legal clock."""
@@ -436,8 +449,18 @@ class ProcedureWorkflow:
         ))
 
     def _notify(self, event: str, **params: str) -> None:
-        if event in self._definition.notices:
-            self._pending_notices.append((event, params))
+        rule = self._definition.notices.get(event)
+        if rule is None:
+            return
+        # The declared values as the case holds them now (a later step may change them
+        # before a background delivery starts). Only definitions with 'include' evaluate.
+        values, failed = included_values(
+            self._definition, rule.include, application=self._data, steps=self._step_data,
+            computed=self._computed, today=jst_date(workflow.now()))
+        if failed:
+            workflow.logger.warning("notice %s of %s: values %s could not be evaluated", event,
+                                    self._start.application_id, ", ".join(failed))
+        self._pending_notices.append((event, params, values))
 
     def _sync_search_attributes(self) -> None:
         """Index what changed, and only that: every upsert is a history event."""
@@ -455,7 +478,7 @@ class ProcedureWorkflow:
 
     # ---- activities ---------------------------------------------------------------------
 
-    async def _deliver(self, event: str, params: dict[str, str]) -> None:
+    async def _deliver(self, event: str, params: dict[str, str], values: dict[str, Any]) -> None:
         rule = self._definition.notices[event]
         recipient = (f"applicant:{self._start.applicant.key}" if rule.to == "applicant"
                      else f"municipality:{self._start.municipality}")
@@ -490,6 +513,7 @@ class ProcedureWorkflow:
                 event=event,
                 recipient=recipient,
                 params={"application_id": self._start.application_id, **params},
+                values=values,
                 created_at=workflow.now(),
                 channel=channel,
                 municipality=self._start.municipality,

@@ -11,7 +11,12 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from forms.definition import RESERVED_ACTION_IDS, ActionDefinition, ProcedureDefinition
+from forms.definition import (
+    RESERVED_ACTION_IDS,
+    ActionDefinition,
+    LocalizedText,
+    ProcedureDefinition,
+)
 from workflows.models import TERMINAL, ActionRequest, Actor, ApplicationView, RevocationRequest
 
 #: Actions of the applicant, the same for every procedure.
@@ -73,9 +78,9 @@ def check_action(
                        f"'{name}' is not possible at the '{view.stage}' stage.")
     if stage.role not in actor.roles:
         return _refuse("role_required", "forbidden",
-                       f"この操作には「{stage.role}」の権限が必要です。",
-                       f"This needs the '{stage.role}' role.")
-    return _check_action_input(view, action, request)
+                       f"「{stage.title.ja}」の操作には「{stage.role}」の権限が必要です。",
+                       f"'{stage.title.en}' needs the '{stage.role}' role.")
+    return _check_action_input(definition, view, action, request)
 
 
 def _outsider_refusal(view: ApplicationView, actor: Actor) -> Refusal | None:
@@ -114,7 +119,7 @@ def _check_applicant_stage_action(
     if action is None:
         return _refuse("not_available", "conflict", "この段階ではその操作はできません。",
                        f"'{request.action}' is not possible at the '{view.stage}' stage.")
-    return _check_action_input(view, action, request)
+    return _check_action_input(definition, view, action, request)
 
 
 def _check_applicant_action(
@@ -142,7 +147,8 @@ def _check_applicant_action(
 
 
 def _check_action_input(
-    view: ApplicationView, action: ActionDefinition, request: ActionRequest
+    definition: ProcedureDefinition, view: ApplicationView, action: ActionDefinition,
+    request: ActionRequest,
 ) -> Refusal | None:
     if action.comment_required and not (request.comment and request.comment.strip()):
         return _refuse("comment_required", "invalid", "理由（コメント）を入力してください。",
@@ -152,10 +158,24 @@ def _check_action_input(
                        "This action needs its input data.")
     for earlier in action.distinct_from:
         if view.actors.get(earlier) == request.actor.subject:
+            if action.distinct_message is not None:
+                text = action.distinct_message
+                return _refuse("four_eyes", "forbidden", text.ja, text.en)
+            done = _action_title(definition, earlier)
             return _refuse("four_eyes", "forbidden",
-                           "同じ職員が調査と決裁を行うことはできません（二者確認）。",
-                           "Four-eyes rule: a different caseworker must do this.")
+                           f"「{done.ja}」を行った職員とは別の職員が「{action.title.ja}」を"
+                           "行ってください（二者確認）。",
+                           f"Four-eyes rule: a caseworker other than the one who did "
+                           f"'{done.en}' must do '{action.title.en}'.")
     return None
+
+
+def _action_title(definition: ProcedureDefinition, action_id: str) -> LocalizedText:
+    for stage in definition.stages:
+        found = stage.action(action_id)
+        if found is not None:
+            return found.title
+    return LocalizedText(ja=action_id, en=action_id)
 
 
 def available_actions(
