@@ -106,7 +106,10 @@ def build_state(roots: tuple[Path, ...], previous: CatalogState | None = None) -
             overlays[(code, procedure_id)] = (label, overlay, found)  # later roots win
     for (code, procedure_id), (label, overlay, found) in sorted(overlays.items()):
         versions = [p for (pid, _), p in procedures.items() if pid == procedure_id]
-        if code not in municipalities:
+        failed_itself = any(f.startswith(f"{MUNICIPALITIES_DIR}/{code}/")
+                            for f, _, _ in municipal_problems)
+        if code not in municipalities and not failed_itself:
+            # (A municipality refused for its own files has said why already.)
             found = [
                 *found,
                 CatalogProblem(
@@ -125,7 +128,7 @@ def build_state(roots: tuple[Path, ...], previous: CatalogState | None = None) -
         problems.extend(found)
         for standard in versions:
             key = (procedure_id, standard.version, code)
-            if found or overlay is None:
+            if found or overlay is None or code not in municipalities:
                 refused[key] = label
                 continue
             if not overlay.applies_to(standard.version):

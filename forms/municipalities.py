@@ -4,8 +4,7 @@ Each municipality keeps its own data in its own folder of a catalogue root, so i
 edit it without touching anyone else's::
 
     <catalog root>/municipalities/<code>/
-        municipality.json       {"code", "name": {"ja", "en"}, "prefecture",
-                                 "mayor", "contact", "contacts": {procedure id: contact}}
+        municipality.json       {"code", "name": {"ja", "en"}, "prefecture", "mayor", "contact"}
         disaster-events.json    {"disaster_events": [{"id", "name", "date", "area"}, ...]}
         overlays/<procedure-id>.json   local variants of standard procedures (forms.overlay)
 
@@ -22,6 +21,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
@@ -59,12 +59,22 @@ class DisasterEvent(_Strict):
 
 
 class Contact(_Strict):
-    """Where a resident asks about a procedure: shown on pages, notices and documents."""
+    """Where a resident asks (問い合わせ先): shown on pages, notices and documents. The
+    municipality's default is in ``municipality.json``; a procedure's own department is
+    the ``contact`` of the municipality's overlay of it (forms.overlay)."""
 
     department: LocalizedText = Field(description="担当課, e.g. 防災課")
-    phone: str = Field(pattern=r"^\+?[0-9][0-9-]{5,20}$", description="e.g. 03-3264-2111")
-    hours: LocalizedText = Field(description="受付時間, e.g. 平日 8時30分～17時15分")
-    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9-]{5,20}$",
+                              description="e.g. 03-3264-2111")
+    hours: LocalizedText | None = Field(default=None, description="受付時間, e.g. 平日 8:30～17:15")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    url: str | None = Field(default=None, pattern=r"^https://")
+
+
+class HasContact(Protocol):
+    """An effective procedure (forms.packages.Procedure): its overlay may name a contact."""
+
+    contact: Contact | None
 
 
 class Officeholder(_Strict):
@@ -83,8 +93,6 @@ class Municipality(_Strict):
     disaster_events: list[DisasterEvent] = Field(default_factory=list)
     mayor: Officeholder | None = None
     contact: Contact | None = Field(default=None, description="The default contact")
-    contacts: dict[str, Contact] = Field(
-        default_factory=dict, description="procedure id -> its department's contact")
 
     @field_validator("code")
     @classmethod
@@ -107,9 +115,11 @@ class Municipality(_Strict):
         """The declared event with this id, or ``None``."""
         return next((e for e in self.disaster_events if e.id == event_id), None)
 
-    def contact_for(self, procedure_id: str) -> Contact | None:
-        """The department a resident asks about this procedure, else the default one."""
-        return self.contacts.get(procedure_id, self.contact)
+    def contact_for(self, procedure: HasContact | None = None) -> Contact | None:
+        """Whom a resident asks: the procedure's department (its overlay's ``contact``,
+        ``procedure`` being the effective procedure) else the municipality's default."""
+        own = getattr(procedure, "contact", None)
+        return own if own is not None else self.contact
 
 
 _MunicipalityList = TypeAdapter(list[Municipality])

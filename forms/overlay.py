@@ -8,7 +8,7 @@ A municipality adopts a standard procedure as it is, or with an overlay file at
       "procedure": {"processing_period": {"days": 20}},
       "form": {"properties": {"pet": {...}}},  JSON Merge Patch (RFC 7396) of form.schema.json
       "messages": {"ja": {...}, "en": {...}},  keys added or replaced (null removes)
-      "contact": {"office": {"ja": ..., "en": ...}, "phone": "0332641234", ...}
+      "contact": {"department": {"ja": ..., "en": ...}, "phone": "03-3264-1234", ...}
     }
 
 ``procedure`` is a merge patch of ``procedure.json`` limited to texts and deadlines
@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from referencing import Registry
 
-from forms.definition import LocalizedText
+from forms.municipalities import Contact
 from forms.pointers import escape
 from forms.pointers import segments as pointer_segments
 from forms.schemas import iter_fields
@@ -50,16 +50,6 @@ PATCHABLE_PROCEDURE_KEYS = frozenset({"title", "processing_period", "correction"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Contact(_Strict):
-    """Where a resident asks about the procedure (問い合わせ先)."""
-
-    office: LocalizedText = Field(description="Section in charge, e.g. 防災課")
-    phone: str | None = Field(default=None, pattern=r"^0[0-9]{9,10}$")
-    email: str | None = Field(default=None, max_length=254)
-    hours: LocalizedText | None = None
-    url: str | None = Field(default=None, pattern=r"^https://")
 
 
 class Overlay(_Strict):

@@ -57,12 +57,20 @@ def test_duplicate_codes_and_event_ids_are_refused(tmp_path):
 
 
 def test_contacts_and_mayor():
+    from forms.catalog import Catalog
+
     chiyoda = load_municipalities()["131016"]
     assert chiyoda.mayor is not None and chiyoda.mayor.title.ja == "千代田区長"
-    certificate = chiyoda.contact_for("disaster-certificate")
+    catalog = Catalog.load()
+    # The procedure's department comes from the municipality's overlay of it...
+    local = catalog.get("disaster-certificate", municipality="131016")
+    certificate = chiyoda.contact_for(local)
     assert certificate is not None and certificate.department.ja == "防災課"
-    # A procedure without its own department falls back to the municipality's contact.
-    assert chiyoda.contact_for("no-such-procedure") == chiyoda.contact
+    # ... else the municipality's own contact.
+    yokohama = load_municipalities()["141003"]
+    standard = catalog.get("disaster-certificate", municipality="141003")
+    assert yokohama.contact_for(standard) == yokohama.contact is not None
+    assert chiyoda.contact_for() == chiyoda.contact
 
 
 def test_a_contact_with_a_bad_phone_number_is_refused(tmp_path):

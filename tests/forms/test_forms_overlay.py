@@ -18,7 +18,9 @@ OVERLAY_FILE = "municipalities/131016/overlays/disaster-certificate.json"
 def _root(tmp_path: Path, overlay: dict | None = None, code: str = "131016") -> Path:
     root = tmp_path / "catalog"
     shutil.copytree(PACKAGE, root / "disaster-certificate")
-    shutil.copytree(DEFAULT_ROOT / "municipalities", root / "municipalities")
+    # The municipalities without their packaged overlays (of procedures not copied here).
+    shutil.copytree(DEFAULT_ROOT / "municipalities", root / "municipalities",
+                    ignore=shutil.ignore_patterns("overlays"))
     if overlay is not None:
         folder = root / "municipalities" / code / "overlays"
         folder.mkdir(parents=True, exist_ok=True)
@@ -54,7 +56,7 @@ def test_accepted_overlay_adds_a_field_and_changes_deadlines_texts_and_contact(t
         },
         "messages": {"ja": {"notice.submitted.title": "千代田区が申請を受け取りました"}},
         "contact": {
-            "office": {"ja": "千代田区 防災課", "en": "Chiyoda Disaster Prevention"},
+            "department": {"ja": "千代田区 防災課", "en": "Chiyoda Disaster Prevention"},
             "phone": "0332641234",
         },
     }
