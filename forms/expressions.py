@@ -381,7 +381,7 @@ def _resolve(path: list[str], scope: Scope, local: set[str]) -> tuple[str | None
     if root in local:
         return None, None
     if root not in ENVIRONMENT:
-        known = ", ".join(ENVIRONMENT)
+        known = ", ".join(n for n in ENVIRONMENT if scope.filing or n not in FILING_ONLY)
         return f"unknown name {root!r} (an expression may read: {known})", None
     shown = ".".join(path)
     if root in FILING_ONLY:

@@ -181,3 +181,25 @@ def test_check_reports_a_bad_expression_at_its_pointer(tmp_path):
     assert ("my-grant/procedure.json#/stages/1/actions/0/compute/grant_amount/values/cap: "
             "unknown name 'parms' (an expression may read: data, steps, computed, params, "
             "today)") in result.output
+
+
+def test_check_reports_a_bad_route_and_a_notice_text_naming_an_undeclared_value(tmp_path):
+    def change(raw):
+        raw["stages"][1]["actions"][0]["routes"] = [
+            {"when": "computed.grant_amount.amont > 500000", "to": "review"}]
+        raw["notices"]["payment_instruction"]["include"] = {
+            "amount": "computed.grant_amount.amount"}
+
+    package = _grant(tmp_path, change)
+    for lang in ("ja", "en"):
+        path = package / f"messages.{lang}.json"
+        texts = json.loads(path.read_text("utf-8"))
+        texts["notice.payment_instruction.body"] += " {amount} {amout}"
+        path.write_text(json.dumps(texts, ensure_ascii=False), "utf-8")
+    result = _check(package)
+    assert result.exit_code == 1
+    assert ("my-grant/procedure.json#/stages/1/actions/0/routes/0/when: "
+            "computed.grant_amount.amont: 'grant_amount' has no key 'amont'") in result.output
+    assert ("my-grant/messages.ja.json#/notice.payment_instruction.body: unknown "
+            "placeholder(s) ['amout']") in result.output
+    assert "['amount'" not in result.output  # the declared value is allowed

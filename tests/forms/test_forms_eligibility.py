@@ -124,3 +124,57 @@ def test_a_rule_field_must_be_a_field_of_the_form(tmp_path):
     assert [str(p) for p in catalog.problems] == [
         "local-grant/procedure.json#/eligibility/0/field: '/business/employes' is not a "
         "field of the form"]
+
+
+def _certificate_filing(damage_date: str) -> dict:
+    path = DEFAULT_ROOT / "disaster-certificate" / "examples" / "valid-basic.json"
+    data = json.loads(path.read_text("utf-8"))
+    data["damage"]["date"] = damage_date
+    return data
+
+
+@pytest.mark.parametrize(("damage_date", "message"), [
+    ("2026-09-19", "被害を受けた日が、選んだ災害の発生日より前になっています。災害の発生日以降の"
+                   "日付を入力してください。"),
+    ("2026-12-02", "被害を受けた日に、未来の日付は入力できません。"),
+])
+def test_a_damage_date_outside_the_disaster_window_is_refused(damage_date, message):
+    """The 罹災証明書 that certified damage from before the disaster (#17, item 2): the
+    rule reads the declared event's date (events) and today, as data."""
+    procedure = Catalog.load().get("disaster-certificate")
+    chiyoda = load_municipalities()["131016"]  # typhoon 15: 2026-09-20
+    today = dt.date(2026, 12, 1)
+    result = validate_application(procedure, chiyoda, _certificate_filing(damage_date),
+                                  today=today)
+    assert [(e.path, e.code, e.message["ja"]) for e in result.errors] == [
+        ("/damage/date", "ineligible", message)]
+    assert result.errors[0].message["en"].startswith("The date of damage")
+    for fine in ("2026-09-20", "2026-12-01"):
+        assert validate_application(procedure, chiyoda, _certificate_filing(fine),
+                                    today=today).valid
+
+
+def test_rules_read_the_verified_sign_in_as_applicant(tmp_path):
+    rule = {"rule": "applicant.kind == 'business'", "field": "",
+            "message": {"ja": "事業者の方のみ", "en": "Businesses only"}}
+    procedure = Catalog.load(_package(tmp_path, [rule]).parent).get("local-grant")
+    chiyoda = load_municipalities()["131016"]
+    assert validate_application(procedure, chiyoda, _example(),
+                                applicant={"kind": "business"}).valid
+    refused = validate_application(procedure, chiyoda, _example(), applicant={"kind": "resident"})
+    assert [e.message["en"] for e in refused.errors] == ["Businesses only"]
+
+
+def test_events_and_applicant_are_for_eligibility_only(tmp_path):
+    target = _package(tmp_path, RULES)
+    raw = json.loads((target / "procedure.json").read_text("utf-8"))
+    raw["notices"]["payment_instruction"]["include"] = {"who": "applicant.kind",
+                                                        "amount": "computed.nothing"}
+    (target / "procedure.json").write_text(json.dumps(raw, ensure_ascii=False), "utf-8")
+    problems = [str(p) for p in Catalog.load(tmp_path).problems]
+    assert ("local-grant/procedure.json#/notices/payment_instruction/include/who: "
+            "applicant: 'applicant' is known only to eligibility rules (at filing), "
+            "not in a case") in problems
+    assert any(p.startswith("local-grant/procedure.json#/notices/payment_instruction/include/"
+                            "amount: computed.nothing: nothing is computed as 'nothing'")
+               for p in problems)
