@@ -15,7 +15,7 @@ from typing import Any
 import jsonpointer
 
 from forms.computations import ComputationRegistry, default_registry
-from forms.definition import ActionDefinition, ProcedureDefinition
+from forms.definition import ActionDefinition, ProcedureDefinition, Route
 from forms.expressions import Bindings, ExpressionError, evaluate_with
 
 __all__ = ["compute_action", "included_values", "route_of", "uses_expressions"]
@@ -112,10 +112,10 @@ def route_of(
     steps: Mapping[str, Any],
     computed: Mapping[str, Any],
     today: dt.date | str,
-) -> tuple[str | None, str | None]:
-    """Where ``action`` leads now, as ``(to, outcome)``: the first of its ``routes`` whose
-    ``when`` is true (it sees ``steps`` and ``computed`` with this action's input and
-    results), else its own ``to``/``outcome``.
+) -> Route:
+    """Where ``action`` leads now: the first of its ``routes`` whose ``when`` is true (it
+    sees ``steps`` and ``computed`` with this action's input and results), else the
+    action's own ``to``/``outcome``/``issue``/``notify`` as a route.
 
     :raises forms.expressions.ExpressionError: a ``when`` cannot be evaluated, or is not
         a boolean (the action is refused: a case never takes a route by accident).
@@ -128,8 +128,9 @@ def route_of(
                 raise ExpressionError(f"route condition {route.when!r} gave {taken!r}, "
                                       "not true or false")
             if taken:
-                return route.to, route.outcome
-    return action.to, action.outcome
+                return route
+    return Route(when="true", to=action.to, outcome=action.outcome, issue=action.issue,
+                 notify=action.notify)
 
 
 def included_values(

@@ -115,6 +115,11 @@ class Route(_Strict):
     when: str = Field(min_length=1, description="An expression; the first true route wins")
     to: str | None = Field(default=None, description="Next stage id")
     outcome: Outcome | None = Field(default=None, description="Ends the case this way")
+    issue: list[str] = Field(
+        default_factory=list,
+        description="Documents issued on this route, in place of the action's 'issue'")
+    notify: NoticeEvent | None = Field(
+        default=None, description="Event emitted on this route, in place of the action's")
 
     @model_validator(mode="after")
     def _one_target(self) -> Route:
@@ -385,7 +390,7 @@ class ProcedureDefinition(_Strict):
                     a.id == action.correction_of for st in self.stages for a in st.actions
                 ):
                     raise ValueError(f"{where}: 'correction_of' names unknown action")
-                for doc in action.issue:
+                for doc in [*action.issue, *(d for r in action.routes for d in r.issue)]:
                     if doc not in doc_ids:
                         raise ValueError(f"{where}: 'issue' names unknown document '{doc}'")
                     if doc in self.issue_on_submit:

@@ -21,7 +21,12 @@ with workflow.unsafe.imports_passed_through():
     import jsonpointer
 
     from forms.compute import compute_action, included_values, route_of, uses_expressions
-    from forms.definition import ActionDefinition, ProcedureDefinition, StageDefinition
+    from forms.definition import (
+        ActionDefinition,
+        ProcedureDefinition,
+        Route,
+        StageDefinition,
+    )
     from workflows import search_attributes as sa
     from workflows.models import (
         TERMINAL,
@@ -358,18 +363,19 @@ class ProcedureWorkflow:
         self._computed.update(self._compute(action, request.data or {}))
         self._actors[action.id] = actor
         self._record(action.id, actor=actor, action=action.id, comment=request.comment)
-        if action.notify is not None:
-            self._notify(action.notify, comment=request.comment or "")
-        self._pending_documents.extend(action.issue)
-        to, outcome = self._route(action)
+        route = self._route(action)
+        to, outcome, issue = route.to, route.outcome, route.issue
+        if route.notify is not None:
+            self._notify(route.notify, comment=request.comment or "")
+        self._pending_documents.extend(issue)
         if to is not None:
             if self._stage == self._definition.initial_stage:
                 self._notify("accepted")
             self._enter(to)
-        elif outcome == "rejected" and not action.issue:
+        elif outcome == "rejected" and not issue:
             self._notify("rejected", comment=request.comment or "")
             self._finish("rejected")
-        elif action.issue:
+        elif issue:
             if outcome == "rejected":
                 self._notify("rejected", comment=request.comment or "")
             self._status = "issuing"
@@ -377,7 +383,7 @@ class ProcedureWorkflow:
         else:
             self._finish("completed")
 
-    def _route(self, action: ActionDefinition) -> tuple[str | None, str | None]:
+    def _route(self, action: ActionDefinition) -> Route:
         """Where the action leads; its routes read what it has just computed. The
         validator evaluated them on the same values, so they cannot fail here."""
         return route_of(self._definition, action, application=self._data,

@@ -114,8 +114,11 @@ class Stack:
 
 async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
                       documents: SealedDocuments, *, task_queue: str | None = None,
-                      id_secret: bytes | None = None) -> tuple[Stack, CaseActivities]:
-    """Wire a Stack like `madoguchi up` does, with the test's client and a data dir."""
+                      id_secret: bytes | None = None,
+                      notice_settings: NoticeSettings | None = None,
+                      ) -> tuple[Stack, CaseActivities]:
+    """Wire a Stack like `madoguchi up` does, with the test's client and a data dir
+    (``notice_settings``: e.g. a municipality's webhook; default: inbox only)."""
     task_queue = task_queue or f"tq-{uuid.uuid4().hex[:12]}"
     engine = make_engine(f"sqlite:///{data_dir / 'madoguchi.db'}")
     create_schema(engine)
@@ -127,7 +130,8 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
     cases = CaseService(client, catalog=catalog, municipalities=municipalities,
                         id_secret=id_secret or os.urandom(32), task_queue=task_queue,
                         attachments=attachments)
-    notices = NoticeSetup.build(NoticeSettings(), engine=engine, keys_dir=data_dir / "keys",
+    notices = NoticeSetup.build(notice_settings or NoticeSettings(), engine=engine,
+                                keys_dir=data_dir / "keys",
                                 public_url="http://portal")
     context = PortalContext(cases=cases, verifier=TokenVerifier(issuer.trusted_issuers()),
                             inbox=inbox, register=register, blobs=blobs, notices=notices,
@@ -149,7 +153,7 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
 async def running_stack(client: Client, data_dir: Path, catalog: Catalog,
                         documents: SealedDocuments, **options: Any) -> AsyncIterator[Stack]:
     """A Stack with its workers running; ``options`` go to start_stack (task_queue,
-    id_secret), so a second Stack can take over the first one's cases."""
+    id_secret, notice_settings), so a second Stack can take over the first one's cases."""
     built, activities = await start_stack(client, data_dir, catalog, documents, **options)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as executor:
         async with contextlib.AsyncExitStack() as running:
