@@ -25,7 +25,9 @@ def _filing(data: dict[str, Any]) -> dict[str, Any]:
 
 async def test_child_allowance_claim_to_certification(stack):
     http = stack.http
-    owner = stack.resident("parent-1", "中村 恵")
+    # One claim per household: the sign-in must give the registered address.
+    token = stack.issuer.issue_resident("parent-1", "中村 恵", address="東京都千代田区内幸町1-3-1")
+    owner = {"Authorization": f"Bearer {token}"}
     for name in ("invalid-child-past-high-school-age", "invalid-child-living-apart"):
         refused = await http.post(APPS, json=_filing(_example(name)), headers=owner)
         assert refused.status_code == 422, refused.text

@@ -77,9 +77,25 @@ ADDRESS = {"postal_code": "1000001", "prefecture": "東京都", "city": "千代�
            "street": "千代田１－１－１０１"}
 
 
-def test_municipality_scope_is_one_per_property_whoever_files_and_normalizes():
+def test_the_certificate_is_one_per_person_and_disaster_whoever_files_it():
+    """#17, item 5: a son who filed for his mother may file for himself."""
     definition = Catalog.load().get("disaster-certificate").definition  # 1.4.0
-    assert definition.dedupe.scope == "municipality"
+    assert definition.dedupe.scope == "subject"
+    mother = {"name": "山田 トメ", "name_kana": "ヤマダ トメ", "birthdate": "1940-02-03"}
+    data = {"disaster_event": "2026-typhoon-15"}
+    for_mother = dedupe_material(definition, "131016", DedupeParty(
+        applicant_key="son", represented=mother), data)
+    for_himself = dedupe_material(definition, "131016", DedupeParty(
+        applicant_key="son", reading="ヤマダ タロウ", birthdate="1970-05-06"), data)
+    herself = dedupe_material(definition, "131016", DedupeParty(
+        applicant_key="mother", reading="ヤマダトメ", birthdate="1940-02-03"), data)
+    assert for_mother != for_himself
+    assert for_mother == herself
+
+
+def test_municipality_scope_is_one_per_property_whoever_files_and_normalizes():
+    definition = _with({"scope": "municipality", "normalize": True,
+                        "fields": ["/disaster_event", "/property/address"]})
     data = {"disaster_event": "2026-typhoon-15", "property": {"address": ADDRESS}}
     mother = dedupe_material(definition, "131016", "mother", data)
     son = dedupe_material(definition, "131016", "son", data)
