@@ -248,10 +248,25 @@ async def run(
         ),
         "goal_cpu_ratio": 1.25,
     }
+    result["expressions"] = expression_share(v["madoguchi"]["cpu_s_per_case_total"])
     write_result("engine", result, out)
     if not quiet:
         print(render(result))
     return result
+
+
+def expression_share(case_cpu: float) -> dict[str, Any] | None:
+    """The procedure's expression evaluation per case (benchmarks.expressions, measured
+    now, in this process) as a share of a case's measured CPU; goal ≤ 2 %."""
+    try:
+        from benchmarks.expressions import measure
+    except ImportError:  # code from before expressions (a baseline worktree)
+        return None
+    seconds = measure(rounds=5, reps=100).get(PROCEDURE)
+    if seconds is None:
+        return None
+    share = round(seconds / case_cpu, 5) if case_cpu else float("nan")
+    return {"cpu_s_per_case": round(seconds, 6), "share_of_case": share, "goal_share": 0.02}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -296,6 +311,9 @@ def render(result: dict[str, Any]) -> str:
             ),
             f"  CPU per case madoguchi / bare: {r['cpu_per_case_madoguchi_over_bare']:.2f}x "
             f"(goal <= 1.25x); / bare_noop: {r['cpu_per_case_madoguchi_over_bare_noop']:.2f}x",
+            *([f"  expressions per case: {e['cpu_s_per_case'] * 1000:.2f} ms CPU = "
+               f"{e['share_of_case']:.2%} of a case (goal <= 2%)"]
+              if (e := result.get("expressions")) else []),
         ]
     )
 
