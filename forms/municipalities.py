@@ -5,7 +5,9 @@ edit it without touching anyone else's::
 
     <catalog root>/municipalities/<code>/
         municipality.json       {"code", "name": {"ja", "en"}, "prefecture",
-                                 "mayor", "contact", "contacts": {procedure id: contact}}
+                                 "mayor", "contact", "contacts": {procedure id: contact},
+                                 "seal_image": "seal.png"}
+        seal.png                the printed 公印 (optional)
         disaster-events.json    {"disaster_events": [{"id", "name", "date", "area"}, ...]}
         overlays/<procedure-id>.json   local variants of standard procedures (forms.overlay)
 
@@ -85,6 +87,10 @@ class Municipality(_Strict):
     contact: Contact | None = Field(default=None, description="The default contact")
     contacts: dict[str, Contact] = Field(
         default_factory=dict, description="procedure id -> its department's contact")
+    seal_image: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*\.png$", max_length=64,
+        description="The printed 公印 image: a PNG file name in the municipality's own folder "
+        "(no directories: it cannot point elsewhere)")
 
     @field_validator("code")
     @classmethod
