@@ -448,3 +448,26 @@ def test_artifacts_are_kept(issued: dict[tuple[str, str], Path]) -> None:
     pngs = sorted(p.name for p in ARTIFACTS.glob("issued-*.png"))
     assert len(pngs) >= len(CASES), pngs
     assert shutil.which("pdftoppm")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("key", list(CASES), ids=lambda k: f"{k[0]}:{k[1]}")
+def test_the_register_holds_no_personal_data_of_any_shipped_document(
+    issued: dict[tuple[str, str], Path], world: dict[str, Any], key: tuple[str, str]
+) -> None:
+    doc = world["register"].get(_doc_id(*key))
+    public = json.dumps([v.model_dump() for v in doc.certified], ensure_ascii=False)
+    data = CASES[key]["data"]
+    personal = [s for s in _strings(data) if len(s) >= 2 and not s.isascii()]
+    personal += [s for s in _strings(data) if s.isdigit() and len(s) >= 7]  # phone, postcode
+    allowed = {"東京都", "千代田区"}  # prefecture and city: what the address mask keeps
+    for text in personal:
+        if text not in allowed:
+            assert text not in public, (text, public)
