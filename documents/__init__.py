@@ -1,7 +1,7 @@
 """Issued documents: render → seal → verify.
 
 - :mod:`documents.render` turns a catalogue template and its context into an unsealed
-  PDF/A-3b (:class:`DocumentRenderer`, warm, one per worker process).
+  tagged PDF/A-3u, PDF 1.7 (:class:`DocumentRenderer`, warm, one per worker process).
 - :mod:`documents.fonts` makes sure a Japanese font is installed before anything is
   rendered (:func:`find_japanese_font`).
 - :mod:`documents.wareki` formats dates in 和暦 and 西暦 for templates.

@@ -146,7 +146,7 @@ class DocumentIssuer:
         attached, holding the document id, the municipality and the context's ``data``,
         ``computed`` and ``step_data`` (whichever are present).
 
-        :returns: the sealed PDF/A-3b.
+        :returns: the sealed, tagged PDF/A-3u.
         :raises documents.render.TemplateError: a defect of the template (not retryable).
         :raises UnknownSealer: no e-seal for the municipality (not retryable).
         :raises documents.seal.SealError: sealing or timestamping failed (retryable when

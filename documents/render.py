@@ -1,4 +1,4 @@
-"""Rendering issued documents: Jinja2 HTML template → WeasyPrint → PDF/A-3b bytes.
+"""Rendering issued documents: Jinja2 HTML template → WeasyPrint → tagged PDF/A-3u bytes.
 
 The output of :meth:`DocumentRenderer.render_pdf` is an *unsealed* PDF. Sealing (the
 municipality's e-seal, a timestamp) is a separate step that takes these bytes and returns
@@ -25,7 +25,13 @@ from markupsafe import Markup
 from documents.fonts import find_japanese_font
 from documents.wareki import format_seireki, format_wareki
 
-__all__ = ["DocumentRenderer", "TemplateError"]
+__all__ = ["PDF_VARIANT", "PDF_VERSION", "DocumentRenderer", "TemplateError"]
+
+#: What issued documents claim: PDF/A-3 (attachments allowed), level U (every glyph maps
+#: to Unicode, so the text can be searched and read aloud), tagged.
+PDF_VARIANT = "pdf/a-3u"
+#: The PDF version PDF/A-3 is based on (ISO 19005-3 → ISO 32000-1).
+PDF_VERSION = "1.7"
 
 
 class TemplateError(ValueError):
@@ -175,7 +181,7 @@ class DocumentRenderer:
         lang: str = "ja",
         attachments: Mapping[str, bytes] | None = None,
     ) -> bytes:
-        """Render a document template to an A4 PDF/A-3b, unsealed.
+        """Render a document template to a tagged A4 PDF/A-3u (PDF 1.7), unsealed.
 
         :param template_dir: directory holding the template and the files it links to.
         :param template_name: file name of the Jinja2 HTML template, relative to
@@ -215,7 +221,13 @@ class DocumentRenderer:
                     for name, data in (attachments or {}).items()
                 ]
                 return document.write_pdf(
-                    pdf_variant="pdf/a-3b",
+                    pdf_variant=PDF_VARIANT,
+                    # PDF/A-3 is based on ISO 32000-1: the header says 1.7, and the seal
+                    # (documents.seal) keeps it so.
+                    pdf_version=PDF_VERSION,
+                    # Tagged (StructTreeRoot, MarkInfo /Marked): screen readers and text
+                    # extraction follow the reading order, not the drawing order.
+                    pdf_tags=True,
                     pdf_identifier=pdf_identifier_for(identifier),
                     attachments=files,
                 )

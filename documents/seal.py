@@ -36,9 +36,12 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.keys import load_certs_from_pemder_data
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR
 from pyhanko.sign import attributes, fields, general, signers
 from pyhanko.sign.attributes import SignedAttributeProviderSpec
+from pyhanko.sign.signers.constants import ESIC_EXTENSION_1
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -140,6 +143,36 @@ class _LoadedKeySigner(signers.SimpleSigner):
         if mechanism == "rsassa_pkcs1v15" and isinstance(self._pyca_key, RSAPrivateKey):
             return self._pyca_key.sign(data, PKCS1v15(), hash_algo)
         return super().sign_raw(data, digest_algorithm)  # e.g. RSASSA-PSS
+
+
+class _PdfA3Signer(signers.PdfSigner):
+    """A PAdES signer that keeps the document at PDF 1.7, as PDF/A-3 requires.
+
+    pyHanko registers the ISO 32002 extension for an ECDSA P-256 key, which raises the
+    catalog's ``/Version`` to 2.0: the sealed file would then claim PDF/A-3 (based on
+    ISO 32000-1) while being a PDF 2.0. On PDF 1.7 the ETSI ``ESIC`` extension declares
+    PAdES, ECDSA included (ETSI EN 319 142-1); that is the only extension we register.
+    """
+
+    def register_extensions(self, pdf_out: object, *, md_algorithm: str) -> None:
+        pdf_out.ensure_output_version(version=(1, 7))  # type: ignore[attr-defined]
+        pdf_out.register_extension(ESIC_EXTENSION_1)  # type: ignore[attr-defined]
+
+
+def _align_producer(writer: IncrementalPdfFileWriter) -> None:
+    """Make the document information's ``/Producer`` what pyHanko writes into the XMP.
+
+    pyHanko appends its name to the Info dictionary's producer ("WeasyPrint 70.0;
+    pyHanko 0.38.0") but replaces the XMP ``pdf:Producer`` with its name alone; PDF/A
+    (ISO 19005-3, 6.6.2.3.1) requires the two to be equivalent. With the Info entry set to
+    pyHanko's name first, both say the same after every incremental update.
+    """
+    ref = writer.trailer.raw_get("/Info") if "/Info" in writer.trailer else None
+    if ref is None:
+        return
+    info = ref.get_object()
+    info["/Producer"] = generic.TextStringObject(VENDOR)
+    writer.mark_update(ref)
 
 
 def _asn1_cert(cert: object) -> asn1_x509.Certificate:
@@ -331,9 +364,10 @@ class Sealer:
             validation_context=validation_context,
             signer_key_usage={"non_repudiation"},
         )
-        pdf_signer = signers.PdfSigner(meta, signer=self._signer, timestamper=self._timestamper)
+        pdf_signer = _PdfA3Signer(meta, signer=self._signer, timestamper=self._timestamper)
         try:
             writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+            _align_producer(writer)
             out = pdf_signer.sign_pdf(writer, bytes_reserved=self._bytes_reserved)
         except Exception as exc:  # pyHanko raises many types; name the cause, keep the chain
             raise SealError(f"sealing document {document_id} failed: {exc}") from exc

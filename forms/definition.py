@@ -261,6 +261,38 @@ class DedupeRule(_Strict):
         return self
 
 
+#: ``name -> expression``: values a notice, webhook or document carries out of the case.
+Include = dict[str, str]
+
+
+class DocumentNumbering(_Strict):
+    """The municipal numbering of a document (第 千代田-罹-2026-000123 号): the issuing
+    municipality's short name, ``series``, the year of issue in Japan time and a serial
+    counted per municipality, series and year, allocated once per document."""
+
+    series: str = Field(min_length=1, max_length=8, pattern=r"^[^\s/\\-]+$",
+                        description="The document's mark in the number, e.g. 罹")
+    digits: int = Field(default=6, ge=3, le=9, description="Zero-padded serial width")
+
+
+class PublicValue(_Strict):
+    """A certified value the public verify page shows beside the register entry, so a
+    holder of a paper copy can compare it. Only what is listed here (masked as said)
+    reaches the register: it must not identify a person beyond the masked holder."""
+
+    label: LocalizedText
+    value: str = Field(
+        pattern=r"^(/[^/]+)+$",
+        description="JSON pointer into the document's context, e.g. /computed/damage_grade: "
+        "a {ja, en} object, a string or a number",
+    )
+    mask: Literal["none", "address", "name"] = Field(
+        default="none",
+        description="address: prefecture and city only; name: the family name only",
+    )
+    format: Literal["text", "yen", "wareki"] = "text"
+
+
 class DocumentDefinition(_Strict):
     """A document the procedure issues, rendered from a template in its folder."""
 
@@ -270,10 +302,15 @@ class DocumentDefinition(_Strict):
     filename: str = Field(pattern=r"^[A-Za-z0-9._-]+\.pdf$")
     include: Include = Field(
         default_factory=dict, description="Values the template reads as values.<name>")
-
-
-#: ``name -> expression``: values a notice, webhook or document carries out of the case.
-Include = dict[str, str]
+    numbering: DocumentNumbering | None = Field(
+        default=None, description="Municipal numbering; none for e.g. a 申請控え")
+    legal_basis: LocalizedText | None = Field(
+        default=None, description="The provision the document is issued under, as printed")
+    guidance: list[LocalizedText] = Field(
+        default_factory=list,
+        description="Notes printed on the document: how to ask for a re-survey, to appeal")
+    public: list[PublicValue] = Field(
+        default_factory=list, description="Certified values shown on the public verify page")
 
 
 class NoticeRule(_Strict):

@@ -4,7 +4,9 @@ Each municipality keeps its own data in its own folder of a catalogue root, so i
 edit it without touching anyone else's::
 
     <catalog root>/municipalities/<code>/
-        municipality.json       {"code", "name": {"ja", "en"}, "prefecture", "mayor", "contact"}
+        municipality.json       {"code", "name": {"ja", "en"}, "prefecture", "mayor", "contact",
+                                 "seal_image": "seal.png"}
+        seal.png                the printed 公印 (optional)
         disaster-events.json    {"disaster_events": [{"id", "name", "date", "area"}, ...]}
         overlays/<procedure-id>.json   local variants of standard procedures (forms.overlay)
 
@@ -93,6 +95,10 @@ class Municipality(_Strict):
     disaster_events: list[DisasterEvent] = Field(default_factory=list)
     mayor: Officeholder | None = None
     contact: Contact | None = Field(default=None, description="The default contact")
+    seal_image: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*\.png$", max_length=64,
+        description="The printed 公印 image: a PNG file name in the municipality's own folder "
+        "(no directories: it cannot point elsewhere)")
 
     @field_validator("code")
     @classmethod

@@ -10,7 +10,9 @@ A document can later be **revoked** (withdrawn, with a reason) or **superseded**
 by a newer document, e.g. after a re-survey). Either is final and recorded once, with who
 did it, when and why, in ``document_status_changes``. The holder's masked name shown by the
 public verify page is kept in its own table (``issued_document_holders``), so installations
-whose register predates it need no migration.
+whose register predates it need no migration; so are the certified values the page shows
+(``issued_document_values``: what the procedure's document definition lists as public,
+masked as it says) and the municipal number (``records.numbering``).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Column, Engine, String, Table, select, update
+from sqlalchemy import JSON, Column, Engine, String, Table, select, update
 from sqlalchemy.engine import Connection
 
 from records.blobs import validate_key
 from records.db import UTCDateTime, insert_ignore, issued_documents, metadata
+from records.numbering import document_numbers
 
 __all__ = [
+    "CertifiedValue",
     "DocumentNotFound",
     "DocumentRegister",
     "DocumentStatus",
@@ -43,6 +47,14 @@ document_holders = Table(
     metadata,
     Column("document_id", String, primary_key=True),
     Column("holder_masked", String, nullable=False),
+)
+
+#: The certified values of a document shown on the public verify page, in both languages.
+document_values = Table(
+    "issued_document_values",
+    metadata,
+    Column("document_id", String, primary_key=True),
+    Column("certified", JSON, nullable=False),
 )
 
 #: Revocations and supersessions: at most one per document (both are final).
@@ -92,6 +104,15 @@ class StatusChange(BaseModel):
         return value.astimezone(UTC)
 
 
+class CertifiedValue(BaseModel):
+    """One certified value as the public verify page shows it (already masked)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: dict[str, str] = Field(description="By language ('ja', 'en')")
+    value: dict[str, str] = Field(description="By language ('ja', 'en')")
+
+
 class IssuedDocument(BaseModel):
     """One issued document, as recorded in the register."""
 
@@ -116,6 +137,12 @@ class IssuedDocument(BaseModel):
         max_length=200,
         description="The holder's name masked for the public verify page (documents.mask_name)",
     )
+    certified: list[CertifiedValue] = Field(
+        default_factory=list, max_length=20,
+        description="What the document certifies, masked, for the public verify page",
+    )
+    number: str | None = Field(
+        default=None, description="Municipal number (read from records.numbering; not written)")
 
     @field_validator("issued_at")
     @classmethod
@@ -145,7 +172,8 @@ class DocumentRegister:
         """
         with self.engine.begin() as conn:
             inserted = insert_ignore(
-                conn, issued_documents, doc.model_dump(exclude={"holder_masked"})
+                conn, issued_documents,
+                doc.model_dump(exclude={"holder_masked", "certified", "number"}),
             )
             if inserted and doc.holder_masked is not None:
                 insert_ignore(
@@ -153,11 +181,23 @@ class DocumentRegister:
                     document_holders,
                     {"document_id": doc.id, "holder_masked": doc.holder_masked},
                 )
+            if inserted and doc.certified:
+                insert_ignore(
+                    conn,
+                    document_values,
+                    {"document_id": doc.id,
+                     "certified": [v.model_dump() for v in doc.certified]},
+                )
             return inserted
 
     def _select(self):  # type: ignore[no-untyped-def]
-        return select(issued_documents, document_holders.c.holder_masked).outerjoin(
-            document_holders, document_holders.c.document_id == issued_documents.c.id
+        return (
+            select(issued_documents, document_holders.c.holder_masked,
+                   document_values.c.certified, document_numbers.c.number)
+            .outerjoin(document_holders, document_holders.c.document_id == issued_documents.c.id)
+            .outerjoin(document_values, document_values.c.document_id == issued_documents.c.id)
+            .outerjoin(document_numbers,
+                       document_numbers.c.document_id == issued_documents.c.id)
         )
 
     def get(self, document_id: str) -> IssuedDocument | None:
@@ -165,14 +205,14 @@ class DocumentRegister:
         stmt = self._select().where(issued_documents.c.id == document_id)
         with self.engine.connect() as conn:
             row = conn.execute(stmt).mappings().first()
-        return None if row is None else IssuedDocument.model_validate(dict(row))
+        return None if row is None else _document(row)
 
     def by_sha256(self, sha256: str) -> IssuedDocument | None:
         """The document whose recorded bytes have this SHA-256 (lowercase hex), or None."""
         stmt = self._select().where(issued_documents.c.sha256 == sha256.lower())
         with self.engine.connect() as conn:
             row = conn.execute(stmt).mappings().first()
-        return None if row is None else IssuedDocument.model_validate(dict(row))
+        return None if row is None else _document(row)
 
     def status_change(self, document_id: str) -> StatusChange | None:
         """How the document was revoked or superseded, or None if it is still valid."""
@@ -259,7 +299,13 @@ class DocumentRegister:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
-        return [IssuedDocument.model_validate(dict(row)) for row in rows]
+        return [_document(row) for row in rows]
+
+
+def _document(row: object) -> IssuedDocument:
+    values = dict(row)  # type: ignore[call-overload]
+    values["certified"] = values.get("certified") or []
+    return IssuedDocument.model_validate(values)
 
 
 def _exists(conn: Connection, document_id: str) -> bool:

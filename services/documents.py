@@ -41,13 +41,24 @@ class PublicMunicipality(BaseModel):
     name: dict[str, str]
 
 
+class PublicValue(BaseModel):
+    """One value the document certifies, as the register holds it (already masked)."""
+
+    label: dict[str, str]
+    value: dict[str, str]
+
+
 class PublicDocument(BaseModel):
     """What anyone may know about an issued document (no personal data but the masked
-    holder name)."""
+    holder name and the masked values the procedure declares public)."""
 
     id: str
+    #: The municipal number printed on it (第 … 号), if the document is numbered.
+    number: str | None = None
     document_type: str
     title: dict[str, str]
+    #: What it certifies (e.g. the damage grade), for comparing with a paper copy.
+    certified: list[PublicValue] = []
     municipality: PublicMunicipality
     issued_at: AwareDatetime
     holder_masked: str | None
@@ -212,7 +223,8 @@ class DocumentService:
         name = self._catalogue.municipality_name(doc.municipality) if self._catalogue else None
         change = self._register.status_change(doc.id) if doc.status != "valid" else None
         return PublicDocument(
-            id=doc.id, document_type=doc.document_type, title=doc.title,
+            id=doc.id, number=doc.number, document_type=doc.document_type, title=doc.title,
+            certified=[PublicValue(label=v.label, value=v.value) for v in doc.certified],
             municipality=PublicMunicipality(
                 code=doc.municipality,
                 name=name or {"ja": doc.municipality, "en": doc.municipality}),

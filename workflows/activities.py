@@ -15,10 +15,17 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from documents.certified import (
+    SealImageError,
+    certified_values,
+    municipality_short_name,
+    seal_image_data_url,
+)
 from documents.issuer import IssuesDocuments, UnknownSealer, mask_name
 from documents.render import TemplateError
 from forms.catalog import Catalog, UnknownProcedure
 from forms.compute import included_values
+from forms.definition import DocumentDefinition
 from forms.municipalities import Municipality
 from forms.packages import Procedure
 from forms.schemaform import SchemaForm, answers
@@ -32,7 +39,14 @@ from notices.compose import (
 from notices.dispatch import DeliveryOutcome, NoticeDispatcher, deliver_via
 from notices.inbox import InboxChannel
 from records.blobs import BlobStore
-from records.register import DocumentNotFound, DocumentRegister, IssuedDocument, StatusConflict
+from records.numbering import DocumentNumbers
+from records.register import (
+    CertifiedValue,
+    DocumentNotFound,
+    DocumentRegister,
+    IssuedDocument,
+    StatusConflict,
+)
 from workflows.models import (
     BatchNoticeInput,
     DocumentRef,
@@ -59,6 +73,7 @@ class CaseActivities:
         register: DocumentRegister,
         inbox: InboxChannel,
         notices: NoticeDispatcher,
+        numbers: DocumentNumbers | None = None,
     ) -> None:
         self._catalog = catalog
         self._municipalities = municipalities
@@ -67,6 +82,7 @@ class CaseActivities:
         self._register = register
         self._inbox = inbox
         self._notices = notices
+        self._numbers = numbers if numbers is not None else DocumentNumbers(register.engine)
 
     def close(self) -> None:
         """Stop what the activities started (the document process pool)."""
@@ -159,11 +175,22 @@ class CaseActivities:
         if spec is None:
             raise ApplicationError(f"procedure has no document {request.document_type!r}",
                                    type="unknown_document", non_retryable=True)
+        # Numbered first, keyed by the document id: a retry (a crash before or after the
+        # render) gets the same number, and no other document ever gets it.
+        context = self._document_context(request, spec, procedure)
+        if spec.include:
+            # Declared values (include), evaluated from the case as the request holds it.
+            context["values"], _ = included_values(
+                procedure.definition, spec.include, application=request.data,
+                steps=request.step_data, computed=request.computed,
+                today=request.issued_at.astimezone(JST).date())
+        if request.document_type in procedure.definition.issue_on_submit:
+            context.update(self._copy_context(procedure, request))
         blob_key = f"documents/{request.document_id}.pdf"
         if self._blobs.exists(blob_key):
             pdf = self._blobs.get(blob_key)  # stored, but the worker died before registering
         else:
-            pdf = self._produce_pdf(procedure, request)
+            pdf = self._produce_pdf(procedure, request, spec, context)
             self._blobs.put(blob_key, pdf)
         issued = IssuedDocument(
             id=request.document_id,
@@ -179,6 +206,8 @@ class CaseActivities:
             blob_key=blob_key,
             issued_at=request.issued_at,
             holder_masked=_holder(request.data),
+            certified=[CertifiedValue.model_validate(v)
+                       for v in certified_values(spec.public, context)],
         )
         self._register.record(issued)
         if request.supersedes:
@@ -192,20 +221,11 @@ class CaseActivities:
         activity.logger.info("document %s issued for %s", issued.id, issued.application_id)
         return _ref(issued)
 
-    def _produce_pdf(self, procedure: Procedure, request: IssueDocumentInput) -> bytes:
+    def _produce_pdf(self, procedure: Procedure, request: IssueDocumentInput,
+                     spec: DocumentDefinition, context: dict[str, Any]) -> bytes:
         """Render, attach the application data, seal (PAdES) and timestamp (RFC 3161).
 
         A TSA or HSM that is down raises SealError: retried with backoff, the case waits."""
-        spec = procedure.definition.document(request.document_type)
-        assert spec is not None
-        context = self._document_context(request, spec.title.ja)
-        if spec.include:
-            context["values"], _ = included_values(
-                procedure.definition, spec.include, application=request.data,
-                steps=request.step_data, computed=request.computed,
-                today=request.issued_at.astimezone(JST).date())
-        if request.document_type in procedure.definition.issue_on_submit:
-            context.update(self._copy_context(procedure, request))
         template = procedure.directory / spec.template  # resources resolve beside it
         try:
             return self._issuer.issue(
@@ -217,16 +237,32 @@ class CaseActivities:
             raise ApplicationError(str(exc), type=type(exc).__name__,
                                    non_retryable=True) from exc
 
-    def _document_context(self, request: IssueDocumentInput, title: str) -> dict[str, Any]:
+    def _document_context(self, request: IssueDocumentInput, spec: DocumentDefinition,
+                          procedure: Procedure) -> dict[str, Any]:
         municipality = self._municipalities.get(request.municipality)
         if municipality is None:
             raise ApplicationError(f"unknown municipality {request.municipality}",
                                    type="unknown_municipality", non_retryable=True)
+        issued_at = request.issued_at.astimezone(JST)
+        number = None
+        if spec.numbering is not None:
+            series = f"{municipality_short_name(municipality.name.ja)}-{spec.numbering.series}"
+            number = self._numbers.allocate(
+                request.document_id, municipality=request.municipality, series=series,
+                year=issued_at.year, digits=spec.numbering.digits).number
+        contact = municipality.contact_for(procedure)  # its department, else the default
         context: dict[str, Any] = {
-            "document": {"id": request.document_id, "title": title},
-            "issued_at": request.issued_at.astimezone(JST),
+            "document": {
+                "id": request.document_id, "title": spec.title.ja, "number": number,
+                "legal_basis": spec.legal_basis.ja if spec.legal_basis else None,
+                "guidance": [g.ja for g in spec.guidance],
+            },
+            "issued_at": issued_at,
             "application_id": request.application_id,
             "municipality": municipality.model_dump(mode="json"),
+            "mayor": municipality.mayor.model_dump(mode="json") if municipality.mayor else None,
+            "contact": contact.model_dump(mode="json") if contact else None,
+            "seal_image": self._seal_image(municipality),
             "data": request.data,
             "computed": request.computed,
             "step_data": request.step_data,
@@ -241,6 +277,14 @@ class CaseActivities:
             context["disaster_event"] = event.model_dump(mode="json")
         return context
 
+    def _seal_image(self, municipality: Municipality) -> str | None:
+        if municipality.seal_image is None:
+            return None
+        try:
+            return seal_image_data_url(self._catalog.roots, municipality.code,
+                                       municipality.seal_image)
+        except SealImageError as exc:
+            raise ApplicationError(str(exc), type="seal_image", non_retryable=True) from exc
 
     def _copy_context(self, procedure: Procedure, request: IssueDocumentInput) -> dict[str, Any]:
         """What a 申請控え shows: the procedure, when it was filed, and every answer as the

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from documents.render import DocumentRenderer, TemplateError, pdf_identifier_for
+from tests.support.pdfa import pdfa_problems
 
 REPO = Path(__file__).resolve().parents[2]
 CERTIFICATE_TEMPLATES = REPO / "forms/catalog/disaster-certificate/templates"
@@ -108,10 +109,14 @@ def test_certificate_is_one_a4_page_with_metadata(certificate: Path) -> None:
     assert re.search(r"^Title:\s+罹災証明書$", info, re.MULTILINE), info
 
 
-def test_certificate_is_pdf_a_3b(certificate: Path) -> None:
+def test_certificate_is_tagged_pdf_a_3u_at_pdf_1_7(certificate: Path) -> None:
     xmp = run("pdfinfo", "-meta", certificate)
     assert 'pdfaid:part="3"' in xmp
-    assert 'pdfaid:conformance="B"' in xmp
+    assert 'pdfaid:conformance="U"' in xmp
+    info = run("pdfinfo", certificate)
+    assert re.search(r"^Tagged:\s+yes$", info, re.MULTILINE), info
+    assert re.search(r"^PDF version:\s+1\.7$", info, re.MULTILINE), info
+    assert pdfa_problems(certificate) == []
 
 
 def test_pdf_identifier_is_derived_from_the_document_id(certificate: Path) -> None:

@@ -22,6 +22,7 @@ from documents.render import DocumentRenderer
 from documents.seal import Sealer, SealError, load_pem_certificates
 from documents.timestamps import LocalTimestampAuthority
 from documents.verify import verify_pdf
+from tests.support.pdfa import pdfa_problems
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "forms/catalog/disaster-certificate/templates"
@@ -162,6 +163,14 @@ def test_pdfsig_with_the_development_ca_in_an_nss_db(
     run("certutil", "-N", "-d", f"sql:{empty}", "--empty-password")
     untrusted = run("pdfsig", "-nssdir", f"sql:{empty}", sealed, check=False).stdout
     assert "Certificate is Trusted." not in untrusted.split("Signature #2")[0]
+
+
+def test_sealed_certificate_is_tagged_pdf_a_3u_at_pdf_1_7(sealed: Path) -> None:
+    # pyHanko raised an ECDSA-sealed file to /Version 2.0 (ISO 32002) and wrote a
+    # producer into the XMP that the Info dictionary contradicted; WeasyPrint's output
+    # was untagged. PDF/A-3 is PDF 1.7.
+    assert pdfa_problems(sealed) == []
+    assert "Tagged:          yes" in run("pdfinfo", sealed).stdout
 
 
 def test_qpdf_check_is_clean(sealed: Path) -> None:
