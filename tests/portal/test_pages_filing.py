@@ -185,3 +185,18 @@ async def test_a_refused_filing_keeps_every_answer_and_links_only_to_an_own_case
         assert f'href="{own}"' in refused.text  # the resident's own case: linked
         kept = await http.get(check)
         assert kept.status_code == 200 and EXAMPLE["damage"]["description"] in kept.text
+
+
+async def test_a_text_size_option_is_remembered_and_stays_on_the_site(stack):
+    async with _signed_in(stack) as http:
+        before = await http.get("/procedures")
+        assert 'class="text-large"' not in before.text and "文字を大きくする" in before.text
+        chosen = await http.get("/prefs/text-size", params={"size": "large",
+                                                            "next": "/procedures?lang=ja"})
+        assert chosen.status_code == 303 and chosen.headers["location"] == "/procedures?lang=ja"
+        after = await http.get("/procedures")
+        assert 'class="text-large"' in after.text and "文字を標準の大きさにする" in after.text
+        for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+            away = await http.get("/prefs/text-size", params={"next": elsewhere})
+            assert away.headers["location"].startswith("/") and not away.headers[
+                "location"].startswith(("//", "/\\")), elsewhere
