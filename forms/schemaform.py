@@ -17,6 +17,14 @@ UI hints (``x-ui``, optional, in any schema node; see docs/portal.md):
 ``prepare``   (root) ``[{"ja": ..., "en": ...}]``: what to have at hand, on public pages.
 ``add_label`` (arrays) ``{"ja", "en"}``: text of the "add another" button.
 
+``type: boolean`` is a yes/no question (kind ``boolean``: two radios, はい／いいえ); with
+``const: true`` it is a declaration to agree to (kind ``consent``: one required checkbox).
+
+What people type is made into what the schema expects before validation (:func:`normalize`):
+dates written 令和8年9月10日, R8.9.10, 2026年9月10日, 2026/9/10 become ``2026-09-10``; amounts
+lose their commas and 円; phone numbers lose hyphens and ``+81`` becomes ``0``; postal codes
+lose 〒 and the hyphen; readings in katakana lose the spaces their pattern has no room for.
+
 A field with ``x-attachment`` (see forms/attachments.py) becomes a file upload (kind
 ``files``): the files already uploaded, each with a remove button, then an
 ``<input type=file>``. Its value is the attachment ids, posted back as hidden inputs; the
@@ -66,7 +74,8 @@ class Field:
     """One input (or a fieldset / repeatable list of them) of a generated form."""
 
     pointer: str
-    kind: str  # text textarea integer number date email tel radios select group array
+    kind: str  # text textarea integer number date email tel radios select boolean consent
+    #            group array files
     title: Text
     required: bool
     help: Text | None = None
@@ -82,6 +91,16 @@ class Field:
     max_items: int = _MAX_ITEMS_DEFAULT
     attachment: dict | None = None  # x-attachment rule: types, max_bytes, max_count
     files: list[dict] = field(default_factory=list)  # uploaded: id, filename, size
+    pattern: str = ""
+    same_as: str | None = None  # an address group: the pointer of the address it may copy
+
+    def chosen(self, option_value: str) -> bool:
+        """Whether ``option_value`` is this field's value (``true``/``false`` for yes/no)."""
+        if self.value is None:
+            return False
+        if isinstance(self.value, bool):
+            return option_value == ("true" if self.value else "false")
+        return str(self.value) == option_value
 
     @property
     def file_ids(self) -> list[str]:
@@ -133,6 +152,8 @@ class Field:
                 if lang == "ja"
                 else ", ".join(names.get(i, i) for i in self.file_ids)
             )
+        if self.autocomplete == "postal-code" and re.fullmatch(r"\d{7}", str(self.value)):
+            return f"〒{str(self.value)[:3]}-{str(self.value)[3:]}"
         for option in self.options:
             if option.value == str(self.value):
                 return option.label.get(lang) or option.label["ja"]
@@ -308,6 +329,10 @@ class SchemaForm:
             return built
         if kind == "object":
             built.kind = "group"
+            if _is_address(chain):
+                first = self._first_address()
+                if first is not None and first != pointer:
+                    built.same_as = first
             child_required = set(_first(chain, "required", list) or [])
             for name, node in self._properties(chain):
                 child_chain, child_resolver = self._chain(node, resolver)
@@ -340,6 +365,16 @@ class SchemaForm:
                 }
                 built.items.append([item])
             return built
+        if kind == "boolean":
+            if any(n.get("const") is True for n in chain):
+                built.kind = "consent"
+            else:
+                built.kind = "boolean"
+                built.options = [
+                    Option("true", {"ja": "はい", "en": "Yes"}),
+                    Option("false", {"ja": "いいえ", "en": "No"}),
+                ]
+            return built
         options = self._options(chain)
         if options is not None:
             built.options = options
@@ -365,6 +400,7 @@ class SchemaForm:
         if any(i.endswith("phone.schema.json") for i in ids):
             built.kind = "tel"
         pattern = _first(chain, "pattern") or ""
+        built.pattern = pattern
         built.kana = bool(ui.get("kana")) or bool(_KATAKANA.search(pattern))
         built.autocomplete = ui.get("autocomplete") or next(
             (
@@ -408,6 +444,9 @@ class SchemaForm:
         if enum is None:
             return None
         titles = _first(chain, "x-enum-titles", dict) or {}
+        if not titles and any(str(n.get("$id", "")).endswith("prefecture.schema.json")
+                              for n in chain):
+            titles = {ja: {"ja": ja, "en": en} for ja, en in _PREFECTURES_EN.items()}
         result = []
         for value in enum:
             label = titles.get(str(value))
@@ -424,6 +463,44 @@ class SchemaForm:
             )
         return result
 
+    def _first_address(self) -> str | None:
+        """The pointer of the form's first address (the applicant's, as forms are written)."""
+        if not hasattr(self, "_first_address_cache"):
+            self._first_address_cache = _find_address(
+                self._root_chain, self._root_resolver, "", self._chain)
+        return self._first_address_cache
+
+    def prefill(self, data: dict, claims: Mapping[str, Any]) -> dict:
+        """``data`` with the sign-in's name (and reading) and address put into the first
+        person name and the first address of the form, where nothing was typed yet.
+
+        ``claims``: ``name``, ``name_kana``, ``address`` (one line) as the identity
+        provider sent them; a claim that does not split cleanly is left out.
+        """
+        result = copy_data(data)
+        groups = {f.pointer: f for top in self.all_fields(result) for f in top.walk()
+                  if f.kind == "group"}
+        # The person filing: a top-level group's ``name`` (申請者, 届出をする保護者, 請求者),
+        # never a representative or a child further down.
+        person = next((p for p in groups if len(segments(p)) == 2 and p.endswith("/name")
+                       and {segments(c.pointer)[-1] for c in groups[p].children}
+                       >= {"family", "given"}), None)
+        values: dict[str, str] = {}
+        name = _split_name(claims.get("name"))
+        kana = _split_name(claims.get("name_kana"))
+        if person is not None and name:
+            values.update({person + "/family": name[0], person + "/given": name[1]})
+            if kana and all(_KATAKANA_ONLY.fullmatch(k) for k in kana):
+                values.update({person + "/family_kana": kana[0], person + "/given_kana": kana[1]})
+        address = _split_address(claims.get("address"))
+        home = person.rsplit("/", 1)[0] + "/address" if person is not None else None
+        if home in groups and groups[home].same_as is None and address:
+            values.update({f"{home}/{k}": v for k, v in address.items()})
+        for pointer, value in values.items():
+            if resolve(result, pointer, None) in (None, ""):
+                assign(result, pointer, value)
+        return result
+
     # ---- posts ------------------------------------------------------------------------
 
     def read(self, fields: list[Field], form: Mapping[str, Any], data: dict) -> dict:
@@ -438,6 +515,12 @@ class SchemaForm:
             value = self._read_field(top, form)
             if value is not None:
                 assign(result, top.pointer, value)
+        for f in (f for top in fields for f in top.walk()):
+            if f.kind == "group" and f.same_as and form.get(f"_same{f.pointer}") == "1":
+                # 「申請者の住所と同じ」: a copy of that address as the form now holds it.
+                source = resolve(result, f.same_as, None)
+                if isinstance(source, dict) and source:
+                    assign(result, f.pointer, copy_data(source))
         return result
 
     def _read_field(self, f: Field, form: Mapping[str, Any]) -> Any:
@@ -473,19 +556,20 @@ class SchemaForm:
         text = str(raw).strip()
         if text == "":
             return None
+        if f.kind in ("boolean", "consent"):
+            # Anything but the two values the page offers stays as posted: refused.
+            return {"true": True, "false": False}.get(text, text)
         if f.kind == "integer":
-            text = _ascii_digits(text)
+            text = _amount(text)
             return int(text) if re.fullmatch(r"-?\d+", text) else str(raw).strip()
         if f.kind == "number":
-            text = _ascii_digits(text)
+            text = _amount(text)
             try:
                 number = float(text)
             except ValueError:
                 return str(raw).strip()
             return int(number) if number.is_integer() and "." not in text else number
-        if f.kind == "tel" or f.autocomplete == "postal-code":
-            return _ascii_digits(text).replace("-", "").replace("ー", "")
-        return text
+        return normalize(f, text)
 
     @staticmethod
     def _item_at(array: Field, index: int) -> Field | None:
@@ -591,3 +675,128 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９－．", "0123456789-.
 def _ascii_digits(text: str) -> str:
     """Full-width digits typed with a Japanese IME, as the ASCII the schema expects."""
     return text.translate(_FULLWIDTH)
+
+
+
+_AMOUNT_NOISE = str.maketrans("", "", ",，、 　円¥￥")
+
+
+def _amount(text: str) -> str:
+    """An amount as typed (``1,200,000円``, full-width digits) as plain ASCII digits."""
+    return _ascii_digits(text).translate(_AMOUNT_NOISE)
+
+
+# 元号 and the Gregorian year before their first year (令和1年 = 2019).
+_ERAS = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988, "昭和": 1925, "S": 1925}
+_DATE_PATTERNS = (
+    re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"),
+    re.compile(r"(?P<era>令和|平成|昭和|[RHS])\s*(?P<y>\d{1,2}|元)\s*[-/.年]\s*(?P<m>\d{1,2})"
+               r"\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?", re.IGNORECASE),
+)
+
+
+def iso_date(text: str) -> str | None:
+    """``2026-09-10`` for a date written 2026-09-10, 2026/9/10, 2026年9月10日, 令和8年9月10日,
+    R8.9.10 (full-width digits too); None for anything else, or a day that does not exist."""
+    from datetime import date
+
+    cleaned = _ascii_digits(text.strip()).replace("／", "/")
+    for pattern in _DATE_PATTERNS:
+        found = pattern.fullmatch(cleaned)
+        if found is None:
+            continue
+        parts = found.groupdict()
+        year = 1 if parts["y"] == "元" else int(parts["y"])
+        if parts.get("era"):
+            year += _ERAS[parts["era"].upper() if len(parts["era"]) == 1 else parts["era"]]
+        try:
+            return date(year, int(parts["m"]), int(parts["d"])).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+_PHONE_NOISE = str.maketrans("", "", "-ー－‐ 　()（）.")
+
+
+def normalize(f: Field, text: str) -> str:
+    """What was typed into a text input of ``f``, as the schema expects it (see the module
+    docstring); text that cannot be read is returned as typed, for its error to name it."""
+    if f.kind == "date":
+        return iso_date(text) or text
+    if f.kind == "tel":
+        digits = _ascii_digits(text).replace("＋", "+").translate(_PHONE_NOISE)
+        if digits.startswith("+81"):
+            rest = digits[3:]
+            digits = rest if rest.startswith("0") else "0" + rest
+        return digits
+    if f.autocomplete == "postal-code":
+        return _ascii_digits(text).replace("〒", "").translate(_PHONE_NOISE)
+    if f.kana and " " not in f.pattern and "\u3000" not in f.pattern:
+        return re.sub(r"[ \u3000]+", "", text)
+    return text
+
+
+def _is_address(chain: list[dict]) -> bool:
+    return any(str(n.get("$id", "")).endswith("address.schema.json") for n in chain)
+
+
+def _find_address(chain: list[dict], resolver, pointer: str, chain_of) -> str | None:
+    """The pointer of the first address object under ``chain`` (objects only, not lists)."""
+    for link in chain:
+        props = link.get("properties")
+        if not isinstance(props, dict):
+            continue
+        for name, node in props.items():
+            child, child_resolver = chain_of(node, resolver)
+            if _first(child, "type") != "object":
+                continue
+            here = f"{pointer}/{escape(name)}"
+            if _is_address(child):
+                return here
+            found = _find_address(child, child_resolver, here, chain_of)
+            if found is not None:
+                return found
+    return None
+
+
+_KATAKANA_ONLY = re.compile(r"[ァ-ヶー・]+")
+
+
+def _split_name(value: Any) -> tuple[str, str] | None:
+    """``("山田", "太郎")`` from ``"山田 太郎"`` (a half- or full-width space between)."""
+    if not isinstance(value, str):
+        return None
+    parts = value.replace("\u3000", " ").split()
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def _split_address(value: Any) -> dict[str, str] | None:
+    """都道府県, 市区町村 and the rest of a one-line address; None if it does not start with
+    a prefecture and a city, ward, town or village."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    prefecture = next((p for p in _PREFECTURES_EN if text.startswith(p)), None)
+    if prefecture is None:
+        return None
+    found = re.match(r"(.+?郡.+?[町村]|.+?市.+?区|.+?[市区町村])(.+)", text[len(prefecture):])
+    if found is None:
+        return None
+    return {"prefecture": prefecture, "city": found.group(1), "street": found.group(2).strip()}
+
+
+_PREFECTURES_EN = {
+    "北海道": "Hokkaido", "青森県": "Aomori", "岩手県": "Iwate", "宮城県": "Miyagi",
+    "秋田県": "Akita", "山形県": "Yamagata", "福島県": "Fukushima", "茨城県": "Ibaraki",
+    "栃木県": "Tochigi", "群馬県": "Gunma", "埼玉県": "Saitama", "千葉県": "Chiba",
+    "東京都": "Tokyo", "神奈川県": "Kanagawa", "新潟県": "Niigata", "富山県": "Toyama",
+    "石川県": "Ishikawa", "福井県": "Fukui", "山梨県": "Yamanashi", "長野県": "Nagano",
+    "岐阜県": "Gifu", "静岡県": "Shizuoka", "愛知県": "Aichi", "三重県": "Mie",
+    "滋賀県": "Shiga", "京都府": "Kyoto", "大阪府": "Osaka", "兵庫県": "Hyogo",
+    "奈良県": "Nara", "和歌山県": "Wakayama", "鳥取県": "Tottori", "島根県": "Shimane",
+    "岡山県": "Okayama", "広島県": "Hiroshima", "山口県": "Yamaguchi", "徳島県": "Tokushima",
+    "香川県": "Kagawa", "愛媛県": "Ehime", "高知県": "Kochi", "福岡県": "Fukuoka",
+    "佐賀県": "Saga", "長崎県": "Nagasaki", "熊本県": "Kumamoto", "大分県": "Oita",
+    "宮崎県": "Miyazaki", "鹿児島県": "Kagoshima", "沖縄県": "Okinawa",
+}

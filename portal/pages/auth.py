@@ -19,7 +19,7 @@ from identity.devissuer import DevIssuer
 from identity.principals import Caseworker
 from portal.deps import context_of
 from portal.web import session
-from portal.web.render import page, redirect, render
+from portal.web.render import page, redirect, render, same_site_path
 
 router = APIRouter(include_in_schema=False)
 
@@ -185,4 +185,20 @@ async def logout(request: Request) -> Response:
     """Sign out."""
     response = redirect("/?signed_out=1")
     session.end_session(request, response)
+    return response
+
+
+TEXT_SIZE_COOKIE = "madoguchi_text"
+
+
+@router.get("/prefs/text-size")
+async def text_size(request: Request, size: str = "normal", next: str = "/") -> Response:
+    """Larger or standard text on every page, remembered in a cookie (a link, so it works
+    without JavaScript); back to the page it was chosen on."""
+    target = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
+    response = redirect(same_site_path(target.split("?", 1)[0])
+                        + ("?" + target.split("?", 1)[1] if "?" in target else ""))
+    response.set_cookie(TEXT_SIZE_COOKIE, "large" if size == "large" else "normal",
+                        max_age=365 * 24 * 3600, samesite="lax",
+                        secure=session.is_secure(request), path="/", httponly=True)
     return response

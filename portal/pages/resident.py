@@ -22,7 +22,7 @@ from portal.statuses import status_of
 from portal.web import i18n, session
 from portal.web.cases import proxy_view, timeline_entries
 from portal.web.render import error_page, page, redirect, render
-from portal.web.wizard import DRAFT_ID, Wizard
+from portal.web.wizard import CHECK, DRAFT_ID, META, Wizard
 from services.application import Application
 from services.refusals import InvalidData, Refused
 
@@ -122,59 +122,145 @@ def _new_wizard(request: Request, municipality_code: str, procedure_id: str) -> 
 async def form_start(
     request: Request, municipality_code: str, procedure_id: str, draft: str | None = None
 ) -> Response:
-    """The first page of a new application (``?draft=`` resumes a saved draft)."""
+    """The first page of a new application (``?draft=`` resumes a saved draft where the
+    resident left off)."""
     wizard = _new_wizard(request, municipality_code, procedure_id)
     data: dict = {}
     if draft is not None:
-        saved = None
-        if wizard.app.drafts.configured and DRAFT_ID.match(draft):
-            with contextlib.suppress(Refused):
-                saved = wizard.app.drafts.get(wizard.principal, draft)
-        if saved is None or (saved.procedure, saved.municipality) != (
-            wizard.procedure.id,
-            wizard.municipality.code,
-        ):
-            return error_page(
-                request, 404, {"ja": "下書きが見つかりません。", "en": "Draft not found."}
-            )
-        wizard.draft_id, wizard.draft_rev = saved.id, saved.revision
-        return wizard.show(wizard.page_ids[0], saved.data)
+        saved = wizard.open_draft(draft)
+        if saved is None:
+            return _no_draft(request)
+        if wizard.filed:
+            return redirect(f"/my/applications/{wizard.filed}")
+        if wizard.persist:
+            return redirect(wizard.page_url(wizard.last_page))
+        return wizard.show(wizard.page_ids[0], saved)
     default = wizard.form.schema.get("properties", {})
     for name, node in default.items():
         if isinstance(node, dict) and "default" in node:
             data[name] = node["default"]
+    principal = wizard.principal
+    data = wizard.form.prefill(data, {"name": principal.name, "name_kana": principal.name_kana,
+                                      "address": principal.address})
     return wizard.show(wizard.page_ids[0], data)
+
+
+def _no_draft(request: Request) -> Response:
+    return error_page(request, 404, {"ja": "下書きが見つかりません。", "en": "Draft not found."})
 
 
 @router.post("/apply/{municipality_code}/{procedure_id}")
 @page
 async def form_page(request: Request, municipality_code: str, procedure_id: str) -> Response:
-    """The next (or previous) page of a new application; uploads; 「一時保存」."""
+    """The first page's answer (a draft starts here); a form without a draft store."""
     return await _new_wizard(request, municipality_code, procedure_id).navigate()
 
 
 @router.post("/apply/{municipality_code}/{procedure_id}/submit")
 @page
 async def submit(request: Request, municipality_code: str, procedure_id: str) -> Response:
-    """Send the application; then show it (POST-redirect-GET)."""
+    """Send an application whose answers came in hidden fields (no draft store)."""
     wizard = _new_wizard(request, municipality_code, procedure_id)
     data, problem = await wizard.submitted_data()
     if problem is not None:
         return problem
+    return await _file(wizard, data)
+
+
+async def _file(wizard: Wizard, data: dict) -> Response:
+    """File ``data``; then show the application (POST-redirect-GET). A refusal (the same
+    application already there, a campaign closed) is shown on the check page with every
+    answer kept, to change them or to come back later."""
+    request = wizard.request
+    key = f"page-draft:{wizard.draft_id}" if wizard.persist and wizard.draft_id else None
     try:
         view = await wizard.app.cases.submit(
             wizard.principal,
-            procedure_id,
-            municipality_code,
+            wizard.procedure.id,
+            wizard.municipality.code,
             data,
             lang=i18n.request_lang(request),
             proxy=wizard.proxy,
+            idempotency_key=key,
         )
     except InvalidData as exc:
         return wizard._first_problem(data, exc.errors)
-    # Filed: the case holds the answers now; the draft has done its job.
-    wizard.app.drafts.discard_filed(wizard.principal, wizard.draft_id)
+    except Refused as exc:
+        if exc.kind not in ("conflict", "forbidden"):
+            raise
+        wizard.refusal = {"message": exc.message, "link": await _own_case(wizard, exc)}
+        return wizard.check(data)
+    if wizard.persist and wizard.draft_id:
+        wizard.mark_filed(view.application_id)
+    else:  # Filed: the case holds the answers now; the draft has done its job.
+        wizard.app.drafts.discard_filed(wizard.principal, wizard.draft_id)
     return redirect(f"/my/applications/{view.application_id}?filed=1")
+
+
+async def _own_case(wizard: Wizard, refused: Refused) -> str | None:
+    """The link to the application a refusal names, only if it is the resident's own."""
+    existing = (refused.details or {}).get("existing_application")
+    if not isinstance(existing, str):
+        return None
+    try:
+        await wizard.app.cases.details(wizard.principal, existing)
+    except Refused:
+        return None
+    return f"/my/applications/{quote(existing)}"
+
+
+@router.post("/apply/{municipality_code}/{procedure_id}/d/{draft_id}/_submit")
+@page
+async def draft_submit(
+    request: Request, municipality_code: str, procedure_id: str, draft_id: str
+) -> Response:
+    """Send the application held in the draft; a repeat of the same submission (a double
+    click, a reload) is answered with the application it filed."""
+    wizard = _new_wizard(request, municipality_code, procedure_id)
+    data = wizard.open_draft(draft_id)
+    if data is None:
+        return _no_draft(request)
+    if wizard.filed:
+        return redirect(f"/my/applications/{wizard.filed}?filed=1")
+    problem = wizard.problem_of(data)
+    if problem is not None:
+        return problem
+    return await _file(wizard, data)
+
+
+@router.get("/apply/{municipality_code}/{procedure_id}/d/{draft_id}/{page_id}")
+@page
+async def draft_page(
+    request: Request, municipality_code: str, procedure_id: str, draft_id: str, page_id: str,
+    notice: str | None = None,
+) -> Response:
+    """One page of an application in progress, from its draft."""
+    wizard = _new_wizard(request, municipality_code, procedure_id)
+    data = wizard.open_draft(draft_id)
+    if data is None:
+        return _no_draft(request)
+    if wizard.filed:
+        return redirect(f"/my/applications/{wizard.filed}")
+    if page_id != CHECK and page_id not in wizard.page_ids:
+        return redirect(wizard.page_url(wizard.page_ids[0]))
+    wizard.notice = notice if notice in ("saved",) else None
+    return wizard.show(page_id, data, return_to_check=request.query_params.get("return")
+                       == "check")
+
+
+@router.post("/apply/{municipality_code}/{procedure_id}/d/{draft_id}/{page_id}")
+@page
+async def draft_page_post(
+    request: Request, municipality_code: str, procedure_id: str, draft_id: str, page_id: str
+) -> Response:
+    """A page's answers: saved into the draft, then the next page (POST-redirect-GET)."""
+    wizard = _new_wizard(request, municipality_code, procedure_id)
+    data = wizard.open_draft(draft_id)
+    if data is None:
+        return _no_draft(request)
+    if wizard.filed:
+        return redirect(f"/my/applications/{wizard.filed}")
+    return await wizard.navigate(data)
 
 
 # ---- drafts ---------------------------------------------------------------------------
@@ -188,7 +274,7 @@ async def my_drafts(request: Request, deleted: str | None = None) -> Response:
     app = _app(request)
     lang = i18n.request_lang(request)
     rows = []
-    for saved in app.drafts.list(principal) if app.drafts.configured else []:
+    for saved in _open_drafts(app, principal):
         title = {"ja": saved.procedure, "en": saved.procedure}
         with contextlib.suppress(Refused):
             title = app.catalogue.procedure(saved.procedure).definition.title.model_dump()
@@ -206,6 +292,15 @@ async def my_drafts(request: Request, deleted: str | None = None) -> Response:
     return render(
         request, "resident/drafts.html", principal=principal, rows=rows, deleted=bool(deleted)
     )
+
+
+def _open_drafts(app: Application, principal: Resident) -> list:
+    """The resident's drafts still to be filed (a page-made draft that was filed keeps
+    only the application's id, see portal.web.wizard)."""
+    if not app.drafts.configured:
+        return []
+    return [d for d in app.drafts.list(principal)
+            if not (isinstance(d.data.get(META), dict) and "filed" in d.data[META])]
 
 
 @router.post("/my/drafts/{draft_id}/delete")
@@ -233,7 +328,7 @@ async def my_applications(request: Request) -> Response:
     principal = _resident(request)
     app = _app(request)
     rows = []
-    draft_count = app.drafts.count(principal)
+    draft_count = len(_open_drafts(app, principal))
     for row in await app.cases.list_cases(principal):
         title: dict[str, str] = {"ja": row.procedure or "", "en": row.procedure or ""}
         with contextlib.suppress(Refused):

@@ -36,14 +36,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "required": ("必須", "Required"),
     "optional": ("任意", "Optional"),
     "kana_hint": ("全角カタカナで入力してください。", "Write it in full-width katakana."),
-    "date_hint": ("例：2026-07-05", "For example: 2026-07-05"),
+    "date_hint": ("例：2026-07-05、2026/7/5、令和8年7月5日、R8.7.5",
+                  "For example: 2026-07-05, 2026/7/5 or 令和8年7月5日"),
     "tel_hint": (
-        "ハイフンなしの数字で入力してください。例：09012345678",
-        "Digits only, without hyphens. For example: 09012345678",
+        "数字で入力してください。ハイフンがあっても構いません。例：090-1234-5678",
+        "Digits; hyphens and +81 are fine. For example: 090-1234-5678 or +81 90 1234 5678",
     ),
     "postal_hint": (
-        "ハイフンなしの7桁の数字。例：1000001",
-        "7 digits without a hyphen. For example: 1000001",
+        "7桁の数字。例：100-0001",
+        "7 digits. For example: 100-0001",
     ),
     "select.placeholder": ("選択してください", "Choose one"),
     "error.summary": ("入力内容に誤りがあります", "There is a problem"),
@@ -340,6 +341,17 @@ STRINGS: dict[str, tuple[str, str]] = {
         "この画面はオープンソースの「まどぐち」で動いています。",
         "This service runs on the open-source madoguchi engine.",
     ),
+    # --- resident filing (#17)
+    "same_address": ("申請者の住所と同じ", "Same as the applicant's address"),
+    "consent.agree": ("上記の内容に同意します", "I agree"),
+    "filing.refused": ("申請できませんでした", "The application could not be sent"),
+    "filing.refused.kept": (
+        "入力した内容はすべて残っています。「変更する」から内容を直すか、一時保存して後で申請できます。",
+        "Everything you entered is kept. Use “Change” to correct it, or save it and apply later.",
+    ),
+    "filing.refused.existing": ("すでにある申請を見る", "View your existing application"),
+    "textsize.large": ("文字を大きくする", "Larger text"),
+    "textsize.normal": ("文字を標準の大きさにする", "Standard text size"),
 }
 
 STATUS: dict[str, tuple[str, str]] = {
