@@ -157,7 +157,7 @@ class CaseService:
         # Validation of a large form takes CPU: off the event loop, so others are served.
         result = await asyncio.to_thread(validate_application, procedure, municipality, data,
                                          attachments=self._attachments, owner=key,
-                                         applicant=_claims(principal))
+                                         applicant=applicant_claims(principal))
         if not result.valid:
             raise InvalidData(result.errors)
         campaign = await self.campaigns.open_for(procedure, municipality.code, data)
@@ -450,7 +450,7 @@ class CaseService:
 MAX_FILINGS_PER_KEY = 20
 
 
-def _claims(principal: Resident | Business) -> dict[str, Any]:
+def applicant_claims(principal: Resident | Business) -> dict[str, Any]:
     """What eligibility rules read of the verified sign-in, as ``applicant``."""
     claims: dict[str, Any] = {"kind": principal.kind}
     birthdate = getattr(principal, "birthdate", None)

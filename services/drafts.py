@@ -34,6 +34,22 @@ def _not_found() -> Refused:
     return Refused("not_found", "not_found", "下書きが見つかりません。", "Draft not found.")
 
 
+#: The pages' own state inside a draft they made (page reached, whom for, filed as):
+#: never part of the answers. (A column of its own would be cleaner; see docs/portal.md.)
+PAGE_STATE = "_wizard"
+
+
+def form_answers(data: dict[str, Any]) -> dict[str, Any]:
+    """A draft's answers without the pages' state."""
+    return {k: v for k, v in data.items() if k != PAGE_STATE}
+
+
+def is_filed(data: dict[str, Any]) -> bool:
+    """A page-made draft kept only as the marker of the application it became."""
+    state = data.get(PAGE_STATE)
+    return isinstance(state, dict) and "filed" in state
+
+
 class DraftService:
     """A resident's drafts, encrypted at rest by the store; owners are applicant keys."""
 
@@ -61,9 +77,10 @@ class DraftService:
     def describe(self, draft: Draft) -> DraftOut:
         """The draft with what would stop its submission, as warnings."""
         procedure = self._cases.catalogue.procedure(draft.procedure, None, draft.municipality)
-        result = validate_draft(procedure, draft.data)
+        answers = form_answers(draft.data)
+        result = validate_draft(procedure, answers)
         return DraftOut(id=draft.id, procedure=draft.procedure,
-                        municipality=draft.municipality, data=draft.data,
+                        municipality=draft.municipality, data=answers,
                         revision=draft.revision, created_at=draft.created_at,
                         updated_at=draft.updated_at, warnings=result.warnings)
 
@@ -85,8 +102,9 @@ class DraftService:
             raise InvalidData(result.errors)
 
     def list(self, principal: AnyPrincipal) -> list[Draft]:
-        """The resident's own drafts, most recently saved first."""
-        return self.store.list(self.owner(principal))
+        """The resident's own drafts, most recently saved first (not those already filed,
+        which the pages keep only to answer a repeated submission)."""
+        return [d for d in self.store.list(self.owner(principal)) if not is_filed(d.data)]
 
     def count(self, principal: AnyPrincipal) -> int:
         """How many drafts the resident has (0 where drafts are not configured)."""
@@ -135,7 +153,7 @@ class DraftService:
         """File the draft as an application (validated in full), then discard the draft."""
         draft = self.get(principal, draft_id)
         view = await self._cases.submit(principal, draft.procedure, draft.municipality,
-                                        draft.data, lang=lang)
+                                        form_answers(draft.data), lang=lang)
         # Filed: the case holds the data now. A crash before this line leaves a draft whose
         # resubmission is refused as a duplicate, naming the filed application.
         self.store.delete(draft.owner, draft.id)

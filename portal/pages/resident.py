@@ -22,7 +22,7 @@ from portal.statuses import status_of
 from portal.web import i18n, session
 from portal.web.cases import proxy_view, timeline_entries
 from portal.web.render import error_page, page, redirect, render
-from portal.web.wizard import CHECK, DRAFT_ID, META, Wizard
+from portal.web.wizard import CHECK, DRAFT_ID, Wizard
 from services.application import Application
 from services.refusals import InvalidData, Refused
 
@@ -299,8 +299,7 @@ def _open_drafts(app: Application, principal: Resident) -> list:
     only the application's id, see portal.web.wizard)."""
     if not app.drafts.configured:
         return []
-    return [d for d in app.drafts.list(principal)
-            if not (isinstance(d.data.get(META), dict) and "filed" in d.data[META])]
+    return app.drafts.list(principal)  # the service leaves the filed markers out
 
 
 @router.post("/my/drafts/{draft_id}/delete")

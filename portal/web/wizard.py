@@ -42,6 +42,8 @@ from portal.deps import application_of
 from portal.web import i18n
 from portal.web.cases import proxy_view
 from portal.web.render import redirect, render
+from services.cases import applicant_claims
+from services.drafts import PAGE_STATE
 from services.refusals import InvalidData, Refused
 
 _MAX_DRAFT = 200_000
@@ -49,7 +51,7 @@ WHO = "_who"  # the first page of a new application: for oneself, or as a proxy
 DRAFT_ID = re.compile(r"^drf-[0-9a-f]{26}$")
 _PROXY_KEYS = ("name", "name_kana", "birthdate", "relationship", "relationship_detail")
 CHECK = "_check"  # the check-your-answers page
-META = "_wizard"  # the wizard's own state inside a page-made draft (never filed)
+META = PAGE_STATE  # the wizard's own state inside a page-made draft (never filed)
 _NOTICES = ("saved", "conflict", "no_drafts")
 
 
@@ -78,6 +80,7 @@ class Wizard:
             municipality=municipality,
             attachments=self.app.attachments.lookup,
             owner=self.owner,
+            applicant=applicant_claims(self.principal),  # what eligibility rules read
         )
         self.action = action
         self.submit_action = submit_action
@@ -287,6 +290,7 @@ class Wizard:
             probe,
             attachments=self.app.attachments.lookup,
             owner=self.owner,
+            applicant=applicant_claims(self.principal),  # what eligibility rules read
         )
         return _worded(errors_for(result.errors, [f.pointer for f in fields]), fields)
 
@@ -489,6 +493,7 @@ class Wizard:
             _scaffold(json.loads(json.dumps(draft)), all_fields),
             attachments=self.app.attachments.lookup,
             owner=self.owner,
+            applicant=applicant_claims(self.principal),  # what eligibility rules read
         )
         if not result.valid:
             return self._first_problem(draft, result.errors)

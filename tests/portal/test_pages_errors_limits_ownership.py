@@ -90,8 +90,9 @@ async def test_drafts_and_attachments_stay_with_their_owner(stack):
                 "_draft": '{"copies": 2}',
             },
         )
-        assert saved.status_code == 200 and "一時保存しました" in saved.text
-        draft_id = re.search(r'name="_draft_id" value="(drf-[0-9a-f]+)"', saved.text).group(1)
+        assert saved.status_code == 303 and saved.headers["location"].endswith("?notice=saved")
+        assert "一時保存しました" in (await yamada.get(saved.headers["location"])).text
+        draft_id = re.search(r"/d/(drf-[0-9a-f]+)/", saved.headers["location"]).group(1)
     async with _signed_in(stack, "demo-elderly") as suzuki:
         other = await suzuki.get(f"/apply/131016/disaster-certificate?draft={draft_id}")
         assert other.status_code == 404 and "下書きが見つかりません" in other.text

@@ -119,3 +119,22 @@ async def test_a_draft_no_form_can_hold_is_refused_and_the_list_keeps_working(st
     assert deeper.status_code == 422, deeper.text[:300]
     listed = await stack.http.get("/api/drafts", headers=resident)
     assert listed.status_code == 200 and [d["id"] for d in listed.json()] == [kept.json()["id"]]
+
+
+async def test_a_draft_the_pages_made_is_filed_through_the_api_without_their_state(stack):
+    """The pages keep their own state (page reached, whom for) in the draft: the API never
+    shows it, files without it, and a filed marker is no longer listed."""
+    resident = stack.resident("r-pages", "山田 太郎")
+    page_made = {**EXAMPLE, "_wizard": {"page": "damage", "who": "self"}}
+    created = await stack.http.post("/api/drafts", headers=resident, json={
+        "procedure": "disaster-certificate", "municipality": "131016", "data": page_made})
+    assert created.status_code == 201, created.text
+    assert "_wizard" not in created.json()["data"] and created.json()["warnings"] == []
+    draft_id = created.json()["id"]
+    submitted = await stack.http.post(f"/api/drafts/{draft_id}/submit", headers=resident)
+    assert submitted.status_code == 201, submitted.text
+    marker = await stack.http.post("/api/drafts", headers=resident, json={
+        "procedure": "disaster-certificate", "municipality": "131016",
+        "data": {"_wizard": {"filed": submitted.json()["id"]}}})
+    assert marker.status_code == 201
+    assert (await stack.http.get("/api/drafts", headers=resident)).json() == []

@@ -180,6 +180,16 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ("GET", "/my"): Row(RESIDENTS, page=True),
         ("GET", "/my/inbox"): Row(RESIDENTS, page=True),
         ("GET", "/my/drafts"): Row(RESIDENTS, page=True),
+        ("GET", "/apply/{municipality_code}/{procedure_id}/d/{draft_id}/{page_id}"): Row(
+            {"own"}, f"/apply/131016/disaster-certificate/d/{w.draft}/applicant", page=True
+        ),
+        ("POST", "/apply/{municipality_code}/{procedure_id}/d/{draft_id}/{page_id}"): Row(
+            {"own"}, f"/apply/131016/disaster-certificate/d/{w.draft}/applicant", page=True
+        ),
+        ("POST", "/apply/{municipality_code}/{procedure_id}/d/{draft_id}/_submit"): Row(
+            {"own"}, f"/apply/131016/disaster-certificate/d/{w.draft}/_submit", page=True
+        ),
+        ("GET", "/prefs/text-size"): Row(EVERYONE, "/prefs/text-size?size=large", page=True),
         ("POST", "/my/drafts/{draft_id}/delete"): Row(
             {"own"},
             f"/my/drafts/{w.extra['second_draft']}/delete",
