@@ -34,6 +34,7 @@ class Persona:
     kind: str  # resident | caseworker
     name_kana: str | None = None
     birthdate: date | None = None
+    address: str | None = None  # the registered address a card sign-in gives (基本4情報)
     municipalities: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     lang: str = "ja"
@@ -46,6 +47,7 @@ PERSONAS: tuple[Persona, ...] = (
         {"ja": "住民（千代田区）", "en": "Resident (Chiyoda)"},
         "resident",
         name_kana="ヤマダ タロウ",
+        address="東京都千代田区九段南1-2-1",
         birthdate=date(1985, 4, 1),
     ),
     Persona(
@@ -57,6 +59,7 @@ PERSONAS: tuple[Persona, ...] = (
         },
         "resident",
         name_kana="スズキ キヨ",
+        address="東京都千代田区神田駿河台2-1",
         birthdate=date(1939, 2, 11),
     ),
     Persona(
@@ -65,6 +68,7 @@ PERSONAS: tuple[Persona, ...] = (
         {"ja": "外国籍の住民（英語で利用）", "en": "Non-native resident (uses English)"},
         "resident",
         name_kana="グエン ヴァン アン",
+        address="東京都千代田区麹町1-1",
         birthdate=date(1996, 8, 30),
         lang="en",
     ),
@@ -74,6 +78,7 @@ PERSONAS: tuple[Persona, ...] = (
         {"ja": "代理人（家族の代わりに申請する方）", "en": "Proxy (applies for a family member)"},
         "resident",
         name_kana="タナカ イチロウ",
+        address="東京都千代田区大手町1-1-1",
         birthdate=date(1970, 12, 3),
     ),
     Persona(
@@ -158,7 +163,8 @@ async def login(
         )
     if chosen.kind == "resident":
         token = issuer.issue_resident(
-            chosen.id, chosen.name, name_kana=chosen.name_kana, birthdate=chosen.birthdate
+            chosen.id, chosen.name, name_kana=chosen.name_kana, birthdate=chosen.birthdate,
+            address=chosen.address,
         )
     else:
         token = issuer.issue_caseworker(
