@@ -80,7 +80,6 @@ class Wizard:
             municipality=municipality,
             attachments=self.app.attachments.lookup,
             owner=self.owner,
-            applicant=applicant_claims(self.principal),  # what eligibility rules read
         )
         self.action = action
         self.submit_action = submit_action
