@@ -19,7 +19,6 @@ ARGS = [
 ]
 
 
-
 async def reload_until(page: Page, locator_text: str, *, timeout: float = 20.0) -> None:
     """Reload until the text shows (visibility and activities are eventually consistent)."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -33,7 +32,10 @@ async def reload_until(page: Page, locator_text: str, *, timeout: float = 20.0) 
 
 
 async def continue_(page: Page) -> None:
-    await page.get_by_role("button", name="次へ進む").click()
+    """次へ進む, and wait for the next page: with a URL per page (POST, 303, GET) the click
+    returns before the new page is there, and a check of the old page would race it."""
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="次へ進む").click()
 
 
 async def continue_to_check(page: Page) -> None:
