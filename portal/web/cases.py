@@ -304,4 +304,5 @@ def application_extras(view: ApplicationView, procedure: Procedure, municipality
     department to ask and the standard processing period behind the expected date."""
     return {"reference": spoken_reference(view.application_id),
             "contact": contact_view(municipality, procedure.definition.id, lang),
-            "period_days": procedure.definition.processing_period.days}
+            "period_days": procedure.definition.processing_period.days,
+            "show_value": lambda f: field_value(f, lang)}

@@ -99,6 +99,7 @@ async def test_an_issued_certificate_reads_as_issued_to_its_resident(stack, cata
             assert command not in page
         assert "手続きが「被害認定調査」に進みました" in page
         assert spoken_reference(app_id) in page and "防災課" in page
+        assert "令和8年9月20日" in page and "2026-09-20" not in page  # 被災日, one format
         inbox = (await http.get("/my/inbox")).text
         assert f'href="/my/applications/{app_id}#documents"' in inbox
 
