@@ -349,7 +349,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Read this out when you call us.",
     ),
     "status.staff.awaiting_applicant": ("申請者の手続き待ち", "Waiting for the applicant"),
-    "status.staff.awaiting_correction": ("補正待ち（申請者）", "Waiting for the correction"),
     "status.resident.awaiting_applicant": ("あなたの手続き待ち", "Waiting for you"),
     "case.data": ("申請内容", "Application data"),
     "case.names_unknown": ("（職員ID）", "(staff id)"),
