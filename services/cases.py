@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -213,6 +213,10 @@ class CaseService:
                 SearchAttributePair(sa.STAGE, definition.initial_stage),
                 SearchAttributePair(sa.STATUS, "in_progress"),
                 SearchAttributePair(sa.APPLICANT, key),
+                # The workflow indexes only what changes after its start (it counts the
+                # due date as indexed already): a new case needs its due date from here.
+                SearchAttributePair(sa.DUE_AT, start.submitted_at + timedelta(
+                    days=definition.processing_period.days)),
             ]),
         )
 

@@ -11,7 +11,12 @@ from temporalio.client import Client
 from services.refusals import Refused
 from workflows import search_attributes as sa
 
-OPEN_STATUSES = ("in_progress", "awaiting_correction", "awaiting_applicant", "issuing")
+#: The municipality's pending work (「未処理の案件」). Not ``awaiting_applicant``: a case in an
+#: applicant's own stage (an issued 罹災証明書 open for a re-survey request, a grant waiting
+#: for its 実績報告) has nothing for staff to do until the applicant acts, which puts it
+#: back to ``in_progress``. Not the finished ones either (they stay running through their
+#: retention period).
+OPEN_STATUSES = ("in_progress", "awaiting_correction", "issuing")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 
 

@@ -27,11 +27,20 @@ from portal.deps import application_of
 from portal.links import verify_link
 from portal.statuses import status_of
 from portal.web import charts, i18n, session
-from portal.web.cases import proxy_view, timeline_entries
+from portal.web.cases import (
+    changes_view,
+    computed_rows,
+    contact_view,
+    field_value,
+    proxy_view,
+    timeline_entries,
+)
 from portal.web.render import page, redirect, render
 from services.application import Application
 from services.cases import CaseDetails
 from services.catalogue import CatalogueService
+from services.keys import normalize_reference, spoken_reference
+from services.previews import case_history, preview_action
 from services.refusals import InvalidData, Refused
 from workflows.rules import APPLICANT_ACTIONS
 
@@ -75,15 +84,30 @@ async def queue(
     stage: str | None = None,
     assignee: str | None = None,
     due: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
 ) -> Response:
-    """Open cases of the caseworker's municipalities, with filters and counts per stage."""
+    """Open cases of the caseworker's municipalities, with filters and counts per stage;
+    a case found by its id or its phone reference."""
     principal = _caseworker(request)
     app = _app(request)
+    lang = i18n.request_lang(request)
     procedures = {p.id: p.definition.title.model_dump() for p in app.catalogue.latest()}
     procedure = procedure if procedure in procedures else None
     wanted = principal.subject if assignee == "me" else None
+    status = status if status in _STATUS_FILTERS else None
+    query = (q or "").strip()[:64]
+    searching = bool(query)
+    # 「未処理の案件」 are the municipality's work; a search looks through every case.
     rows = await app.cases.list_cases(principal, procedure=procedure, assignee=wanted,
-                                      open_only=True)
+                                      open_only=not (searching or status), limit=1000
+                                      if searching or status else 200)
+    if searching:
+        reference = normalize_reference(query)
+        rows = [r for r in rows if r.id == query
+                or (reference is not None and spoken_reference(r.id) == reference)]
+    elif status == "waiting":
+        rows = [r for r in rows if r.status in _WAITING]
     if assignee == _UNASSIGNED:
         rows = [r for r in rows if not r.assignee]
     counts: dict[str, int] = {}
@@ -103,6 +127,7 @@ async def queue(
         far = datetime.max.replace(tzinfo=UTC)
         rows = sorted(rows, key=lambda r: r.due_at or far)
     stages = _stage_titles(app.catalogue)
+    names = _municipality_names(app, principal.municipalities, lang)
     return render(
         request,
         "staff/queue.html",
@@ -110,11 +135,14 @@ async def queue(
         rows=[
             {
                 **r.model_dump(),
+                "reference": spoken_reference(r.id),
                 "overdue": bool(r.due_at and r.due_at < now),
                 "procedure_title": procedures.get(r.procedure or "", {"ja": "", "en": ""}),
                 "stage_title": stages.get(
                     r.stage or "", {"ja": r.stage or "", "en": r.stage or ""}
                 ),
+                "assignee_name": _assignee_name(principal, r.assignee),
+                "municipality_name": names.get(r.municipality or "", r.municipality or ""),
             }
             for r in rows
         ],
@@ -129,10 +157,50 @@ async def queue(
             "stage": stage or "",
             "assignee": assignee or "",
             "due": due or "",
+            "status": status or "",
+            "q": query,
         },
+        caption=("queue.caption.found" if searching else
+                 "queue.caption.waiting" if status == "waiting" else "queue.caption"),
+        municipality_names=[names[c] for c in sorted(names)],
         unassigned=_UNASSIGNED,
         overdue_count=sum(1 for r in rows if r.due_at and r.due_at < now),
+        staff_status=_staff_status(lang),
     )
+
+
+_STATUS_FILTERS = ("waiting",)
+_WAITING = ("awaiting_applicant",)
+
+
+def _municipality_names(app: Application, codes: Any, lang: str) -> dict[str, str]:
+    names = {}
+    for code in codes:
+        try:
+            names[code] = i18n.pick(app.catalogue.municipality(code).name.model_dump(), lang)
+        except Refused:  # a code the installation no longer serves: the code itself
+            names[code] = code
+    return names
+
+
+def _assignee_name(principal: Caseworker, subject: str | None,
+                   names: dict[str, str] | None = None) -> str | None:
+    """A caseworker by name: the signed-in one, or one the case's history names."""
+    if not subject:
+        return None
+    if subject == principal.subject and principal.name:
+        return principal.name
+    return (names or {}).get(subject, subject)
+
+
+def _staff_status(lang: str):
+    """Statuses in staff's words (a case waits for *the applicant*, not for "you")."""
+    def label(status: str) -> str:
+        key = f"status.staff.{status}"
+        if key in i18n.STRINGS:
+            return i18n.text(key, lang)
+        return i18n.pick(i18n.STATUS.get(status, (status, status)), lang)
+    return label
 
 
 def _action_definitions(procedure: Procedure, stage_id: str) -> dict[str, ActionDefinition]:
@@ -146,7 +214,7 @@ def _survey_form(procedure: Procedure, action: ActionDefinition) -> SchemaForm |
     return SchemaForm(procedure.step_schemas[action.input_schema], messages=procedure.messages)
 
 
-def _case_page(
+async def _case_page(
     request: Request,
     principal: Caseworker,
     details: CaseDetails,
@@ -192,6 +260,7 @@ def _case_page(
         owner=view.applicant_key,
     )
     fields = form.all_fields(view.data)
+    history = await case_history(app.cases, view)
     files = [
         {**file, "url": f"/staff/cases/{view.application_id}/attachments/{file['id']}"}
         for f in fields
@@ -203,7 +272,10 @@ def _case_page(
     may_revoke = (procedure.definition.revocation.role in principal.roles
                   and principal.can_act_for(view.municipality))
     for ref in view.documents:
-        valid = app.documents.status(ref.id) == "valid"
+        # A filing receipt (申請控え) records what the resident sent; it is replaced by a
+        # correction, never revoked from the page.
+        valid = (app.documents.status(ref.id) == "valid"
+                 and ref.type not in procedure.definition.issue_on_submit)
         pending = next((r for r in view.revocations
                         if r.document_id == ref.id and r.confirmed_by is None), None)
         documents.append({
@@ -234,8 +306,16 @@ def _case_page(
         status=status,
         principal=principal,
         app=view,
+        reference=spoken_reference(view.application_id),
         procedure_title=procedure.definition.title.model_dump(),
         municipality_name=i18n.pick(municipality.name.model_dump(), lang),
+        assignee_name=_assignee_name(principal, view.assignee, history.names),
+        contact=contact_view(municipality, procedure.definition.id, lang),
+        period_days=procedure.definition.processing_period.days,
+        changes=(changes_view(form, history.changes, lang)
+                 if history.changes is not None else None),
+        show_value=lambda f: field_value(f, lang),
+        staff_status=_staff_status(lang),
         stage_title=stages.get(view.stage, {"ja": view.stage, "en": view.stage}),
         fields=fields,
         files=files,
@@ -243,8 +323,9 @@ def _case_page(
         revoked=revoked,
         proxy_view=proxy_view(view.proxy, lang),
         step_fields=step_fields,
-        computed=view.computed,
-        timeline=timeline_entries(view, procedure, lang, resident=False),
+        computed=computed_rows(procedure, view.computed, view.step_data, lang),
+        timeline=timeline_entries(view, procedure, lang, resident=False,
+                                  names=history.names),
         simple_actions=simple,
         input_actions=with_input,
         refusal=refusal,
@@ -263,7 +344,7 @@ async def case(
     """A case: the application, its history and the actions the workflow allows now."""
     principal = _caseworker(request)
     details = await _app(request).cases.details(principal, application_id)
-    return _case_page(request, principal, details, done=done,
+    return await _case_page(request, principal, details, done=done,
                       revoked=revoked if revoked in ("requested", "confirmed") else None)
 
 
@@ -321,6 +402,7 @@ def _revoke_page(
         status=status,
         principal=principal,
         app=details.view,
+        reference=spoken_reference(details.view.application_id),
         document=ref,
         reason=reason,
         error=error,
@@ -398,10 +480,12 @@ async def dashboard(request: Request) -> Response:
     ]
     per_day = [(i18n.when(day_start, lang, date_only=True), n) for day_start, n in stats.per_day]
     bands = [i18n.text(f"dash.band.{i}", lang) for i in range(4)]
+    names = _municipality_names(app, principal.municipalities, lang)
     return render(
         request,
         "staff/dashboard.html",
         principal=principal,
+        municipality_names=[names[c] for c in sorted(names)],
         stats=stats,
         per_day=per_day,
         per_stage=per_stage,
@@ -457,9 +541,9 @@ async def _acceptable_action(
         request, principal, application_id
     )
     if action is None:
-        return _case_page(request, principal, details, status=409, refusal=_not_now())
+        return await _case_page(request, principal, details, status=409, refusal=_not_now())
     if errors:
-        return _case_page(
+        return await _case_page(
             request,
             principal,
             details,
@@ -482,15 +566,29 @@ async def confirm(request: Request, application_id: str) -> Response:
     details, action, comment, data = posted
     procedure = _app(request).cases.pinned(details.view)
     survey = _survey_form(procedure, action)
+    lang = i18n.request_lang(request)
+    view = details.view
+    # What the action will compute, before the caseworker confirms: the workflow's own
+    # computation on the case as it is and the entered input (nothing is recorded).
+    try:
+        preview = preview_action(procedure, view, action, data, now=datetime.now(UTC))
+    except Refused as exc:
+        return await _case_page(request, principal, details, status=status_of(exc),
+                                refusal=exc.message, comment=comment)
+    steps = {**view.step_data, action.id: dict(data or {})} if data is not None \
+        else view.step_data
     return render(
         request,
         "staff/confirm.html",
         principal=principal,
-        app=details.view,
+        app=view,
+        reference=spoken_reference(view.application_id),
         action=action,
         comment=comment,
         data=data,
         fields=survey.all_fields(data) if survey and data is not None else [],
+        preview=computed_rows(procedure, preview, steps, lang),
+        show_value=lambda f: field_value(f, lang),
     )
 
 
@@ -507,7 +605,7 @@ async def act(request: Request, application_id: str) -> Response:
     try:
         await cases.act(principal, application_id, action.id, comment or None, data)
     except InvalidData as exc:
-        return _case_page(
+        return await _case_page(
             request,
             principal,
             details,
@@ -518,7 +616,7 @@ async def act(request: Request, application_id: str) -> Response:
         )
     except Refused as exc:
         fresh = await cases.details(principal, application_id)
-        return _case_page(
+        return await _case_page(
             request, principal, fresh, status=status_of(exc), refusal=exc.message,
             comment=comment
         )
@@ -537,6 +635,7 @@ async def inbox(request: Request) -> Response:
         principal=principal,
         entries=entries,
         link_base="/staff/cases/",
+        reference=spoken_reference,
     )
 
 

@@ -20,10 +20,11 @@ from identity.principals import Resident
 from portal.deps import application_of
 from portal.statuses import status_of
 from portal.web import i18n, session
-from portal.web.cases import proxy_view, timeline_entries
+from portal.web.cases import application_extras, proxy_view, status_view, timeline_entries
 from portal.web.render import error_page, page, redirect, render
 from portal.web.wizard import CHECK, DRAFT_ID, Wizard
 from services.application import Application
+from services.keys import spoken_reference
 from services.refusals import InvalidData, Refused
 
 router = APIRouter(include_in_schema=False)
@@ -333,7 +334,8 @@ async def my_applications(request: Request) -> Response:
         with contextlib.suppress(Refused):
             title = app.catalogue.procedure(row.procedure or "").definition.title.model_dump()
         rows.append(
-            {"id": row.id, "title": title, "status": row.status, "started_at": row.started_at}
+            {"id": row.id, "title": title, "status": row.status, "started_at": row.started_at,
+             **status_view(app.catalogue, row)}  # (#17) reference, stage title
         )
     return render(
         request, "resident/list.html", principal=principal, rows=rows, draft_count=draft_count
@@ -381,6 +383,7 @@ async def application(
         filed=bool(filed),
         proxy_view=proxy_view(view.proxy, lang),
         done=done if done in ("withdraw", "submit_correction", "action") else None,
+        **application_extras(view, procedure, municipality, lang),  # (#17)
     )
 
 
@@ -498,6 +501,7 @@ async def inbox(request: Request) -> Response:
         principal=principal,
         entries=entries,
         link_base="/my/applications/",
+        reference=spoken_reference,
     )
 
 

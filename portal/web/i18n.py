@@ -7,10 +7,12 @@ from the catalogue, not from here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Literal
 
 from fastapi import Request
+
+from documents.wareki import format_wareki
 
 Lang = Literal["ja", "en"]
 LANG_COOKIE = "madoguchi_lang"
@@ -352,6 +354,80 @@ STRINGS: dict[str, tuple[str, str]] = {
     "filing.refused.existing": ("すでにある申請を見る", "View your existing application"),
     "textsize.large": ("文字を大きくする", "Larger text"),
     "textsize.normal": ("文字を標準の大きさにする", "Standard text size"),
+    # --- staff and status (#17)
+    "ref.label": ("問い合わせ番号", "Phone reference"),
+    "ref.hint": (
+        "お電話でお問い合わせのときは、この番号をお伝えください。",
+        "Read this out when you call us.",
+    ),
+    "status.staff.awaiting_applicant": ("申請者の手続き待ち", "Waiting for the applicant"),
+    "status.resident.awaiting_applicant": ("あなたの手続き待ち", "Waiting for you"),
+    "case.data": ("申請内容", "Application data"),
+    "case.names_unknown": ("（職員ID）", "(staff id)"),
+    "case.expected": ("決定の予定日（目安）", "Expected decision by"),
+    "case.expected.hint": (
+        "標準処理期間（{days}日）による目安です。補正を待つ間は数えません。",
+        "From the standard processing period ({days} days); time waiting for a correction "
+        "does not count.",
+    ),
+    "case.expected.paused": (
+        "補正が届くまで止まっています",
+        "Paused until the correction arrives",
+    ),
+    "case.contact": ("担当課・お問い合わせ先", "Department and contact"),
+    "contact.phone": ("電話", "Phone"),
+    "contact.hours": ("受付時間", "Hours"),
+    "contact.email": ("メール", "Email"),
+    "preview.title": (
+        "登録すると、次のとおり記録されます",
+        "If you confirm, the case records this",
+    ),
+    "preview.failed": (
+        "入力された内容では算定できません。入力を確かめてください。",
+        "The values cannot be computed from this input: check it.",
+    ),
+    "changes.title": ("補正で変わった内容", "What the correction changed"),
+    "changes.item": ("項目", "Answer"),
+    "changes.before": ("補正前", "Before"),
+    "changes.after": ("補正後", "After"),
+    "changes.none": (
+        "補正で変わった項目はありません。",
+        "The correction changed no answer.",
+    ),
+    "queue.search": ("受付番号・問い合わせ番号で探す", "Find by reference or id"),
+    "queue.search.hint": ("例：7KQ2-M9XD", "For example: 7KQ2-M9XD"),
+    "queue.search.button": ("探す", "Find"),
+    "queue.status": ("状況", "Status"),
+    "queue.status.open": ("職員の処理待ち", "Waiting for staff"),
+    "queue.status.waiting": ("申請者の手続き待ち", "Waiting for the applicant"),
+    "queue.caption.waiting": (
+        "申請者の手続き待ちの案件（新しい順）",
+        "Cases waiting for the applicant, newest first",
+    ),
+    "queue.caption.found": ("検索結果", "Search results"),
+    "queue.municipalities": ("対象：{m}", "Municipalities: {m}"),
+    "inbox.document": ("交付された書類を受け取る", "Get the issued documents"),
+    "inbox.correction": ("補正で変わった内容を見る", "See what the correction changed"),
+    "timeline.moved": ("手続きが「{stage}」に進みました", "Your application moved on: {stage}"),
+    "timeline.rejected": ("申請は認められませんでした", "The application was not granted"),
+    "timeline.worked": ("市区町村で手続きを進めました", "The municipality worked on your case"),
+    "my.filed.ref": ("問い合わせ番号", "Phone reference"),
+    "computed.damage_grade": ("被害の程度", "Damage grade"),
+    "computed.grant_amount": ("交付決定額の算定", "Grant calculation"),
+    "computed.final_amount": ("確定額の算定", "Final amount calculation"),
+    "computed.allowance": ("手当額の算定", "Allowance calculation"),
+    "computed.amount": ("金額", "Amount"),
+    "computed.eligible_total": ("補助対象経費", "Eligible expenses"),
+    "computed.eligible_categories": ("対象となる経費の区分", "Eligible categories"),
+    "computed.rate": ("補助率", "Rate"),
+    "computed.cap": ("上限額", "Cap"),
+    "computed.granted": ("交付決定額", "Amount granted"),
+    "computed.children": ("対象の子どもの数", "Children counted"),
+    "computed.under3": ("うち3歳未満", "Of whom under 3"),
+    "computed.third_or_later": ("うち第3子以降", "Of whom third or later"),
+    "computed.monthly": ("手当月額", "Monthly amount"),
+    "computed.grant_amount.amount": ("交付決定額", "Grant amount"),
+    "computed.final_amount.amount": ("確定額", "Final amount"),
 }
 
 STATUS: dict[str, tuple[str, str]] = {
@@ -419,14 +495,27 @@ def request_lang(request: Request) -> Lang:
     return remembered if remembered in LANGS else "ja"  # type: ignore[return-value]
 
 
-def when(moment: datetime | None, lang: str, *, date_only: bool = False) -> str:
-    """A moment as people in Japan read it: Japan time, Japanese or English style."""
+def when(moment: datetime | date | None, lang: str, *, date_only: bool = False) -> str:
+    """A moment as people in Japan read it, in Japan time: 令和8年9月10日 14:05 in Japanese
+    (the 和暦 of the municipality's documents), 10 Sep 2026, 14:05 in English. One format on
+    every page; a plain date (a field's answer, a birthdate) is taken as it is."""
     if moment is None:
         return ""
+    if not isinstance(moment, datetime):
+        return _day(moment, lang)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(JST)
+    day = _day(local.date(), lang)
+    if date_only:
+        return day
+    return f"{day}, {local:%H:%M}" if lang == "en" else f"{day} {local:%H:%M}"
+
+
+def _day(day: date, lang: str) -> str:
     if lang == "en":
-        return local.strftime("%d %b %Y" if date_only else "%d %b %Y %H:%M")
-    day = f"{local.year}年{local.month}月{local.day}日"
-    return day if date_only else f"{day} {local:%H:%M}"
+        return f"{day.day} {day:%b %Y}"
+    try:
+        return format_wareki(day)
+    except ValueError:  # before 明治: no era to name
+        return f"{day.year}年{day.month}月{day.day}日"
