@@ -211,7 +211,8 @@ def check_revocation(
         return _refuse("role_required", "forbidden",
                        f"書類の取消しには「{role}」の権限が必要です。",
                        f"Revoking a document needs the '{role}' role.")
-    if request.document_id not in {d.id for d in view.documents}:
+    document = next((d for d in view.documents if d.id == request.document_id), None)
+    if document is None:
         return _refuse("unknown_document", "invalid", "この申請の書類ではありません。",
                        "This case did not issue that document.")
     found = next((r for r in view.revocations if r.document_id == request.document_id), None)
@@ -219,6 +220,12 @@ def check_revocation(
         return _refuse("already_revoked", "conflict", "この書類はすでに取り消されています。",
                        "This document is already revoked.")
     if not request.confirm:
+        if document.type in definition.issue_on_submit:
+            # The resident's proof of what was filed and when: a correction replaces it
+            # (superseded); it is never revoked.
+            return _refuse("copy_not_revocable", "conflict",
+                           "申請控えは取り消せません（補正のときに差し替わります）。",
+                           "A copy of the filing cannot be revoked (a correction replaces it).")
         if found is not None:
             return _refuse("revocation_pending", "conflict",
                            "この書類の取消しは、すでに別の職員の確認を待っています。",

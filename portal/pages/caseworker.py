@@ -310,7 +310,7 @@ async def _case_page(
         procedure_title=procedure.definition.title.model_dump(),
         municipality_name=i18n.pick(municipality.name.model_dump(), lang),
         assignee_name=_assignee_name(principal, view.assignee, history.names),
-        contact=contact_view(municipality, procedure.definition.id, lang),
+        contact=contact_view(municipality, procedure, lang),
         period_days=procedure.definition.processing_period.days,
         changes=(changes_view(form, history.changes, lang)
                  if history.changes is not None else None),

@@ -408,6 +408,7 @@ async def _correction_wizard(request: Request, application_id: str) -> tuple[Wiz
         base + "/submit",
         correcting=True,
         principal=principal,
+        asked=view.correction_comment,
     )
     return wizard, details
 

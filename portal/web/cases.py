@@ -272,13 +272,15 @@ def _answer(field: Any, value: Any, lang: str) -> str:
     return field_value(shown, lang) or _scalar(value, field.title, lang, {})
 
 
-def contact_view(municipality: Any, procedure_id: str, lang: str) -> dict[str, str] | None:
-    """The department a resident asks about this procedure (the municipality's data)."""
-    contact = municipality.contact_for(procedure_id)
+def contact_view(municipality: Any, procedure: Procedure, lang: str) -> dict[str, str] | None:
+    """The department a resident asks about this procedure: the one the municipality's
+    overlay of it names (``procedure`` is the effective one), else the municipality's."""
+    contact = municipality.contact_for(procedure)
     if contact is None:
         return None
     return {"department": i18n.pick(contact.department.model_dump(), lang),
-            "phone": contact.phone, "hours": i18n.pick(contact.hours.model_dump(), lang),
+            "phone": contact.phone or "",
+            "hours": i18n.pick(contact.hours.model_dump(), lang) if contact.hours else "",
             "email": contact.email or ""}
 
 
@@ -303,6 +305,6 @@ def application_extras(view: ApplicationView, procedure: Procedure, municipality
     """What the resident's application page shows beside the case: the phone reference, the
     department to ask and the standard processing period behind the expected date."""
     return {"reference": spoken_reference(view.application_id),
-            "contact": contact_view(municipality, procedure.definition.id, lang),
+            "contact": contact_view(municipality, procedure, lang),
             "period_days": procedure.definition.processing_period.days,
             "show_value": lambda f: field_value(f, lang)}

@@ -354,6 +354,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "filing.refused.existing": ("すでにある申請を見る", "View your existing application"),
     "textsize.large": ("文字を大きくする", "Larger text"),
     "textsize.normal": ("文字を標準の大きさにする", "Standard text size"),
+    "correction.asked": ("担当者からの依頼", "What the caseworker asked"),
     # --- staff and status (#17)
     "ref.label": ("問い合わせ番号", "Phone reference"),
     "ref.hint": (

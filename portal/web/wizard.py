@@ -67,8 +67,10 @@ class Wizard:
         submit_action: str,
         correcting: bool,
         principal: Resident,
+        asked: str | None = None,
     ) -> None:
         self.request = request
+        self.asked = asked  # a correction: what the caseworker asked for, on every page
         self.app = application_of(request)
         self.principal = principal
         self.owner = self.app.cases.applicant_key(principal)
@@ -201,6 +203,7 @@ class Wizard:
             "action": self.here,
             "procedure_title": self.procedure.definition.title.model_dump(),
             "correcting": self.correcting,
+            "asked": self.asked,
             "proxy_view": proxy_view(self.proxy, i18n.request_lang(self.request)),
         }
 

@@ -153,7 +153,7 @@ async def test_proxy_filing_with_photos_saved_and_resumed_on_another_device(kit,
     await expect(desk.get_by_role("status")).to_contain_text("申請を受け付けました")
     app_id = (await desk.locator(".reference").inner_text()).strip()
     await expect(desk.locator("h1")).to_contain_text("代理申請")
-    await expect(desk.locator("#proxy")).to_contain_text("1938-05-20")
+    await expect(desk.locator("#proxy")).to_contain_text("昭和13年5月20日")
     await audit(desk, f"application-proxy{tag}")
     await desk.goto("/my/drafts")  # filed: the draft is gone
     await expect(desk.get_by_text("一時保存した申請はありません。")).to_be_visible()

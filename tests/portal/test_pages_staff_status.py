@@ -127,3 +127,16 @@ async def test_the_staff_hears_of_a_correction_and_sees_what_changed(stack, cata
         changes = page[page.index('id="changes"'):]
         assert "0312345678" in changes and "0398765432" in changes
         assert "電話番号" in changes[:changes.index("0398765432")]
+
+
+async def test_the_correction_pages_repeat_what_the_caseworker_asked(stack, catalog):
+    created = await stack.http.post(APPS, json=filing(example(catalog)),
+                                    headers=stack.resident())
+    app_id = created.json()["id"]
+    stack.started.append(app_id)
+    assert (await act(stack.http, app_id, stack.caseworker("cw-1"), "request_correction",
+                      comment="電話番号を直してください。")).status_code == 200
+    async with _signed_in(stack, "demo-1") as http:
+        page = (await http.get(f"/my/applications/{app_id}/correction")).text
+    asked = page[page.index('id="asked"'):]
+    assert "担当者からの依頼" in asked and "電話番号を直してください。" in asked

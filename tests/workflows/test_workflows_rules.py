@@ -658,3 +658,16 @@ def test_the_one_who_asked_cannot_confirm(disaster):
 def test_revocation_refusals(disaster, revocations, request_, code, kind):
     assert_refused(check_revocation(disaster, _issued(disaster, *revocations), request_),
                    code, kind)
+
+
+def test_a_copy_of_the_filing_is_never_revoked(disaster):
+    """The 申請控え is the resident's proof of what was filed: a correction supersedes it."""
+    assert "application-copy" in disaster.issue_on_submit
+    copy = DocumentRef(id="DOC-C", type="application-copy", title=_text("申請控え"),
+                       filename="copy.pdf", sha256="1" * 64)
+    case = _issued(disaster)
+    case = case.model_copy(update={"documents": [*case.documents, copy]})
+    assert_refused(check_revocation(disaster, case, _revoke(caseworker("approver"),
+                                                            document="DOC-C")),
+                   "copy_not_revocable", "conflict")
+    assert check_revocation(disaster, case, _revoke(caseworker("approver"))) is None
