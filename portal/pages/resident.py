@@ -229,6 +229,18 @@ async def draft_submit(
     return await _file(wizard, data)
 
 
+def _opened(request: Request, municipality_code: str, procedure_id: str,
+            draft_id: str) -> tuple[Wizard, dict] | Response:
+    """The wizard on its draft, or where to go instead (no such draft; already filed)."""
+    wizard = _new_wizard(request, municipality_code, procedure_id)
+    data = wizard.open_draft(draft_id)
+    if data is None:
+        return _no_draft(request)
+    if wizard.filed:
+        return redirect(f"/my/applications/{wizard.filed}")
+    return wizard, data
+
+
 @router.get("/apply/{municipality_code}/{procedure_id}/d/{draft_id}/{page_id}")
 @page
 async def draft_page(
@@ -236,12 +248,10 @@ async def draft_page(
     notice: str | None = None,
 ) -> Response:
     """One page of an application in progress, from its draft."""
-    wizard = _new_wizard(request, municipality_code, procedure_id)
-    data = wizard.open_draft(draft_id)
-    if data is None:
-        return _no_draft(request)
-    if wizard.filed:
-        return redirect(f"/my/applications/{wizard.filed}")
+    opened = _opened(request, municipality_code, procedure_id, draft_id)
+    if isinstance(opened, Response):
+        return opened
+    wizard, data = opened
     if page_id != CHECK and page_id not in wizard.page_ids:
         return redirect(wizard.page_url(wizard.page_ids[0]))
     wizard.notice = notice if notice in ("saved",) else None
@@ -255,12 +265,10 @@ async def draft_page_post(
     request: Request, municipality_code: str, procedure_id: str, draft_id: str, page_id: str
 ) -> Response:
     """A page's answers: saved into the draft, then the next page (POST-redirect-GET)."""
-    wizard = _new_wizard(request, municipality_code, procedure_id)
-    data = wizard.open_draft(draft_id)
-    if data is None:
-        return _no_draft(request)
-    if wizard.filed:
-        return redirect(f"/my/applications/{wizard.filed}")
+    opened = _opened(request, municipality_code, procedure_id, draft_id)
+    if isinstance(opened, Response):
+        return opened
+    wizard, data = opened
     return await wizard.navigate(data)
 
 

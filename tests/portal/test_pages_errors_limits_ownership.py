@@ -4,8 +4,6 @@ body limit, drafts and attachments kept to their owner, the dashboard's numbers.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,26 +14,15 @@ from portal.app import create_app
 from portal.web import charts
 from portal.web.render import MAX_PAGE_BODY, html_error
 from services.queues import CaseSummary
+from tests.support.pages import csrf_of, signed_in
 
 
 def _app(stack):
     return stack.http._transport.app
 
 
-@asynccontextmanager
-async def _signed_in(stack, persona: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=_app(stack)), base_url="http://portal"
-    ) as client:
-        login = await client.get("/login")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
-        done = await client.post("/login", data={"persona": persona, "csrf_token": csrf})
-        assert done.status_code == 303, done.text
-        yield client
 
 
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 async def test_unknown_page_is_html_for_browsers_and_json_for_the_api(stack):
@@ -64,7 +51,7 @@ async def test_unknown_page_is_html_for_browsers_and_json_for_the_api(stack):
 
 
 async def test_page_posts_over_the_limit_are_refused_before_parsing(stack):
-    async with _signed_in(stack, "demo-1") as http:
+    async with signed_in(stack, "demo-1") as http:
         first = await http.get("/apply/131016/disaster-certificate")
         refused = await http.post(
             "/apply/131016/disaster-certificate",
@@ -79,12 +66,12 @@ async def test_page_posts_over_the_limit_are_refused_before_parsing(stack):
 
 
 async def test_drafts_and_attachments_stay_with_their_owner(stack):
-    async with _signed_in(stack, "demo-1") as yamada:
+    async with signed_in(stack, "demo-1") as yamada:
         page = await yamada.get("/apply/131016/disaster-certificate")
         saved = await yamada.post(
             "/apply/131016/disaster-certificate",
             data={
-                "csrf_token": _csrf(page.text),
+                "csrf_token": csrf_of(page.text),
                 "_page": "_who",
                 "_nav": "save",
                 "_draft": '{"copies": 2}',
@@ -93,14 +80,14 @@ async def test_drafts_and_attachments_stay_with_their_owner(stack):
         assert saved.status_code == 303 and saved.headers["location"].endswith("?notice=saved")
         assert "一時保存しました" in (await yamada.get(saved.headers["location"])).text
         draft_id = re.search(r"/d/(drf-[0-9a-f]+)/", saved.headers["location"]).group(1)
-    async with _signed_in(stack, "demo-elderly") as suzuki:
+    async with signed_in(stack, "demo-elderly") as suzuki:
         other = await suzuki.get(f"/apply/131016/disaster-certificate?draft={draft_id}")
         assert other.status_code == 404 and "下書きが見つかりません" in other.text
         listing = await suzuki.get("/my/drafts")
         assert draft_id not in listing.text
         page = await suzuki.get("/my/drafts")
         gone = await suzuki.post(
-            f"/my/drafts/{draft_id}/delete", data={"csrf_token": _csrf(page.text)}
+            f"/my/drafts/{draft_id}/delete", data={"csrf_token": csrf_of(page.text)}
         )
         assert gone.status_code == 303  # nothing of someone else's is deleted
     assert (

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,6 +15,7 @@ import httpx
 from forms.catalog import DEFAULT_ROOT
 from forms.pointers import resolve
 from forms.schemaform import SchemaForm
+from tests.support.pages import csrf_of, signed_in
 
 BASE = "/apply/131016/disaster-certificate"
 EXAMPLE = json.loads(
@@ -24,19 +23,8 @@ EXAMPLE = json.loads(
 PAGE_URL = re.compile(rf"^{BASE}/d/(drf-[0-9a-f]{{26}})/([A-Za-z_]+)$")
 
 
-@asynccontextmanager
-async def _signed_in(stack, persona: str = "demo-1") -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=stack.http._transport.app),
-                                 base_url="http://portal") as client:
-        login = await client.get("/login")
-        done = await client.post("/login", data={"persona": persona,
-                                                 "csrf_token": _csrf(login.text)})
-        assert done.status_code == 303, done.text
-        yield client
 
 
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def _form(stack) -> SchemaForm:
@@ -62,7 +50,7 @@ def _answers(form: SchemaForm, page_id: str, data: dict) -> dict[str, str]:
 async def _post(http: httpx.AsyncClient, url: str, page_id: str, fields: dict,
                 nav: str = "next") -> httpx.Response:
     shown = await http.get(url)
-    return await http.post(url, data={"csrf_token": _csrf(shown.text), "_page": page_id,
+    return await http.post(url, data={"csrf_token": csrf_of(shown.text), "_page": page_id,
                                       "_nav": nav, **fields})
 
 
@@ -89,7 +77,7 @@ async def _fill_all(http: httpx.AsyncClient, form: SchemaForm, data: dict) -> st
 
 async def test_every_page_has_its_url_and_a_post_answers_with_a_redirect(stack):
     form = _form(stack)
-    async with _signed_in(stack) as http:
+    async with signed_in(stack) as http:
         _, url = await _start(http)
         assert url.endswith("/disaster_event")
         page = await http.get(url)
@@ -110,7 +98,7 @@ async def test_every_page_has_its_url_and_a_post_answers_with_a_redirect(stack):
 
 async def test_a_language_switch_keeps_the_answers(stack):
     form = _form(stack)
-    async with _signed_in(stack) as http:
+    async with signed_in(stack) as http:
         _, url = await _start(http)
         moved = await _post(http, url, "disaster_event",
                             _answers(form, "disaster_event", EXAMPLE))
@@ -124,13 +112,13 @@ async def test_a_language_switch_keeps_the_answers(stack):
 
 async def test_a_draft_reopens_at_the_page_where_it_was_left(stack):
     form = _form(stack)
-    async with _signed_in(stack) as http:
+    async with signed_in(stack) as http:
         draft_id, url = await _start(http)
         for page_id in ("disaster_event", "applicant"):
             answer = await _post(http, url, page_id, _answers(form, page_id, EXAMPLE))
             url = answer.headers["location"]
         assert url.endswith("/property")
-    async with _signed_in(stack) as other_device:
+    async with signed_in(stack) as other_device:
         listing = await other_device.get("/my/drafts")
         assert f"draft={draft_id}" in listing.text
         resumed = await other_device.get(f"{BASE}?draft={draft_id}")
@@ -142,12 +130,12 @@ async def test_a_draft_reopens_at_the_page_where_it_was_left(stack):
 
 async def test_a_repeated_submission_answers_with_the_filed_application(stack):
     form = _form(stack)
-    async with _signed_in(stack) as http:
+    async with signed_in(stack) as http:
         check = await _fill_all(http, form, EXAMPLE)
         page = await http.get(check)
         assert "data-submit-once" in page.text and "/static/forms.js" in page.text
         submit = urlsplit(check).path.rsplit("/", 1)[0] + "/_submit"
-        token = {"csrf_token": _csrf(page.text)}
+        token = {"csrf_token": csrf_of(page.text)}
         first, second = await asyncio.gather(http.post(submit, data=token),
                                              http.post(submit, data=token))
         assert (first.status_code, second.status_code) == (303, 303), second.text
@@ -166,17 +154,17 @@ async def test_a_repeated_submission_answers_with_the_filed_application(stack):
 
 async def test_a_refused_filing_keeps_every_answer_and_links_only_to_an_own_case(stack):
     form = _form(stack)
-    async with _signed_in(stack) as http:
+    async with signed_in(stack) as http:
         check = await _fill_all(http, form, EXAMPLE)
         submit = urlsplit(check).path.rsplit("/", 1)[0] + "/_submit"
         page = await http.get(check)
-        filed = await http.post(submit, data={"csrf_token": _csrf(page.text)})
+        filed = await http.post(submit, data={"csrf_token": csrf_of(page.text)})
         own = filed.headers["location"].split("?")[0]
         # The same application again, from a new draft: refused, answers all there.
         check = await _fill_all(http, form, EXAMPLE)
         submit = urlsplit(check).path.rsplit("/", 1)[0] + "/_submit"
         page = await http.get(check)
-        refused = await http.post(submit, data={"csrf_token": _csrf(page.text)})
+        refused = await http.post(submit, data={"csrf_token": csrf_of(page.text)})
         assert refused.status_code == 409
         assert "申請できませんでした" in refused.text and "入力した内容はすべて残っています" in (
             refused.text)
@@ -188,7 +176,7 @@ async def test_a_refused_filing_keeps_every_answer_and_links_only_to_an_own_case
 
 
 async def test_a_text_size_option_is_remembered_and_stays_on_the_site(stack):
-    async with _signed_in(stack) as http:
+    async with signed_in(stack) as http:
         before = await http.get("/procedures")
         assert 'class="text-large"' not in before.text and "文字を大きくする" in before.text
         chosen = await http.get("/prefs/text-size", params={"size": "large",

@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import httpx
 
 from services.keys import spoken_reference
 from tests.support.filing import APPS, act, example, filing, issued
+from tests.support.pages import csrf_of, signed_in
 from tests.support.stack import eventually
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-@asynccontextmanager
-async def _signed_in(stack, persona: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = stack.http._transport.app
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://portal") as http:
-        page = await http.get("/login")
-        answer = await http.post("/login", data={"persona": persona,
-                                                 "csrf_token": _csrf(page.text)})
-        assert answer.status_code == 303, answer.text
-        yield http
 
 
 async def _filed_and_surveyed(stack, catalog) -> str:
@@ -42,10 +23,10 @@ async def _filed_and_surveyed(stack, catalog) -> str:
 
 async def test_the_survey_confirmation_shows_the_grade_before_confirming(stack, catalog):
     app_id = await _filed_and_surveyed(stack, catalog)
-    async with _signed_in(stack, "cw-131016-1") as http:
+    async with signed_in(stack, "cw-131016-1") as http:
         case = await http.get(f"/staff/cases/{app_id}")
         form = {"action": "survey", "/damage_ratio": "45", "/surveyed_on": "2026-10-01",
-                "csrf_token": _csrf(case.text)}
+                "csrf_token": csrf_of(case.text)}
         page = await http.post(f"/staff/cases/{app_id}/confirm", data=form)
         assert page.status_code == 200, page.text
         # Before: the confirmation listed the input only; the grade appeared after acting.
@@ -60,7 +41,7 @@ async def test_the_case_page_reads_as_a_person_reads_it(stack, catalog):
     surveyed = await act(stack.http, app_id, stack.caseworker("cw-1"), "survey",
                          data={"damage_ratio": 45, "surveyed_on": "2026-10-01"})
     assert surveyed.status_code == 200
-    async with _signed_in(stack, "cw-131016-2") as http:
+    async with signed_in(stack, "cw-131016-2") as http:
         page = (await http.get(f"/staff/cases/{app_id}")).text
         # Before: 算定結果 showed damage_grade {'code': 'large_scale_half', ...}.
         assert "{&#39;code&#39;" not in page and "{'code'" not in page
@@ -85,7 +66,7 @@ async def test_an_issued_certificate_reads_as_issued_to_its_resident(stack, cata
                          "approve")
     assert approved.status_code == 200
     await eventually(lambda: issued(stack.http, app_id, stack.resident()))
-    async with _signed_in(stack, "demo-1") as http:
+    async with signed_in(stack, "demo-1") as http:
 
         async def listed():
             page = (await http.get("/my")).text
@@ -116,7 +97,7 @@ async def test_the_staff_hears_of_a_correction_and_sees_what_changed(stack, cata
     amended["applicant"]["phone"] = "0398765432"
     assert (await act(stack.http, app_id, stack.resident(), "submit_correction",
                       data=amended)).status_code == 200
-    async with _signed_in(stack, "cw-131016-1") as http:
+    async with signed_in(stack, "cw-131016-1") as http:
 
         async def noticed():
             page = (await http.get("/staff/inbox")).text
@@ -136,7 +117,7 @@ async def test_the_correction_pages_repeat_what_the_caseworker_asked(stack, cata
     stack.started.append(app_id)
     assert (await act(stack.http, app_id, stack.caseworker("cw-1"), "request_correction",
                       comment="電話番号を直してください。")).status_code == 200
-    async with _signed_in(stack, "demo-1") as http:
+    async with signed_in(stack, "demo-1") as http:
         page = (await http.get(f"/my/applications/{app_id}/correction")).text
     asked = page[page.index('id="asked"'):]
     assert "担当者からの依頼" in asked and "電話番号を直してください。" in asked
