@@ -9,6 +9,7 @@ The form itself is :class:`portal.web.wizard.Wizard`. Every POST that changes a 
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from forms.schemaform import SchemaForm
+from forms.validation import validate_data
 from identity.principals import Resident
 from portal.deps import application_of
 from portal.statuses import status_of
@@ -528,43 +530,87 @@ async def _stage_action(request: Request, application_id: str, action_id: str):
     return principal, procedure, action
 
 
-@router.get("/my/applications/{application_id}/act/{action_id}")
-@page
-async def stage_action_confirm(request: Request, application_id: str, action_id: str) -> Response:
-    """An applicant step of the procedure (e.g. ask for a re-survey), with confirmation."""
-    principal, procedure, action = await _stage_action(request, application_id, action_id)
+def _step_form(procedure: Any, action: Any) -> SchemaForm | None:
+    """The form of an applicant step that takes data (the grant's 実績報告), else None."""
+    if not action.input_schema:
+        return None
+    return SchemaForm(procedure.step_schemas[action.input_schema], messages=procedure.messages)
+
+
+def _stage_action_page(request: Request, principal: Resident, procedure: Any, action: Any,
+                       application_id: str, *, data: dict | None = None,
+                       errors: list | None = None, refusal: dict | None = None,
+                       comment: str = "", status: int = 200) -> Response:
+    step = _step_form(procedure, action)
     return render(
         request,
         "resident/stage_action.html",
+        status=status,
         principal=principal,
         app_id=application_id,
         action=action,
-        refusal=None,
-        comment="",
+        refusal=refusal,
+        comment=comment,
+        fields=step.all_fields(data or {}, errors or []) if step else [],
+        errors=errors or [],
+        draft=data or {},
         procedure_title=procedure.definition.title.model_dump(),
     )
+
+
+@router.get("/my/applications/{application_id}/act/{action_id}")
+@page
+async def stage_action_confirm(request: Request, application_id: str, action_id: str) -> Response:
+    """An applicant step of the procedure (e.g. ask for a re-survey, file the 実績報告: its
+    form when the step takes data), with confirmation."""
+    principal, procedure, action = await _stage_action(request, application_id, action_id)
+    return _stage_action_page(request, principal, procedure, action, application_id)
 
 
 @router.post("/my/applications/{application_id}/act/{action_id}")
 @page
 async def stage_action(request: Request, application_id: str, action_id: str) -> Response:
-    """Take the applicant step (POST-redirect-GET); show the workflow's refusal if any."""
+    """Take the applicant step (POST-redirect-GET); show the field errors or the workflow's
+    refusal with everything typed kept. "Add another" / "remove" of a list re-show it."""
     principal, procedure, action = await _stage_action(request, application_id, action_id)
     form = await request.form()
     comment = str(form.get("comment") or "").strip()[:4000]
+    step = _step_form(procedure, action)
+    data = None
+    if step is not None:
+        data = step.read(step.all_fields(_posted(form)), form, _posted(form))
+        nav = str(form.get("_nav") or "")
+        if nav.startswith("add:") or nav.startswith("remove:"):
+            if nav.startswith("add:"):
+                data = step.with_item_added(data, nav[4:])
+            else:
+                pointer, _, position = nav[7:].rpartition(":")
+                data = step.with_item_removed(
+                    data, pointer, int(position) if position.lstrip("-").isdigit() else -1)
+            return _stage_action_page(request, principal, procedure, action, application_id,
+                                      data=data, comment=comment)
+        result = validate_data(step.schema, data, messages=procedure.messages)
+        if result.errors:
+            return _stage_action_page(request, principal, procedure, action, application_id,
+                                      data=data, errors=result.errors, comment=comment,
+                                      status=422)
     try:
         await _app(request).cases.act(principal, application_id, action.id, comment or None,
-                                      None)
+                                      data)
+    except InvalidData as exc:
+        return _stage_action_page(request, principal, procedure, action, application_id,
+                                  data=data, errors=exc.errors, comment=comment, status=422)
     except Refused as exc:
-        return render(
-            request,
-            "resident/stage_action.html",
-            status=status_of(exc),
-            principal=principal,
-            app_id=application_id,
-            action=action,
-            refusal=exc.message,
-            comment=comment,
-            procedure_title=procedure.definition.title.model_dump(),
-        )
+        return _stage_action_page(request, principal, procedure, action, application_id,
+                                  data=data, refusal=exc.message, comment=comment,
+                                  status=status_of(exc))
     return redirect(f"/my/applications/{application_id}?done=action")
+
+
+def _posted(form: Any) -> dict:
+    """What the step form held before this post (its list lengths), from ``_draft``."""
+    with contextlib.suppress(ValueError, TypeError):
+        held = json.loads(str(form.get("_draft") or "{}"))
+        if isinstance(held, dict):
+            return held
+    return {}

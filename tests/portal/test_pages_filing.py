@@ -188,3 +188,39 @@ async def test_a_text_size_option_is_remembered_and_stays_on_the_site(stack):
             away = await http.get("/prefs/text-size", params={"next": elsewhere})
             assert away.headers["location"].startswith("/") and not away.headers[
                 "location"].startswith(("//", "/\\")), elsewhere
+
+
+async def test_a_residents_step_with_data_is_filed_on_its_page(stack, catalog):
+    """The grant's 実績報告 through the pages (it was API-only): field errors keep what was
+    typed, "add another" adds an expense, and a valid report moves the case on."""
+    example = json.loads((catalog.get("sme-telework-grant").directory / "examples" /
+                          "valid-sole-proprietor.json").read_text("utf-8"))
+    owner = stack.resident("demo-1", "山田 太郎")
+    created = await stack.http.post("/api/applications", headers=owner, json={
+        "procedure": "sme-telework-grant", "municipality": "131016", "data": example})
+    assert created.status_code == 201, created.text
+    app_id = created.json()["id"]
+    for headers, action in ((stack.caseworker("cw-1", roles="reviewer"), "accept"),
+                            (stack.caseworker("cw-2", roles="approver"), "decide_grant")):
+        done = await stack.http.post(f"/api/applications/{app_id}/actions", headers=headers,
+                                     json={"action": action})
+        assert done.status_code == 200, done.text
+    url = f"/my/applications/{app_id}/act/submit_report"
+    async with signed_in(stack, "demo-1") as http:
+        page = await http.get(url)
+        assert page.status_code == 200 and 'name="/summary"' in page.text
+        form = {"csrf_token": csrf_of(page.text), "_draft": "{}", "/completed_on": "2027/2/20",
+                "/summary": "", "/teleworkers": "2", "/expenses/0/category": "equipment",
+                "/expenses/0/description": "ノートPC 2台", "/expenses/0/amount": "280,000",
+                "/expenses/0/receipt_no": "R-2027-0012"}
+        refused = await http.post(url, data=form)
+        assert refused.status_code == 422 and 'id="error-summary"' in refused.text
+        assert "ノートPC 2台" in refused.text  # what was typed is kept
+        added = await http.post(url, data={**form, "_nav": "add:/expenses"})
+        assert added.status_code == 200 and 'name="/expenses/1/amount"' in added.text
+        sent = await http.post(url, data={**form, "/summary": "在宅勤務を週3日実施した。"})
+        assert sent.status_code == 303, sent.text
+    staff = await stack.http.get(f"/api/applications/{app_id}",
+                                 headers=stack.caseworker("cw-1"))
+    report = staff.json()["step_data"]["submit_report"]
+    assert report["completed_on"] == "2027-02-20" and report["expenses"][0]["amount"] == 280000
