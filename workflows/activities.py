@@ -56,6 +56,7 @@ from workflows.models import (
     PurgeInput,
     RevokeDocumentInput,
 )
+from workflows.references import spoken_reference
 
 JST = timezone(timedelta(hours=9), "JST")
 
@@ -259,6 +260,7 @@ class CaseActivities:
             },
             "issued_at": issued_at,
             "application_id": request.application_id,
+            "application_ref": spoken_reference(request.application_id),  # read on the phone
             "municipality": municipality.model_dump(mode="json"),
             "mayor": municipality.mayor.model_dump(mode="json") if municipality.mayor else None,
             "contact": contact.model_dump(mode="json") if contact else None,

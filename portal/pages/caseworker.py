@@ -39,9 +39,9 @@ from portal.web.render import page, redirect, render
 from services.application import Application
 from services.cases import CaseDetails
 from services.catalogue import CatalogueService
-from services.keys import normalize_reference, spoken_reference
 from services.previews import case_history, preview_action
 from services.refusals import InvalidData, Refused
+from workflows.references import normalize_reference, spoken_reference
 from workflows.rules import APPLICANT_ACTIONS
 
 router = APIRouter(include_in_schema=False)

@@ -26,8 +26,8 @@ from portal.web.cases import application_extras, proxy_view, status_view, timeli
 from portal.web.render import error_page, page, redirect, render
 from portal.web.wizard import CHECK, DRAFT_ID, Wizard
 from services.application import Application
-from services.keys import spoken_reference
 from services.refusals import InvalidData, Refused
+from workflows.references import spoken_reference
 
 router = APIRouter(include_in_schema=False)
 

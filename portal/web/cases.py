@@ -11,9 +11,9 @@ from typing import Any
 from forms.packages import Procedure
 from identity.proxy import ProxyFilingInvalid, parse_proxy_filing
 from portal.web import i18n
-from services.keys import spoken_reference
 from services.refusals import Refused
 from workflows.models import ApplicationView
+from workflows.references import spoken_reference
 
 
 def timeline_entries(view: ApplicationView, procedure: Procedure, lang: str, *,

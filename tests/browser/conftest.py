@@ -21,7 +21,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from portal.app import create_app
 from portal.deps import PortalContext
-from tests.support.browser import ARGS, CHROMIUM
+from tests.support.browser import ARGS, AXE_TAGS, CHROMIUM
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
 
@@ -68,7 +68,6 @@ async def portal(stack) -> AsyncIterator[Portal]:
         sock.close()
 
 
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 class Kit:

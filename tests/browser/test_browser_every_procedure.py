@@ -33,8 +33,8 @@ from forms.catalog import DEFAULT_ROOT, Catalog
 from forms.municipalities import load_municipalities
 from forms.packages import Procedure
 from forms.pointers import resolve
-from forms.schemaform import Field, SchemaForm
-from tests.browser.conftest import AXE_TAGS
+from forms.schemaform import SchemaForm
+from tests.support.browser import AXE_TAGS, fill_page, typed
 from tests.support.stack import eventually, running_stack
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
@@ -131,67 +131,6 @@ class Shots:
 _axe = Axe()
 
 
-# ---- typing the example as a person would ----------------------------------------------
-
-_FULL = str.maketrans("0123456789", "０１２３４５６７８９")
-
-
-def _typed(f: Field, value: Any, index: int) -> str:
-    """``value`` written the way people write it (the page must read it back exactly)."""
-    text = str(value)
-    if f.kind == "date":
-        year, month, day = (int(p) for p in text.split("-"))
-        styles = [text, f"{year}/{month}/{day}", f"{year}年{month}月{day}日"]
-        if year >= 2019:
-            styles += [f"令和{year - 2018}年{month}月{day}日", f"R{year - 2018}.{month}.{day}"]
-        return styles[index % len(styles)]
-    if f.kind == "integer" and isinstance(value, int):
-        if value >= 10000:
-            return f"{value:,}円" if index % 2 else f"{value:,}"
-        return text.translate(_FULL) if index % 3 == 1 else text
-    if f.kind == "tel":
-        return "+81 " + text[1:] if index % 2 == 0 else f"{text[:3]}-{text[3:-4]}-{text[-4:]}"
-    if f.autocomplete == "postal-code":
-        return f"〒{text[:3]}-{text[3:]}"
-    return text
-
-
-async def _fill_page(page: Page, form: SchemaForm, page_id: str, example: dict) -> None:
-    # Lists first: add (or remove) items until the page has as many as the example.
-    for top in form.page(page_id, example).fields:
-        for f in (f for f in top.walk() if f.kind == "array"):
-            want = len(resolve(example, f.pointer, None) or [])
-            for _ in range(f.max_items + 1):
-                have = int(await page.locator(f'input[name="_count{f.pointer}"]')
-                           .get_attribute("value") or 0)
-                if have == want:
-                    break
-                if have < want:
-                    await page.locator(f'button[name="_nav"][value="add:{f.pointer}"]').click()
-                else:
-                    await page.locator(
-                        f'button[name="_nav"][value="remove:{f.pointer}:{have - 1}"]').click()
-                await page.wait_for_load_state()
-    for index, f in enumerate(form.page(page_id, example).leaves()):
-        value = resolve(example, f.pointer, None)
-        if f.kind == "files":
-            assert value is None, "examples with attachments are not typed here"
-            continue
-        if f.kind in ("radios", "boolean"):
-            if value is not None:
-                option = "true" if value is True else "false" if value is False else str(value)
-                await page.locator(f'input[name="{f.pointer}"][value="{option}"]').check()
-            continue
-        if f.kind == "consent":
-            box = page.locator(f'input[name="{f.pointer}"]')
-            await (box.check() if value is True else box.uncheck())
-            continue
-        if f.kind == "select":
-            await page.locator(f"#{f.id}").select_option("" if value is None else str(value))
-            continue
-        await page.locator(f"#{f.id}").fill("" if value is None else _typed(f, value, index))
-
-
 async def _file(page: Page, procedure: Procedure, form: SchemaForm, example: dict,
                 shot: Shots) -> str:
     """From the first page of the form to the filed application; the application id."""
@@ -203,7 +142,7 @@ async def _file(page: Page, procedure: Procedure, form: SchemaForm, example: dic
     for page_id in form.page_ids():
         await expect(page.locator("input[name=_page]")).to_have_value(page_id)
         assert re.search(rf"/d/drf-[0-9a-f]+/{re.escape(page_id)}$", page.url), page.url
-        await _fill_page(page, form, page_id, example)
+        await fill_page(page, form, page_id, example)
         await shot(page, page_id)
         await page.get_by_role("button", name="次へ進む").click()
         await expect(page.locator("#error-summary")).to_have_count(0)
@@ -269,7 +208,7 @@ async def _complete(kit, stack, procedure: Procedure, app_id: str, javascript: b
                               messages=procedure.messages)
             data = _step_example(procedure, action.id)
             for page_id in step.page_ids():
-                await _fill_page(mine, step, page_id, data)
+                await fill_page(mine, step, page_id, data)
             await shot(mine, f"step-{action.id}")
             await mine.locator("form .actions button.button").click()
             await expect(mine.get_by_role("status")).to_be_visible()
@@ -299,7 +238,7 @@ async def _complete(kit, stack, procedure: Procedure, app_id: str, javascript: b
                         if not leaf.is_group:
                             value = resolve(data, leaf.pointer, None)
                             await section.locator(f"#{leaf.id}").fill(
-                                "" if value is None else _typed(leaf, value, index))
+                                "" if value is None else typed(leaf, value, index))
                 await section.get_by_role("button").last.click()
             else:
                 await staff.locator(f'button[name="action"][value="{action.id}"]').click()

@@ -13,8 +13,10 @@ from playwright.async_api import Request, expect
 from forms.catalog import DEFAULT_ROOT
 from forms.municipalities import load_municipalities
 from forms.schemaform import SchemaForm
-from tests.browser.test_browser_every_procedure import MUNICIPALITY, RESIDENT, _fill_page
+from tests.support.browser import fill_page
 
+MUNICIPALITY = "131016"
+RESIDENT = ("demo-1", "山田 太郎")
 EXAMPLE = json.loads(
     (DEFAULT_ROOT / "disaster-certificate" / "examples" / "valid-basic.json").read_text("utf-8"))
 
@@ -33,7 +35,7 @@ async def test_back_forward_language_switch_and_double_click(kit, stack):
     await page.get_by_role("button", name="次へ進む").click()
     for page_id in ("disaster_event", "applicant"):
         await expect(page.locator("input[name=_page]")).to_have_value(page_id)
-        await _fill_page(page, form, page_id, EXAMPLE)
+        await fill_page(page, form, page_id, EXAMPLE)
         await page.get_by_role("button", name="次へ進む").click()
     await expect(page.locator("h1")).to_have_text("被害を受けた建物")
     family = EXAMPLE["applicant"]["name"]["family"]
@@ -63,7 +65,7 @@ async def test_back_forward_language_switch_and_double_click(kit, stack):
 
     for page_id in form.page_ids()[2:]:
         await expect(page.locator("input[name=_page]")).to_have_value(page_id)
-        await _fill_page(page, form, page_id, EXAMPLE)
+        await fill_page(page, form, page_id, EXAMPLE)
         await page.get_by_role("button", name="次へ進む").click()
     await expect(page.locator("h1")).to_have_text("申請内容の確認")
 

@@ -14,8 +14,8 @@ import json
 from playwright.async_api import expect
 
 from forms.catalog import DEFAULT_ROOT
-from services.keys import spoken_reference
 from tests.support.browser import reload_until
+from workflows.references import spoken_reference
 
 EXAMPLE = json.loads(
     (DEFAULT_ROOT / "disaster-certificate" / "examples" / "valid-basic.json").read_text("utf-8")

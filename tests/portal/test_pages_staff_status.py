@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from services.keys import spoken_reference
 from tests.support.filing import APPS, act, example, filing, issued
 from tests.support.pages import csrf_of, signed_in
 from tests.support.stack import eventually
+from workflows.references import spoken_reference
 
 
 async def _filed_and_surveyed(stack, catalog) -> str:

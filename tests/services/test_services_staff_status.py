@@ -9,10 +9,10 @@ import json
 import re
 
 from identity.principals import Caseworker
-from services.keys import normalize_reference, spoken_reference
 from services.previews import case_history, diff_data, preview_action
 from tests.support.filing import APPS, act, example, filing, issued
 from tests.support.stack import eventually
+from workflows.references import normalize_reference, spoken_reference
 
 
 def _staff(sub: str = "cw-1", roles: tuple[str, ...] = ("reviewer", "surveyor", "approver")):

@@ -4,8 +4,12 @@ case, wait for a change), and how the tests start Debian's Chromium."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from playwright.async_api import Page, expect
+
+from forms.pointers import resolve
+from forms.schemaform import Field, SchemaForm
 
 #: Debian's Chromium (never a downloaded browser), with the flags this closed network needs.
 CHROMIUM = "/usr/bin/chromium"
@@ -17,6 +21,10 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+#: The axe-core rules every page must pass: WCAG 2.2 AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 async def reload_until(page: Page, locator_text: str, *, timeout: float = 20.0) -> None:
@@ -61,3 +69,65 @@ async def act(page: Page, button: str, *, comment: str | None = None) -> None:
     await page.get_by_role("button", name=button, exact=True).click()
     await expect(page.locator("h1")).to_contain_text(button)
     await page.get_by_role("button", name="行う").click()
+
+
+# ---- typing the example as a person would ----------------------------------------------
+
+_FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def typed(f: Field, value: Any, index: int) -> str:
+    """``value`` written the way people write it (the page must read it back exactly)."""
+    text = str(value)
+    if f.kind == "date":
+        year, month, day = (int(p) for p in text.split("-"))
+        styles = [text, f"{year}/{month}/{day}", f"{year}年{month}月{day}日"]
+        if year >= 2019:
+            styles += [f"令和{year - 2018}年{month}月{day}日", f"R{year - 2018}.{month}.{day}"]
+        return styles[index % len(styles)]
+    if f.kind == "integer" and isinstance(value, int):
+        if value >= 10000:
+            return f"{value:,}円" if index % 2 else f"{value:,}"
+        return text.translate(_FULL_WIDTH) if index % 3 == 1 else text
+    if f.kind == "tel":
+        return "+81 " + text[1:] if index % 2 == 0 else f"{text[:3]}-{text[3:-4]}-{text[-4:]}"
+    if f.autocomplete == "postal-code":
+        return f"〒{text[:3]}-{text[3:]}"
+    return text
+
+
+async def fill_page(page: Page, form: SchemaForm, page_id: str, example: dict) -> None:
+    """Answer one page of ``form`` with ``example``'s values, as a person types them."""
+    # Lists first: add (or remove) items until the page has as many as the example.
+    for top in form.page(page_id, example).fields:
+        for f in (f for f in top.walk() if f.kind == "array"):
+            want = len(resolve(example, f.pointer, None) or [])
+            for _ in range(f.max_items + 1):
+                have = int(await page.locator(f'input[name="_count{f.pointer}"]')
+                           .get_attribute("value") or 0)
+                if have == want:
+                    break
+                if have < want:
+                    await page.locator(f'button[name="_nav"][value="add:{f.pointer}"]').click()
+                else:
+                    await page.locator(
+                        f'button[name="_nav"][value="remove:{f.pointer}:{have - 1}"]').click()
+                await page.wait_for_load_state()
+    for index, f in enumerate(form.page(page_id, example).leaves()):
+        value = resolve(example, f.pointer, None)
+        if f.kind == "files":
+            assert value is None, "examples with attachments are not typed here"
+            continue
+        if f.kind in ("radios", "boolean"):
+            if value is not None:
+                option = "true" if value is True else "false" if value is False else str(value)
+                await page.locator(f'input[name="{f.pointer}"][value="{option}"]').check()
+            continue
+        if f.kind == "consent":
+            box = page.locator(f'input[name="{f.pointer}"]')
+            await (box.check() if value is True else box.uncheck())
+            continue
+        if f.kind == "select":
+            await page.locator(f"#{f.id}").select_option("" if value is None else str(value))
+            continue
+        await page.locator(f"#{f.id}").fill("" if value is None else typed(f, value, index))
