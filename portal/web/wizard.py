@@ -40,7 +40,7 @@ from identity.principals import Resident
 from identity.proxy import RELATIONSHIP_LABELS, ProxyFilingInvalid, parse_proxy_filing
 from portal.deps import application_of
 from portal.web import i18n
-from portal.web.cases import proxy_view
+from portal.web.cases import field_value, proxy_view
 from portal.web.render import redirect, render
 from services.cases import applicant_claims
 from services.drafts import PAGE_STATE
@@ -274,6 +274,8 @@ class Wizard:
             "resident/check.html",
             status=status,
             principal=self.principal,
+            # As the 申請控え and the caseworker read them: ¥1,234,567, 令和8年9月10日.
+            show_value=lambda f: field_value(f, i18n.request_lang(self.request)),
             pages=self.form.pages(draft),
             draft=draft,
             errors=errors or [],

@@ -224,3 +224,11 @@ async def test_a_residents_step_with_data_is_filed_on_its_page(stack, catalog):
                                  headers=stack.caseworker("cw-1"))
     report = staff.json()["step_data"]["submit_report"]
     assert report["completed_on"] == "2027-02-20" and report["expenses"][0]["amount"] == 280000
+
+
+async def test_the_check_page_reads_as_the_copy_and_the_caseworker_read(stack):
+    """Dates and amounts on 申請内容の確認 in the pages' one format (not 2026-09-20)."""
+    async with signed_in(stack) as http:
+        check = await _fill_all(http, _form(stack), EXAMPLE)
+        page = (await http.get(check)).text
+    assert "令和8年9月20日" in page and "2026-09-20" not in page
