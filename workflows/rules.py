@@ -185,7 +185,9 @@ def available_actions(
     candidates = list(APPLICANT_ACTIONS)
     stage = definition.stage(view.stage)
     if stage is not None:
-        candidates += [a.id for a in stage.actions]
+        # Not the claim of a case the caseworker holds already: the pages would offer it.
+        candidates += [a.id for a in stage.actions
+                       if not (a.kind == "claim" and view.assignee == actor.subject)]
     allowed = []
     for name in candidates:
         probe = ActionRequest(action=name, actor=actor, comment="-", data={"-": "-"})

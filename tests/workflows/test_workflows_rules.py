@@ -671,3 +671,13 @@ def test_a_copy_of_the_filing_is_never_revoked(disaster):
                                                             document="DOC-C")),
                    "copy_not_revocable", "conflict")
     assert check_revocation(disaster, case, _revoke(caseworker("approver"))) is None
+
+
+def test_a_caseworker_is_not_offered_to_claim_a_case_they_hold(disaster):
+    reviewer = caseworker("reviewer", subject="cw-1")
+    open_case = view(disaster, "intake")
+    assert "claim" in available_actions(disaster, open_case, reviewer)
+    held = open_case.model_copy(update={"assignee": "cw-1"})
+    assert "claim" not in available_actions(disaster, held, reviewer)
+    other = caseworker("reviewer", subject="cw-2")
+    assert "claim" in available_actions(disaster, held, other)  # taking it over stays possible
