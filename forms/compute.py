@@ -85,8 +85,8 @@ def _expression(
     computed: Mapping[str, Any],
     today: dt.date | str,
 ) -> Any:
-    bindings = Bindings(data=application, steps={**steps, action.id: dict(data)},
-                        computed=computed, params=definition.params, today=today)
+    bindings = _bindings(definition, application, {**steps, action.id: dict(data)}, computed,
+                         today)
     if value is not None:
         return evaluate_with(value, bindings)
     result: dict[str, Any] = {}

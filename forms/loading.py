@@ -104,12 +104,12 @@ def build_state(roots: tuple[Path, ...], previous: CatalogState | None = None) -
     for root in roots:
         for code, procedure_id, label, overlay, found in read_overlays(root):
             overlays[(code, procedure_id)] = (label, overlay, found)  # later roots win
+    # A municipality refused for its own files has said why already: its overlays add nothing.
+    failed_municipalities = {f.split("/")[1] for f, _, _ in municipal_problems
+                             if f.startswith(f"{MUNICIPALITIES_DIR}/")}
     for (code, procedure_id), (label, overlay, found) in sorted(overlays.items()):
         versions = [p for (pid, _), p in procedures.items() if pid == procedure_id]
-        failed_itself = any(f.startswith(f"{MUNICIPALITIES_DIR}/{code}/")
-                            for f, _, _ in municipal_problems)
-        if code not in municipalities and not failed_itself:
-            # (A municipality refused for its own files has said why already.)
+        if code not in municipalities and code not in failed_municipalities:
             found = [
                 *found,
                 CatalogProblem(

@@ -32,16 +32,9 @@ from workflows.models import (
     RevocationRequest,
     StartApplication,
 )
+from workflows.procedure import jst_date
 
 __all__ = ["CaseHistory", "Change", "case_history", "diff_data", "preview_action"]
-
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
-
-
-def japan_today(now: dt.datetime) -> str:
-    """The calendar day in Japan, as the workflow passes ``today`` to its computations."""
-    return now.astimezone(JST).date().isoformat()
-
 
 def preview_action(procedure: Procedure, view: ApplicationView, action: ActionDefinition,
                    data: Mapping[str, Any] | None, *, now: dt.datetime) -> dict[str, Any]:
@@ -61,7 +54,7 @@ def preview_action(procedure: Procedure, view: ApplicationView, action: ActionDe
     try:
         return compute_action(
             procedure.definition, action, dict(data or {}), application=view.data,
-            steps=view.step_data, computed=view.computed, today=japan_today(now))
+            steps=view.step_data, computed=view.computed, today=jst_date(now))
     except (KeyError, ValueError, TypeError, JsonPointerException) as exc:
         raise Refused("invalid", "computation_failed",
                       "入力された内容では算定できません。入力を確かめてください。",

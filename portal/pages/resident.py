@@ -219,27 +219,26 @@ async def draft_submit(
 ) -> Response:
     """Send the application held in the draft; a repeat of the same submission (a double
     click, a reload) is answered with the application it filed."""
-    wizard = _new_wizard(request, municipality_code, procedure_id)
-    data = wizard.open_draft(draft_id)
-    if data is None:
-        return _no_draft(request)
-    if wizard.filed:
-        return redirect(f"/my/applications/{wizard.filed}?filed=1")
+    opened = _opened(request, municipality_code, procedure_id, draft_id, filed_query="?filed=1")
+    if isinstance(opened, Response):
+        return opened
+    wizard, data = opened
     problem = wizard.problem_of(data)
     if problem is not None:
         return problem
     return await _file(wizard, data)
 
 
-def _opened(request: Request, municipality_code: str, procedure_id: str,
-            draft_id: str) -> tuple[Wizard, dict] | Response:
-    """The wizard on its draft, or where to go instead (no such draft; already filed)."""
+def _opened(request: Request, municipality_code: str, procedure_id: str, draft_id: str,
+            *, filed_query: str = "") -> tuple[Wizard, dict] | Response:
+    """The wizard on its draft, or where to go instead (no such draft; already filed: its
+    application, with ``filed_query``)."""
     wizard = _new_wizard(request, municipality_code, procedure_id)
     data = wizard.open_draft(draft_id)
     if data is None:
         return _no_draft(request)
     if wizard.filed:
-        return redirect(f"/my/applications/{wizard.filed}")
+        return redirect(f"/my/applications/{wizard.filed}{filed_query}")
     return wizard, data
 
 

@@ -51,7 +51,6 @@ WHO = "_who"  # the first page of a new application: for oneself, or as a proxy
 DRAFT_ID = re.compile(r"^drf-[0-9a-f]{26}$")
 _PROXY_KEYS = ("name", "name_kana", "birthdate", "relationship", "relationship_detail")
 CHECK = "_check"  # the check-your-answers page
-META = PAGE_STATE  # the wizard's own state inside a page-made draft (never filed)
 _NOTICES = ("saved", "conflict", "no_drafts")
 
 
@@ -114,7 +113,7 @@ class Wizard:
             return None
         self.draft_id, self.draft_rev = saved.id, saved.revision
         data = json.loads(json.dumps(saved.data))
-        meta = data.pop(META, None)
+        meta = data.pop(PAGE_STATE, None)
         meta = meta if isinstance(meta, dict) else {}
         self.filed = meta.get("filed") if isinstance(meta.get("filed"), str) else None
         who = meta.get("who")
@@ -138,7 +137,7 @@ class Wizard:
         if self.proxy:
             meta["proxy"] = self.proxy
         saved = self.app.drafts.keep(self.principal, self.draft_id, self.procedure.id,
-                                     self.municipality.code, {**data, META: meta}, revision)
+                                     self.municipality.code, {**data, PAGE_STATE: meta}, revision)
         self.draft_id, self.draft_rev = saved.id, saved.revision
 
     def mark_filed(self, application_id: str) -> None:
@@ -146,7 +145,8 @@ class Wizard:
         same draft is answered with it, and the answers are no longer stored here."""
         with contextlib.suppress(Refused):
             self.app.drafts.keep(self.principal, self.draft_id, self.procedure.id,
-                                 self.municipality.code, {META: {"filed": application_id}}, None)
+                                 self.municipality.code,
+                                 {PAGE_STATE: {"filed": application_id}}, None)
 
     def page_url(self, page_id: str, *, return_to_check: bool = False,
                  notice: str | None = None) -> str:
