@@ -21,7 +21,6 @@ import re
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from forms.packages import Procedure
 from forms.pointers import resolve
 from forms.schemaform import SchemaForm
 from tests.support.browser import AXE_TAGS, fill_page, typed
+from tests.support.catalogue_cases import forward_action, open_campaign, step_example
 from tests.support.stack import eventually, running_stack
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
@@ -157,19 +157,6 @@ async def _file(page: Page, procedure: Procedure, form: SchemaForm, example: dic
 # ---- the caseworkers ---------------------------------------------------------------------
 
 
-def _forward(stage) -> Any:
-    """The action that moves the case on (not a claim, correction, return or refusal)."""
-    return next((a for a in stage.actions
-                 if a.kind == "transition" and a.outcome not in ("rejected", "withdrawn")
-                 and a.id != "return"), None)
-
-
-def _step_example(procedure: Procedure, action_id: str) -> dict:
-    found = procedure.directory / "examples" / f"step-{action_id}.json"
-    assert found.exists(), f"{procedure.id}: no example for step {action_id}"
-    return json.loads(found.read_text("utf-8"))
-
-
 async def _complete(kit, stack, procedure: Procedure, app_id: str, javascript: bool,
                     width: int, shot: Shots) -> None:
     """Take every stage's forward action through the pages: the staff's, and the
@@ -191,7 +178,7 @@ async def _complete(kit, stack, procedure: Procedure, app_id: str, javascript: b
         if current["status"] in ("completed", "rejected", "withdrawn", "closed"):
             break
         stage = procedure.definition.stage(current["stage"])
-        action = _forward(stage) if stage else None
+        action = forward_action(stage) if stage else None
         if action is None:
             break
         if stage.actor == "applicant" and not action.input_schema:
@@ -206,7 +193,7 @@ async def _complete(kit, stack, procedure: Procedure, app_id: str, javascript: b
             await expect(mine.locator("h1")).to_have_text(action.title.ja)
             step = SchemaForm(procedure.step_schemas[action.input_schema],
                               messages=procedure.messages)
-            data = _step_example(procedure, action.id)
+            data = step_example(procedure, action.id)
             for page_id in step.page_ids():
                 await fill_page(mine, step, page_id, data)
             await shot(mine, f"step-{action.id}")
@@ -232,7 +219,7 @@ async def _complete(kit, stack, procedure: Procedure, app_id: str, javascript: b
                 section = staff.locator(f"section[aria-labelledby='input-{action.id}']")
                 step = SchemaForm(procedure.step_schemas[action.input_schema],
                                   messages=procedure.messages)
-                data = _step_example(procedure, action.id)
+                data = step_example(procedure, action.id)
                 for index, f in enumerate(step.all_fields(data)):
                     for leaf in f.walk():
                         if not leaf.is_group:
@@ -273,17 +260,7 @@ async def test_a_resident_files_every_procedure_and_a_caseworker_completes_it(
     form = SchemaForm(procedure.form_schema, messages=procedure.messages,
                       municipality=load_municipalities()[MUNICIPALITY])
     shot = Shots(f"every-{case.name}", width, javascript)
-    campaign = procedure.definition.campaign
-    if campaign is not None:  # e.g. the 現況届: its administrator opens the filing period
-        now = datetime.now(UTC)
-        opened = await stack.http.post(
-            "/api/campaigns", headers=stack.caseworker("admin-1", "admin"),
-            json={"procedure": procedure.id, "municipality": MUNICIPALITY,
-                  "period": str(resolve(example, campaign.period_field)),
-                  "opens_at": (now - timedelta(hours=1)).isoformat(),
-                  "closes_at": (now + timedelta(days=30)).isoformat(), "targets": []})
-        assert opened.status_code == 201, opened.text
-        stack.started.append(opened.json()["campaign_id"])
+    await open_campaign(stack, procedure, example, MUNICIPALITY)  # e.g. the 現況届
 
     resident = await kit.open(javascript=javascript, width=width)
     await kit.sign_in(resident, RESIDENT[1])
