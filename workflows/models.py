@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from forms.definition import ProcedureDefinition
+from forms.lifeevents import LifeEventDefinition
 
 Status = Literal[
     "in_progress",  # a caseworker stage is open
@@ -26,6 +27,11 @@ Status = Literal[
 ]
 #: The task queue of a default installation (settings.task_queue).
 DEFAULT_TASK_QUEUE = "madoguchi-cases"
+
+#: Where a form value came from: verified by the card or a municipal system, or declared by
+#: the resident (typed, or a prefilled value they changed; ``unverified``: the system to
+#: verify it was down, so the resident typed it).
+Provenance = Literal["card", "registry", "account", "declared", "unverified"]
 
 TERMINAL: frozenset[str] = frozenset({"completed", "rejected", "withdrawn", "closed"})
 
@@ -50,6 +56,9 @@ class StartApplication(BaseModel):
     campaign_id: str | None = None  # 現況届 etc.: the campaign workflow to tell of this filing
     request_key: str | None = None  # HMAC of the client's Idempotency-Key: a retry is no duplicate
     proxy: dict[str, Any] | None = None  # 代理申請: who is represented, and the relationship
+    bundle_id: str | None = None  # a life event's bundle (LifeEventWorkflow) this case is of
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    """JSON pointer into ``data`` -> where the value came from (absent: typed)."""
 
 
 class Actor(BaseModel):
@@ -148,6 +157,9 @@ class ApplicationView(BaseModel):
     request_key: str | None = None
     purged: bool = False  # the retention period ended: notices and files are gone
     revocations: list[Revocation] = Field(default_factory=list)
+    bundle_id: str | None = None
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    amendments: int = 0  # how often a bundle's upstream case changed this case's form
 
 
 class NoticeInput(BaseModel):
@@ -231,3 +243,115 @@ def initial_view(start: StartApplication, now: datetime) -> ApplicationView:
         timeline=[TimelineEntry(at=now, event="submitted", stage=stage, actor="applicant")],
         proxy=start.proxy, request_key=start.request_key,
     )
+
+
+# ---- life events (LifeEventWorkflow) ---------------------------------------------------
+
+#: Where one procedure of a bundle stands, as the bundle knows it.
+MemberState = Literal[
+    "filed",  # its case runs (application_id set)
+    "waiting",  # a dependent procedure, waiting for its upstream case
+    "not_filed",  # its dependency's condition did not hold (reason says why)
+    "not_selected",  # eligible, but the resident did not tick it
+    "not_eligible",  # the life event's eligibility expression was false (reason says why)
+    "withdrawn",  # withdrawn before it was filed (the bundle, or its upstream, withdrawn)
+    "failed",  # the dependent filing could not be prepared (a defect: reason says which)
+]
+
+
+class BundleMemberStart(BaseModel):
+    """One procedure of a bundle as the portal decided it at submission."""
+
+    procedure: str
+    title: dict[str, str]
+    state: Literal["filed", "waiting", "not_selected", "not_eligible"]
+    definition: ProcedureDefinition | None = None  # pinned (with the overlay): filed/waiting
+    data: dict[str, Any] | None = None  # the mapped form: filed now (None: dependent)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    reason: dict[str, str] | None = None  # ja/en: why it applies, or why not
+
+
+class StartBundle(BaseModel):
+    """Workflow input of a life event's bundle: everything known at submission."""
+
+    bundle_id: str
+    definition: LifeEventDefinition
+    municipality: str
+    applicant: Applicant
+    household_key: str | None = None  # HMAC of the registry's household id: who may see it
+    household: dict[str, Any] = Field(default_factory=dict)  # as expressions see it
+    account: dict[str, Any] | None = None  # 公金受取口座 as read at submission
+    registry_person: str | None = None  # the registry's person id (re-read at a dependent start)
+    events: dict[str, Any] = Field(default_factory=dict)  # the municipality's disaster events
+    applicant_claims: dict[str, Any] = Field(default_factory=dict)  # verified sign-in claims
+    answers: dict[str, Any]
+    provenance: dict[str, Provenance] = Field(default_factory=dict)  # of the answers
+    members: list[BundleMemberStart]
+    submitted_at: datetime
+    lang: Literal["ja", "en"] = "ja"
+    request_key: str | None = None
+
+
+class CaseReport(BaseModel):
+    """Signal from a case to its bundle: it issued a document, or its status changed to
+    one a dependency or the status page cares about (issuing, terminal)."""
+
+    application_id: str
+    procedure: str
+    status: Status
+    stage: str
+    document: str | None = None  # the document type just issued, if that is the news
+    documents: list[DocumentRef] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict)
+    step_data: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    computed: dict[str, Any] = Field(default_factory=dict)
+
+
+class Amendment(BaseModel):
+    """Signal from a bundle to a dependent case: its upstream case changed the mapped form
+    (e.g. a re-survey changed the damage grade)."""
+
+    data: dict[str, Any]
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    reason: dict[str, str]  # ja/en, shown in the case's timeline
+    upstream_application_id: str
+
+
+class BundleMember(BaseModel):
+    procedure: str
+    title: dict[str, str]
+    state: MemberState
+    application_id: str | None = None  # the newest filing of this procedure
+    filings: list[str] = Field(default_factory=list)  # every filing (a new decision adds one)
+    reason: dict[str, str] | None = None  # ja/en
+    waits_for: dict[str, str] | None = None  # ja/en: what a waiting member waits for
+    status: Status | None = None  # as last reported by its case
+    stage: str | None = None
+    documents: list[DocumentRef] = Field(default_factory=list)
+    computed: dict[str, Any] = Field(default_factory=dict)
+
+
+class BundleView(BaseModel):
+    """What the bundle's Query returns (before authorization)."""
+
+    bundle_id: str
+    life_event: str
+    life_event_version: str
+    title: dict[str, str]
+    municipality: str
+    applicant_key: str
+    applicant_name: str | None
+    household_key: str | None
+    submitted_at: datetime
+    status: Literal["open", "closed"]  # closed: every member ended or was not filed
+    members: list[BundleMember]
+    answers: dict[str, Any]
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class BundleWithdrawal(BaseModel):
+    """Update of a bundle: the applicant withdraws every procedure not yet filed (the
+    service withdraws the filed cases one by one)."""
+
+    actor: Actor

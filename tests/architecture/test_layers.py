@@ -20,16 +20,19 @@ ALLOWED: dict[str, set[str]] = {
     "forms": set(),
     "identity": {"forms"},
     "records": {"forms", "identity"},
+    "adapters": {"forms", "identity"},
     "documents": {"forms", "records"},
     "notices": {"forms", "records"},
-    "workflows": {"forms", "identity", "records", "documents", "notices"},
-    "services": {"forms", "identity", "records", "documents", "notices", "workflows"},
-    "portal": {"forms", "identity", "records", "documents", "notices", "workflows", "services"},
-    "madoguchi": {"forms", "identity", "records", "documents", "notices", "workflows",
-                  "services", "portal"},
+    "workflows": {"forms", "identity", "records", "adapters", "documents", "notices"},
+    "services": {"forms", "identity", "records", "adapters", "documents", "notices",
+                 "workflows"},
+    "portal": {"forms", "identity", "records", "adapters", "documents", "notices", "workflows",
+               "services"},
+    "madoguchi": {"forms", "identity", "records", "adapters", "documents", "notices",
+                  "workflows", "services", "portal"},
 }
 HTTP_FRAMEWORKS = {"fastapi", "starlette"}
-HTTP_FREE = ("forms", "identity", "records", "documents", "notices", "workflows", "services")
+HTTP_FREE = ("forms", "identity", "records", "adapters", "documents", "notices", "workflows", "services")
 ROUTE_PACKAGES = ("portal.api.routes", "portal.pages")
 
 
