@@ -26,7 +26,7 @@ from portal.bodylimit import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, BodyLimit, BodyL
 from portal.deps import PortalContext
 from portal.errors import install_error_handlers
 from portal.headers import SecurityHeadersMiddleware, install_api_docs
-from portal.pages import auth, caseworker, notifications, public, resident
+from portal.pages import auth, caseworker, ledger, life_events, notifications, public, resident
 from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
 
 #: Every router, in the order they are mounted: the API by resource, then the pages.
@@ -46,7 +46,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     public.router,
     resident.router,
+    life_events.router,
     caseworker.router,
+    ledger.router,
     notifications.router,
 )
 
