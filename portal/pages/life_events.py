@@ -109,7 +109,7 @@ class _Run:
         self.municipality = municipality
         self.event = event
         self.q = questionnaire
-        self.form = SchemaForm(questionnaire.schema,
+        self.form = SchemaForm(questionnaire.form_schema,
                                municipality=application_of(request).catalogue
                                .municipality(municipality))
         self.page_ids = self.form.page_ids()
@@ -330,15 +330,9 @@ async def bundle(request: Request, bundle_id: str, filed: str | None = None,
         request, "resident/bundle.html", principal=principal, bundle=view,
         title=view.title, members=members, filed=bool(filed),
         done=done if done in ("withdraw", "withdraw_all") else None,
-        may_withdraw=[m["procedure"] for m in members if _withdrawable(m)],
+        may_withdraw=[m.procedure for m in view.members if m.may_withdraw],
+        may_withdraw_all=view.may_withdraw_all,
     )
-
-
-def _withdrawable(member: dict[str, Any]) -> bool:
-    if member["state"] == "waiting":
-        return True
-    return member["state"] == "filed" and member["status"] not in (
-        "completed", "rejected", "withdrawn", "closed")
 
 
 @router.get("/my/bundles/{bundle_id}/withdraw")

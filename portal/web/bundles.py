@@ -66,6 +66,8 @@ def member_rows(members: list[Any], lang: str, *, document_base: str,
             "state": m.state,
             "status": status,
             "state_text": state_text,
+            "stage_title": (i18n.pick(m.stage_title, lang)
+                            if getattr(m, "stage_title", None) else None),
             "waits_for": i18n.pick(m.waits_for, lang) if m.waits_for else None,
             "reason": i18n.pick(m.reason, lang) if m.reason else None,
             "application_id": m.application_id,

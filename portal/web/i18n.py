@@ -458,6 +458,12 @@ STRINGS: dict[str, tuple[str, str]] = {
                                 "The resident register cannot be read right now. Please enter "
                                 "the details yourself: they are sent marked as not verified, "
                                 "and staff will check them."),
+    "le.registry.not_found": ("住民基本台帳で、あなたの世帯を見つけられませんでした。"
+                              "ご自身で入力してください。入力した内容は「未確認」として申請され、"
+                              "担当者が確認します。",
+                              "We could not find your household in the resident register. "
+                              "Please enter the details yourself: they are sent marked as not "
+                              "verified, and staff will check them."),
     "le.offers.title": ("申請する手続きを選んでください", "Choose the procedures to apply for"),
     "le.offers.intro": ("答えた内容から、申請できる手続きを選びました。"
                         "申請しないものはチェックを外してください。",
@@ -495,6 +501,11 @@ STRINGS: dict[str, tuple[str, str]] = {
                            "Each procedure shows its receipt and the documents issued."),
     "le.bundle.procedures": ("手続き", "Procedures"),
     "le.bundle.waits": ("待っていること", "Waiting for"),
+    "le.bundle.stage": ("いまの段階", "Current step"),
+    "le.bundle.household": ("ご家族が申請した手続きの状況です。申請の内容と書類は、"
+                            "申請したご本人だけが見られます。",
+                            "These are the procedures a member of your household filed. "
+                            "Only they can see the answers and documents."),
     "le.bundle.reason": ("理由", "Why"),
     "le.bundle.open": ("詳しく見る", "Details"),
     "le.bundle.withdraw_one": ("この手続きを取り下げる", "Withdraw this one"),
