@@ -45,11 +45,12 @@ from forms.lifeevents_mapping import (
 from forms.municipalities import MUNICIPALITIES_DIR, Municipality
 from forms.overlay import merge_patch, params_patch_problems
 from forms.packages import MESSAGE_LANGUAGES, Procedure, version_key
-from forms.pointers import escape
+from forms.pointers import escape, resolve, segments
 from forms.problems import UNREADABLE, CatalogProblem, ProblemLog
 from forms.schemacheck import check_schema
-from forms.schemas import first, iter_fields
-from forms.validation import validate_data
+from forms.schemas import common_registry, first, iter_fields
+from forms.texts import message as field_message
+from forms.validation import FieldError, ValidationResult, validate_data
 
 __all__ = [
     "LIFE_EVENTS_DIR",
@@ -59,6 +60,7 @@ __all__ = [
     "apply_life_event_overlay",
     "load_life_events",
     "read_life_event_overlays",
+    "validate_answers",
 ]
 
 LIFE_EVENTS_DIR = "life-events"
@@ -171,6 +173,18 @@ def _check_definition(definition: LifeEventDefinition, questionnaire: dict,
             checker.add(at, f"{pointer!r} is not a field of the questionnaire")
         for message in check_expression(rule.value, scope):
             checker.add(f"{at}/value", message)
+    ledger = definition.ledger
+    if ledger is not None:
+        for name in ("address", "household_size"):
+            text = getattr(ledger, name)
+            for message in (check_expression(text, scope) if text is not None else []):
+                checker.add(f"/ledger/{name}", message)
+        values = [("/ledger/grade", ledger.grade)] if ledger.grade else []
+        values += [(f"/ledger/amounts/{i}", v) for i, v in enumerate(ledger.amounts)]
+        case_scope = Scope(data=data, params=definition.params, life_event=True, case=True)
+        for where, value in values:
+            for message in check_expression(value.value, case_scope):
+                checker.add(f"{where}/value", message)
     if definition.event_field is not None and definition.event_field not in data:
         checker.add("/event_field", f"{definition.event_field!r} is not a field of the "
                     "questionnaire")
@@ -387,6 +401,28 @@ def apply_life_event_overlay(
         return None, problems
     return LifeEvent(effective, standard.directory, standard.questionnaire, standard.messages,
                      municipality=code), []
+
+
+def validate_answers(event: LifeEvent, municipality: Municipality | None, answers: object,
+                     registry: Registry | None = None) -> ValidationResult:
+    """The questionnaire's field errors of ``answers`` (schema first, then a field choosing
+    from the municipality's disaster events must name one: ``unknown_disaster_event``)."""
+    registry = registry if registry is not None else common_registry()
+    result = validate_data(event.questionnaire, answers, messages=event.messages,
+                           registry=registry)
+    if not result.valid or not isinstance(answers, dict):
+        return result
+    known = {e.id for e in (municipality.disaster_events if municipality else [])}
+    errors = []
+    for pointer, chain in iter_fields(event.questionnaire, registry):
+        if first(chain, "x-choices") != "disaster_events":
+            continue
+        value = resolve(answers, pointer, None)
+        if value is not None and value not in known:
+            text = field_message("unknown_disaster_event", segments(pointer), chain,
+                                 event.messages)
+            errors.append(FieldError(path=pointer, code="unknown_disaster_event", message=text))
+    return ValidationResult(valid=not errors, errors=errors)
 
 
 def newest(events: Mapping[tuple[str, str], LifeEvent], life_event_id: str) -> LifeEvent | None:

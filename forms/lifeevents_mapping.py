@@ -11,17 +11,23 @@ The environment is the one :mod:`forms.lifeevents` describes; build it with
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from forms.dedupe import MissingHousehold, normalized
 from forms.expressions import Bindings, ExpressionError, evaluate_with
 from forms.lifeevents import Dependency, LifeEventDefinition, OfferedProcedure, PrefillSource
 from forms.municipalities import Municipality
-from forms.pointers import assign
+from forms.pointers import assign, escape, is_missing, resolve
 
 __all__ = [
+    "MissingHousehold",
+    "bundle_material",
     "dependency_holds",
     "events_binding",
+    "form_provenance",
     "is_eligible",
     "life_event_bindings",
     "map_form",
@@ -118,3 +124,66 @@ def prefill_values(definition: LifeEventDefinition, bindings: Bindings,
         if value is not None:
             found[pointer] = (value, rule.source)
     return found
+
+
+_DATA_PATH = re.compile(
+    r"^\s*(data|household|applicant|account)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$")
+
+
+def form_provenance(offered: OfferedProcedure, answers: Mapping[str, str], *,
+                    household_verified: bool) -> dict[str, str]:
+    """Where each value of a procedure's mapped form came from, as the case records it.
+
+    A form value copied from the answers (``data.a.b``) takes the provenance of those
+    answers (``answers``: questionnaire pointer -> provenance); one read straight from the
+    registry (``household...``) is ``registry`` (``unverified`` when the registry could not
+    be read), from the sign-in (``applicant...``) ``card``, from ``account`` ``account``.
+    Computed values (any other expression) record nothing: they are the procedure's own.
+    """
+    found: dict[str, str] = {}
+    for target, text in offered.form.items():
+        match = _DATA_PATH.match(text)
+        if match is None:
+            continue
+        root, path = match.group(1), [p for p in match.group(2).split(".") if p]
+        if root != "data":
+            found[target] = {"household": "registry" if household_verified else "unverified",
+                             "applicant": "card", "account": "account"}[root]
+            continue
+        source = "".join(f"/{escape(p)}" for p in path)
+        for pointer, provenance in answers.items():
+            if pointer == source or pointer.startswith(source + "/"):
+                found[target.rstrip("/") + pointer[len(source):]] = provenance
+            elif source.startswith(pointer + "/"):
+                found[target] = provenance
+    return found
+
+
+def bundle_material(definition: LifeEventDefinition, municipality: str, answers: Mapping[str, Any],
+                    *, applicant_key: str, household_id: str | None,
+                    address: str | None) -> str:
+    """Canonical JSON of what makes two bundles of a life event the same one (HMAC it into
+    the bundle id; it holds personal data). Scope ``household``: the registry's household
+    id, else the verified registered address (as :mod:`forms.dedupe` does); the answer at
+    ``event_field`` (one bundle per household per disaster) and the rule's ``fields``.
+
+    :raises MissingHousehold: scope ``household`` with neither a household id nor an address.
+    """
+    rule = definition.dedupe
+    fields: dict[str, Any] = {}
+    for pointer in ([definition.event_field] if definition.event_field else []) + rule.fields:
+        value = resolve(dict(answers), pointer)
+        value = None if is_missing(value) else value
+        fields[pointer] = normalized(value) if rule.normalize else value
+    material: dict[str, Any] = {"life_event": definition.id, "municipality": municipality,
+                                "fields": fields, "scope": rule.scope}
+    if rule.scope == "household":
+        if household_id:
+            material["household"] = household_id
+        elif address:
+            material["address"] = normalized(address)
+        else:
+            raise MissingHousehold("no household id and no verified address")
+    elif rule.scope != "municipality":
+        material["applicant"] = applicant_key
+    return json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
