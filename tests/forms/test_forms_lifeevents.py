@@ -6,9 +6,14 @@ import copy
 import pytest
 
 from forms.catalog import DEFAULT_ROOT, Catalog, UnknownLifeEvent
+from forms.dedupe import MissingHousehold
 from forms.expressions import Scope, check
+from forms.lifeevent_packages import validate_answers
+from forms.lifeevents import LifeEventDefinition, OfferedProcedure
 from forms.lifeevents_mapping import (
+    bundle_material,
     dependency_holds,
+    form_provenance,
     is_eligible,
     life_event_bindings,
     map_form,
@@ -226,3 +231,66 @@ def test_the_life_event_scope_of_expressions():
     assert check("computed.x", scope)[0].startswith("unknown name 'computed'")
     # A procedure's expressions still do not know the life event's names.
     assert check("household.size", Scope())[0].startswith("unknown name 'household'")
+
+
+def test_the_form_records_where_each_copied_value_came_from(tmp_path):
+    write_flood(tmp_path)
+    certificate, support = _load(tmp_path).life_event("flood").definition.procedures
+    answers = {"/applicant/name": "card", "/applicant/address": "declared",
+               "/household_size": "unverified", "/owner": "declared"}
+    assert form_provenance(certificate, answers, household_verified=True) == {
+        "/applicant/name": "card", "/applicant/address": "declared",
+        "/property/address": "declared"}
+    offered = OfferedProcedure.model_validate({
+        **DEFINITION["procedures"][1], "form": {"/size": "household.size",
+                                                "/who": "applicant.name",
+                                                "/bank": "account", "/n": "data.household_size",
+                                                "/grade": "case.computed.damage_grade"}})
+    assert form_provenance(offered, answers, household_verified=False) == {
+        "/size": "unverified", "/who": "card", "/bank": "account", "/n": "unverified"}
+    assert form_provenance(support, {}, household_verified=True) == {}
+
+
+def test_one_bundle_per_household_and_event_whoever_files():
+    definition = LifeEventDefinition.model_validate(DEFINITION)
+    common = dict(applicant_key="k1", address="東京都千代田区永田町一丁目7番1号")
+    taro = bundle_material(definition, "131016", ANSWERS, household_id="H-1", **common)
+    hanako = bundle_material(definition, "131016", ANSWERS, household_id="H-1",
+                             applicant_key="k2", address=None)
+    assert taro == hanako
+    other_event = bundle_material(definition, "131016", {**ANSWERS, "disaster_event": "x"},
+                                  household_id="H-1", **common)
+    assert other_event != taro
+    by_address = bundle_material(definition, "131016", ANSWERS, household_id=None, **common)
+    assert by_address != taro and "永田町" in by_address
+    with pytest.raises(MissingHousehold):
+        bundle_material(definition, "131016", ANSWERS, household_id=None, applicant_key="k",
+                        address=None)
+
+
+def test_answers_are_checked_against_the_questionnaire_and_the_municipalitys_events(tmp_path):
+    write_flood(tmp_path)
+    catalog = _load(tmp_path)
+    event = catalog.life_event("flood")
+    tokyo = catalog.municipalities["131016"]
+    assert validate_answers(event, tokyo, ANSWERS).valid
+    unknown = validate_answers(event, tokyo, {**ANSWERS, "disaster_event": "2030-quake"})
+    assert [(e.path, e.code) for e in unknown.errors] == [
+        ("/disaster_event", "unknown_disaster_event")]
+    missing = validate_answers(event, tokyo, {k: v for k, v in ANSWERS.items() if k != "owner"})
+    assert [e.path for e in missing.errors] == ["/owner"]
+
+
+def test_ledger_columns_are_checked_like_every_expression(tmp_path):
+    ledger = {"address": "data.applicant.address.city + data.applicant.address.street",
+              "household_size": "data.household_size",
+              "grade": {"procedure": "disaster-certificate",
+                        "value": "case.computed.damage_grade"},
+              "amounts": [{"procedure": "flood-support", "value": "case.computed.nope.x"},
+                          {"procedure": "flood-support", "value": "case.amount"}]}
+    write_flood(tmp_path, definition={**DEFINITION, "ledger": ledger})
+    assert _problems(_load(tmp_path)) == [
+        ("life-events/flood/life-event.json", "/ledger/amounts/1/value")]
+    write_flood(tmp_path, definition={**DEFINITION, "ledger": {
+        **ledger, "amounts": [], "grade": {"procedure": "moving", "value": "1"}}})
+    assert any("the ledger reads 'moving'" in p.message for p in _load(tmp_path).problems)
