@@ -39,7 +39,7 @@ from adapters.models import (
     ResidentRegistry,
 )
 from forms.catalog import UnknownLifeEvent
-from forms.dedupe import MissingHousehold
+from forms.dedupe import MissingHousehold, normalized
 from forms.expressions import Bindings, ExpressionError, evaluate_with
 from forms.filing import validate_application
 from forms.lifeevent_packages import LifeEvent, validate_answers
@@ -390,6 +390,14 @@ class LifeEventService:
                               f"'{name}' is not offered for these answers.",
                               details={"procedure": name})
         key = self.keys.of(resident)
+        bundle_id = self.keys.bundle_id(
+            self._material(definition, municipality, resident, context, answers))
+        request_key = (self.keys.request_key(key, idempotency_key)
+                       if idempotency_key else None)
+        # The household's bundle exists already: a retry gets it back; anyone else (the
+        # spouse too) is pointed to it before any procedure is checked for them.
+        if await self._exists(bundle_id):
+            return await self._same_request(bundle_id, key, request_key)
         provenance = self._answer_provenance(definition, context, place, answers)
         claims = applicant_claims(resident)
         members: list[BundleMemberStart] = []
@@ -398,10 +406,6 @@ class LifeEventService:
             members.append(await self._member(
                 offered, offer, offered.procedure in chosen, resident, key, place, bindings,
                 provenance, context, claims))
-        material = self._material(definition, municipality, resident, context, answers)
-        bundle_id = self.keys.bundle_id(material)
-        request_key = (self.keys.request_key(key, idempotency_key)
-                       if idempotency_key else None)
         start = StartBundle(
             bundle_id=bundle_id, definition=definition, municipality=municipality,
             applicant=Applicant(key=key, name=resident.name),
@@ -413,13 +417,26 @@ class LifeEventService:
             submitted_at=dt.datetime.now(dt.UTC), lang=lang, request_key=request_key)
         try:
             await self._start(start, definition, answers)
-        except WorkflowAlreadyStartedError as exc:
-            if request_key is not None:
-                view = await self._view(bundle_id)
-                if view.applicant_key == key and view.request_key == request_key:
-                    return view  # the same request again: answer as the first time
-            raise _bundle_exists(bundle_id) from exc
+        except WorkflowAlreadyStartedError:
+            return await self._same_request(bundle_id, key, request_key)  # a race lost
         return await self._view(bundle_id)
+
+    async def _same_request(self, bundle_id: str, key: str,
+                            request_key: str | None) -> BundleView:
+        if request_key is not None:
+            view = await self._view(bundle_id)
+            if view.applicant_key == key and view.request_key == request_key:
+                return view  # the same request again: answer as the first time
+        raise _bundle_exists(bundle_id)
+
+    async def _exists(self, workflow_id: str) -> bool:
+        try:
+            await self._client.get_workflow_handle(workflow_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
 
     async def _member(self, offered: OfferedProcedure, offer: Offer, chosen: bool,
                       resident: Resident, key: str, place: Municipality, bindings: Bindings,
@@ -511,21 +528,18 @@ class LifeEventService:
     # ---- what is known before the answers -----------------------------------------------
 
     async def _context(self, resident: Resident) -> _Context:
-        claims = _life_event_claims(resident)
         record, state = await self._find(resident)
-        context = _Context(applicant=claims, registry=state, record=record)
-        if record is not None and self._accounts is not None:
-            try:
-                account = await self._accounts.account(record.person_id)
-            except AdapterUnavailable:
-                return context.model_copy(update={"account_state": "unavailable"})
-            return context.model_copy(update={
-                "account": account, "account_state": "found" if account else "none"})
+        context = _Context(applicant=_life_event_claims(resident), registry=state,
+                           record=record)
         if self._accounts is None or record is None:
-            return context.model_copy(update={
-                "account_state": "unavailable" if state != "verified" or
-                self._accounts is None else "none"})
-        return context
+            # Not configured, or nobody to look up: the resident types it (not verified).
+            return context.model_copy(update={"account_state": "unavailable"})
+        try:
+            account = await self._accounts.account(record.person_id)
+        except AdapterUnavailable:
+            return context.model_copy(update={"account_state": "unavailable"})
+        return context.model_copy(update={"account": account,
+                                          "account_state": "found" if account else "none"})
 
     async def _find(self, resident: Resident) -> tuple[RegistryRecord | None, RegistryState]:
         if self._registry is None:
@@ -619,7 +633,7 @@ class LifeEventService:
         if context.record is not None:
             return self.keys.household_key(context.record.household_id)
         if resident.address:
-            return self.keys.household_key(f"address|{resident.address}")
+            return self.keys.household_key(f"address|{normalized(resident.address)}")
         return None
 
     async def _existing_bundle(self, definition: LifeEventDefinition, municipality: str,
@@ -630,13 +644,7 @@ class LifeEventService:
                 self._material(definition, municipality, resident, context, answers))
         except Refused:
             return None
-        try:
-            await self._client.get_workflow_handle(bundle_id).describe()
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return None
-            raise
-        return bundle_id
+        return bundle_id if await self._exists(bundle_id) else None
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -668,7 +676,8 @@ class LifeEventService:
         if view.applicant_key == self.keys.of(principal):
             return view, True
         if view.household_key is not None:
-            context = await self._context(principal)
+            record, state = await self._find(principal)
+            context = _Context(applicant={}, registry=state, record=record)
             if self._household_key(context, principal) == view.household_key:
                 return view, False
         raise _bundle_not_found()  # do not reveal that someone else's bundle exists
@@ -703,8 +712,7 @@ class LifeEventService:
                              for d in case.documents] if case.documents else out.documents
             out.computed = dict(getattr(case, "computed", {}) or out.computed)
             stage = self._cases.pinned(case).definition.stage(case.stage)
-            out.stage_title = stage.title.model_dump() if stage is not None and getattr(
-                stage, "title", None) is not None else None
+            out.stage_title = stage.title.model_dump() if stage is not None else None
             out.may_withdraw = "withdraw" in details.actions
             return out
 
@@ -854,7 +862,8 @@ class LifeEventService:
             if text is None or definition is None:
                 return None
             case = upstream_case({"status": member.status, "computed": member.computed,
-                                  "documents": member.documents} if member else {})
+                                  "documents": [d.model_dump() for d in member.documents]}
+                                 if member else {})
             bindings = life_event_bindings(
                 definition, answers=view.answers, applicant={}, household={}, account=None,
                 events=events_binding(place), today=_today(), case=case)

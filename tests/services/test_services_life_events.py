@@ -105,7 +105,8 @@ async def test_each_procedure_is_checked_as_its_own_filing_would_be(service):
         "not_offered", {"procedure": "flood-support"})
     # The certificate needs a card sign-in: named in the refusal.
     with pytest.raises(Refused) as refused:
-        await service.submit(resident("low"), "flood", TOKYO, ANSWERS, [])
+        await service.submit(resident("low", address="東京都千代田区永田町一丁目7番1号"),
+                             "flood", TOKYO, ANSWERS, [])
     assert (refused.value.kind, refused.value.code) == ("forbidden", "assurance_too_low")
     assert refused.value.details["procedure"] == "disaster-certificate"
     # No registry and no verified address: whose household it is cannot be known.
