@@ -980,7 +980,7 @@ def _case_cell(case: LedgerCase) -> str:
 
 
 def _bundle_not_found() -> Refused:
-    return Refused("not_found", "bundle_not_found", "申請が見つかりません。", "Bundle not found.")
+    return Refused("not_found", "not_found", "申請が見つかりません。", "Bundle not found.")
 
 
 def _bundle_exists(bundle_id: str) -> Refused:
