@@ -10,14 +10,24 @@ from a state is :mod:`forms.catalog`'s job; deciding when to build a new one is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from referencing import Registry
 
 from forms.computations import default_registry
 from forms.effective import apply_overlay, read_overlays
+from forms.lifeevent_packages import (
+    LIFE_EVENTS_DIR,
+    LifeEvent,
+    LifeEventOverlay,
+    apply_life_event_overlay,
+    load_life_events,
+    read_life_event_overlays,
+)
 from forms.municipalities import MUNICIPALITIES_DIR, Municipality, read_municipalities
 from forms.overlay import Overlay
-from forms.packages import PackageLoader, Procedure
+from forms.packages import PackageLoader, Procedure, version_key
 from forms.problems import CatalogProblem
 from forms.schemacheck import check_common
 from forms.schemas import common_registry
@@ -36,6 +46,12 @@ class CatalogState:
     municipalities: dict[str, Municipality]
     problems: list[CatalogProblem]
     by_directory: dict[Path, Procedure]
+    life_events: dict[tuple[str, str], LifeEvent] = field(default_factory=dict)
+    """Life events by (id, version), as defined (no overlay)."""
+    effective_life_events: dict[tuple[str, str, str], LifeEvent] = field(default_factory=dict)
+    """(id, version, municipality) -> the life event with that municipality's overlay."""
+    refused_life_events: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """(id, version, municipality) whose overlay was refused -> the overlay file."""
 
 
 def build_state(roots: tuple[Path, ...], previous: CatalogState | None = None) -> CatalogState:
@@ -60,7 +76,8 @@ def build_state(roots: tuple[Path, ...], previous: CatalogState | None = None) -
             )
             continue
         for directory in sorted(p for p in root.iterdir() if p.is_dir()):
-            if directory.name.startswith((".", "_")) or directory.name == MUNICIPALITIES_DIR:
+            if directory.name.startswith((".", "_")) or directory.name in (
+                    MUNICIPALITIES_DIR, LIFE_EVENTS_DIR):
                 continue
             loader = PackageLoader(directory, registry, computations)
             procedure = loader.run()
@@ -146,4 +163,56 @@ def build_state(roots: tuple[Path, ...], previous: CatalogState | None = None) -
                 )
             else:
                 effective[key] = result
-    return CatalogState(procedures, effective, refused, municipalities, problems, by_directory)
+    life_events, life_problems = load_life_events(roots, _newest(procedures), registry,
+                                                  municipalities)
+    problems.extend(life_problems)
+    effective_events, refused_events = _life_event_overlays(
+        roots, life_events, _newest(procedures), municipalities, failed_municipalities,
+        registry, problems)
+    return CatalogState(procedures, effective, refused, municipalities, problems, by_directory,
+                        life_events, effective_events, refused_events)
+
+
+def _newest(procedures: dict[tuple[str, str], Procedure]) -> dict[str, Procedure]:
+    newest: dict[str, Procedure] = {}
+    for procedure in sorted(procedures.values(), key=lambda p: version_key(p.version)):
+        newest[procedure.id] = procedure
+    return newest
+
+
+def _life_event_overlays(
+    roots: tuple[Path, ...], life_events: dict[tuple[str, str], LifeEvent],
+    procedures: dict[str, Procedure], municipalities: dict[str, Municipality],
+    failed_municipalities: set[str], registry: Registry, problems: list[CatalogProblem],
+) -> tuple[dict[tuple[str, str, str], LifeEvent], dict[tuple[str, str, str], str]]:
+    """Each municipality's overlays of life events, applied to every version they cover."""
+    found: dict[tuple[str, str], tuple[str, LifeEventOverlay | None, list[CatalogProblem]]] = {}
+    for root in roots:
+        for code, event_id, label, overlay, trouble in read_life_event_overlays(root):
+            found[(code, event_id)] = (label, overlay, trouble)  # later roots win
+    effective: dict[tuple[str, str, str], LifeEvent] = {}
+    refused: dict[tuple[str, str, str], str] = {}
+    for (code, event_id), (label, overlay, trouble) in sorted(found.items()):
+        versions = [e for (eid, _), e in life_events.items() if eid == event_id]
+        if code not in municipalities and code not in failed_municipalities:
+            trouble = [*trouble, CatalogProblem(file=label, pointer="",
+                                                message=f"no municipality {code} is defined")]
+        if not versions:
+            trouble = [*trouble, CatalogProblem(file=label, pointer="",
+                                                message=f"no life event {event_id!r} to adopt")]
+        problems.extend(trouble)
+        for standard in versions:
+            key = (event_id, standard.version, code)
+            if trouble or overlay is None or code not in municipalities:
+                refused[key] = label
+                continue
+            if not overlay.applies_to(standard.version):
+                continue
+            result, overlay_problems = apply_life_event_overlay(
+                standard, overlay, code, label, procedures, registry)
+            if result is None:
+                refused[key] = label
+                problems.extend(overlay_problems)
+            else:
+                effective[key] = result
+    return effective, refused

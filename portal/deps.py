@@ -50,13 +50,18 @@ class PortalContext:
     #: Ended sessions and sessions' CSRF tokens; shared by all web processes when wired by
     #: madoguchi.runtime (the default is this process's alone).
     sessions: SessionStore = field(default_factory=SessionStore.in_memory)
+    #: The municipal systems life events prefill from (adapters.models protocols); None:
+    #: not configured, the resident types the data (marked as not verified).
+    registry: Any = None
+    accounts: Any = None
     app: Application = field(init=False)
 
     def __post_init__(self) -> None:
         self.app = Application.assemble(
             self.cases, register=self.register, blobs=self.blobs, inbox=self.inbox,
             notices=self.notices, catalog=self.catalog, drafts=self.drafts,
-            attachments=self.attachments, trust_roots=self.trust_roots)
+            attachments=self.attachments, trust_roots=self.trust_roots,
+            registry=self.registry, accounts=self.accounts)
 
 
 def context_of(request: Request) -> PortalContext:

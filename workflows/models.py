@@ -348,6 +348,7 @@ class BundleView(BaseModel):
     answers: dict[str, Any]
     provenance: dict[str, Provenance] = Field(default_factory=dict)
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    request_key: str | None = None  # StartBundle.request_key: a retried submission is no duplicate
 
 
 class BundleWithdrawal(BaseModel):
@@ -355,3 +356,4 @@ class BundleWithdrawal(BaseModel):
     service withdraws the filed cases one by one)."""
 
     actor: Actor
+    procedure: str | None = None  # one waiting procedure only (None: every one not yet filed)

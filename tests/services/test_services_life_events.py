@@ -1,0 +1,132 @@
+"""LifeEventService: what a resident is asked, offered and refused before a bundle starts.
+
+On the dev server with the ``flood`` life event of tests/support/lifeevents.py and no
+municipal systems configured (the registry is then "unavailable": the resident types the
+household, and it counts as not verified).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from forms.catalog import DEFAULT_ROOT, Catalog
+from identity.devissuer import DEV_RESIDENT_ISSUER, DEV_STAFF_ISSUER
+from identity.principals import Business, Caseworker, Resident
+from services.cases import CaseService
+from services.life_events import LifeEventService
+from services.refusals import InvalidData, Refused
+from tests.support.lifeevents import ANSWERS, write_flood
+
+TOKYO = "131016"
+
+
+@pytest.fixture
+async def service(dev_env, tmp_path):
+    write_flood(tmp_path)
+    catalog = Catalog.load(DEFAULT_ROOT, tmp_path)
+    assert catalog.problems == []
+    queue = f"life-{uuid.uuid4().hex[:8]}"
+    cases = CaseService(dev_env.client, catalog=catalog, id_secret=b"s" * 32, task_queue=queue)
+    built = LifeEventService(dev_env.client, cases, registry=None, accounts=None,
+                             task_queue=queue)
+    built.started = []  # type: ignore[attr-defined]
+    yield built
+    for workflow_id in built.started:  # type: ignore[attr-defined]
+        await dev_env.client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+def resident(level: str = "high", **facts) -> Resident:
+    return Resident(issuer=DEV_RESIDENT_ISSUER, subject=f"r-{uuid.uuid4().hex[:8]}",
+                    name="山田 太郎", assurance="urn:madoguchi:acr:dev-card",
+                    assurance_level=level, **facts)
+
+
+async def test_the_questionnaire_is_prefilled_from_the_card_with_its_source(service):
+    taro = resident(address="東京都千代田区永田町一丁目7番1号")
+    asked = await service.questionnaire(taro, "flood", TOKYO, "en")
+    assert asked.answers == {"contact_name": "山田 太郎"}
+    assert asked.provenance == {"/contact_name": "card"}
+    assert asked.registry == "unavailable" and asked.account is False
+    assert asked.form_schema["properties"]["household_size"]["title"] == "Household size"
+    assert asked.form_schema["properties"]["disaster_event"]["enum"] == [
+        "2026-typhoon-15", "2026-heavy-rain-07"]
+    assert asked.existing_bundle is None  # one per event: known only with the answers
+    nameless = resident()
+    nameless = nameless.model_copy(update={"name": None})
+    assert (await service.questionnaire(nameless, "flood", TOKYO)).answers == {}
+    assert [s.id for s in service.summaries(TOKYO)] == ["flood"]
+
+
+async def test_only_a_resident_files_a_life_event_for_themselves(service):
+    staff = Caseworker(issuer=DEV_STAFF_ISSUER, subject="cw", municipalities=frozenset({TOKYO}),
+                       roles=frozenset({"reviewer"}))
+    company = Business(issuer="https://gbiz.example", subject="b1",
+                       corporate_number="7000012050002", name="株式会社テスト", assurance="x")
+    for who in (staff, company):
+        with pytest.raises(Refused) as refused:
+            await service.questionnaire(who, "flood", TOKYO)
+        assert (refused.value.kind, refused.value.code) == ("forbidden", "residents_only")
+    with pytest.raises(Refused) as refused:
+        await service.submit(resident(), "flood", TOKYO, ANSWERS, [],
+                             proxy={"name": "山田 トメ", "relationship": "child"})
+    assert (refused.value.kind, refused.value.code) == ("forbidden", "no_proxy_life_events")
+    assert "ご本人" in refused.value.message["ja"]
+    with pytest.raises(Refused) as refused:
+        await service.questionnaire(resident(), "moving", TOKYO)
+    assert refused.value.kind == "not_found"
+
+
+async def test_offers_say_what_applies_and_why_on_the_typed_household(service):
+    taro = resident()
+    offers = {o.procedure: o for o in await service.offers(taro, "flood", TOKYO, ANSWERS)}
+    certificate, support = offers["disaster-certificate"], offers["flood-support"]
+    assert certificate.eligible and certificate.required and certificate.selected
+    assert certificate.reason["en"] == "Proves the damage."
+    # The registry could not be read: the size the resident typed stands in for it.
+    assert support.eligible and support.dependent and not support.required
+    assert "罹災証明書の交付申請" in support.waits_for["ja"] and support.after == support.waits_for
+    tenant = await service.offers(taro, "flood", TOKYO, {**ANSWERS, "owner": False})
+    support = next(o for o in tenant if o.procedure == "flood-support")
+    assert not support.eligible and not support.selected
+    assert support.reason == {"ja": "持ち家の方が対象です。", "en": "For owners only."}
+    with pytest.raises(InvalidData) as invalid:
+        await service.offers(taro, "flood", TOKYO, {**ANSWERS, "disaster_event": "2030-x"})
+    assert [e.path for e in invalid.value.errors] == ["/disaster_event"]
+
+
+async def test_each_procedure_is_checked_as_its_own_filing_would_be(service):
+    tenant = {**ANSWERS, "owner": False}
+    with pytest.raises(Refused) as refused:
+        await service.submit(resident(), "flood", TOKYO, tenant, ["flood-support"])
+    assert (refused.value.code, refused.value.details) == (
+        "not_offered", {"procedure": "flood-support"})
+    # The certificate needs a card sign-in: named in the refusal.
+    with pytest.raises(Refused) as refused:
+        await service.submit(resident("low", address="東京都千代田区永田町一丁目7番1号"),
+                             "flood", TOKYO, ANSWERS, [])
+    assert (refused.value.kind, refused.value.code) == ("forbidden", "assurance_too_low")
+    assert refused.value.details["procedure"] == "disaster-certificate"
+    # No registry and no verified address: whose household it is cannot be known.
+    with pytest.raises(Refused) as refused:
+        await service.submit(resident(), "flood", TOKYO, ANSWERS, [])
+    assert (refused.value.kind, refused.value.code) == ("forbidden", "household_unknown")
+
+
+async def test_a_procedure_the_resident_filed_already_is_named(service):
+    taro = resident(address="東京都千代田区永田町一丁目7番1号", name_kana="ヤマダ タロウ",
+                    birthdate=dt.date(1980, 4, 1))
+    certificate = {
+        "disaster_event": ANSWERS["disaster_event"], "applicant": ANSWERS["applicant"],
+        "property": {"address": ANSWERS["applicant"]["address"], "kind": "house",
+                     "ownership": "owner"},
+        "damage": ANSWERS["damage"]}
+    filed = await service._cases.submit(taro, "disaster-certificate", TOKYO, certificate)
+    service.started.append(filed.application_id)
+    with pytest.raises(Refused) as refused:
+        await service.submit(taro, "flood", TOKYO, ANSWERS, ["flood-support"])
+    assert (refused.value.kind, refused.value.code) == ("conflict", "duplicate_application")
+    assert refused.value.details == {"procedure": "disaster-certificate"}
+    assert "罹災証明書の交付申請" in refused.value.message["ja"]
