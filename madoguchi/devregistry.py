@@ -68,14 +68,12 @@ class DemoRegistry:
 
     def find(self, query: PersonQuery) -> RegistryRecord | None:
         name, address = normalized(query.name), normalized(query.address)
-        for household in self._households.values():
-            if normalized(household.address) != address:
-                continue
-            for member in household.members:
-                if (normalized(member.name) == name and member.birthdate == query.birthdate
-                        and (query.gender is None or query.gender == member.gender)):
-                    return self.record(member.person_id)
-        return None
+        matches = [member.person_id for household in self._households.values()
+                   if normalized(household.address) == address for member in household.members
+                   if normalized(member.name) == name and member.birthdate == query.birthdate
+                   and (query.gender is None or query.gender == member.gender)]
+        # Ambiguous is not found: the registry never guesses which person is meant.
+        return self.record(matches[0]) if len(matches) == 1 else None
 
     def account(self, person_id: str) -> PublicFundsAccount | None:
         found = self._accounts.get(person_id)
