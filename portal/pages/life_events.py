@@ -109,7 +109,10 @@ class _Run:
         self.municipality = municipality
         self.event = event
         self.q = questionnaire
-        self.form = SchemaForm(questionnaire.form_schema,
+        # The questionnaire as the catalogue holds it (x-choices, x-ui, both languages), as
+        # the wizard renders a procedure's form; ``form_schema`` is the API's localized copy.
+        event_package = _service(request).life_event(event, municipality)
+        self.form = SchemaForm(event_package.questionnaire, messages=event_package.messages,
                                municipality=application_of(request).catalogue
                                .municipality(municipality))
         self.page_ids = self.form.page_ids()
@@ -196,7 +199,7 @@ class _Run:
 
     def page_errors(self, page_id: str) -> list[FieldError]:
         fields = self.form.page(page_id, self.answers).fields
-        result = validate_data(self.form.schema, self.answers)
+        result = validate_data(self.form.schema, self.answers, messages=self.form.messages)
         return errors_for(result.errors, [f.pointer for f in fields])
 
 

@@ -1,0 +1,141 @@
+"""A life event through the pages in a real Chromium (#18).
+
+``test_questionnaire_offers_and_check_in_chromium`` runs on the ``flood`` life event of
+tests/support/lifeevents.py: the way in from the home page, choosing, the questionnaire
+with each prefilled value's source (one corrected → 「ご自身で入力」; no registry → the
+"could not be checked" notice), the offers, the check page; the questionnaire at 200 % zoom
+(reflows, no sideways scrolling, still answerable); axe-core (WCAG 2.2 AA) on every page met;
+screenshots to docs/images/life-events-*.png.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from forms.catalog import DEFAULT_ROOT, Catalog
+from tests.support.browser import continue_
+from tests.support.lifeevents import write_flood
+from tests.support.stack import running_stack
+
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+@pytest.fixture
+async def stack(dev_env, tmp_path, sealed_documents):
+    """The whole installation, with the ``flood`` life event in its catalogue."""
+    write_flood(tmp_path / "catalog")
+    catalog = Catalog.load(DEFAULT_ROOT, tmp_path / "catalog")
+    assert catalog.problems == []
+    (tmp_path / "data").mkdir()
+    async with running_stack(dev_env.client, tmp_path / "data", catalog,
+                             sealed_documents) as built:
+        yield built
+
+
+async def _photo(page: Page, name: str) -> None:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(IMAGES / f"life-events-{name}.png"), full_page=True)
+
+
+async def test_questionnaire_offers_and_check_in_chromium(kit):
+    resident = await kit.open()
+    await kit.sign_in(resident, "山田 太郎（住民")
+    await resident.goto("/")
+    entry = resident.locator("#life-events")
+    await expect(entry).to_contain_text("くらしの出来事から申請する")
+    await expect(entry).to_contain_text("罹災証明書と支援をまとめて申請します。")
+    await kit.audit(resident, "life-events-home")
+    await _photo(resident, "home")
+    await entry.get_by_role("link", name="水害にあった").click()
+
+    await expect(resident.locator("h1")).to_have_text("何がありましたか")
+    await expect(resident.get_by_label("水害にあった")).to_be_checked()
+    await kit.audit(resident, "life-events-choose")
+    await resident.get_by_role("button", name="質問に答える").click()  # no municipality
+    await expect(resident.get_by_role("alert")).to_contain_text("お住まいの市区町村")
+    await resident.get_by_label("千代田区（東京都）").check()
+    await resident.get_by_role("button", name="質問に答える").click()
+
+    # The card's name is there, saying where it came from; no registry: said too.
+    await expect(resident.locator("#f-contact_name")).to_have_value("山田 太郎")
+    await expect(resident.locator("#f-contact_name-source")).to_have_text(
+        "マイナンバーカードで確認済み")
+    await expect(resident.locator("#registry-unavailable")).to_contain_text(
+        "「未確認」として申請され")
+    await kit.audit(resident, "life-events-questionnaire")
+    await _photo(resident, "questionnaire")
+    await resident.fill("#f-contact_name", "山田 花子")  # corrected: now the resident's
+    await continue_(resident)
+    await resident.get_by_role("button", name="戻る").click()
+    await expect(resident.locator("#f-contact_name-source")).to_have_text("ご自身で入力")
+    await continue_(resident)
+
+    await resident.get_by_label("令和8年台風第15号").check()
+    await continue_(resident)
+    await continue_(resident)  # the applicant left empty: its problems, at the top
+    await expect(resident.locator("#error-summary")).to_be_visible()
+    await kit.audit(resident, "life-events-questionnaire-error")
+    await resident.fill("#f-applicant-name-family", "山田")
+    await resident.fill("#f-applicant-name-given", "太郎")
+    await resident.fill("#f-applicant-name-family_kana", "ヤマダ")
+    await resident.fill("#f-applicant-name-given_kana", "タロウ")
+    await resident.fill("#f-applicant-address-postal_code", "1000014")
+    await resident.select_option("#f-applicant-address-prefecture", "東京都")
+    await resident.fill("#f-applicant-address-city", "千代田区")
+    await resident.fill("#f-applicant-address-street", "永田町一丁目7番1号")
+    await resident.fill("#f-applicant-phone", "0312345678")
+    await continue_(resident)
+    await resident.fill("#f-household_size", "3")
+    await continue_(resident)
+    await resident.get_by_label("はい").check()
+    await continue_(resident)
+    await resident.fill("#f-damage-date", "2026-09-20")
+    await resident.fill("#f-damage-description", "床上浸水")
+    await continue_(resident)
+
+    await expect(resident.locator("h1")).to_have_text("申請する手続きを選んでください")
+    certificate = resident.get_by_label("罹災証明書の交付申請")
+    await expect(certificate).to_be_checked()
+    await expect(certificate).to_be_disabled()  # required: fixed
+    await expect(resident.get_by_label("水害支援金")).to_be_checked()
+    await expect(resident.locator("main")).to_contain_text(
+        "「罹災証明書の交付申請」の結果を待って、自動で申請されます。")
+    await kit.audit(resident, "life-events-offers")
+    await _photo(resident, "offers")
+    await continue_(resident)
+
+    await expect(resident.locator("h1")).to_have_text("申請内容の確認")
+    main = resident.locator("main")
+    await expect(main).to_contain_text("山田 花子")
+    await expect(main).to_contain_text("ご自身で入力")
+    await expect(resident.locator("#chosen")).to_contain_text("水害支援金")
+    await expect(main).to_contain_text("申請控え（電子印つきのPDF）は、手続きごとに1通")
+    await kit.audit(resident, "life-events-check")
+    await _photo(resident, "check")
+
+
+async def test_the_questionnaire_at_200_percent_zoom(kit, browser, portal):
+    """WCAG 1.4.4 / 1.4.10: a 1280 px window at 200 % is 640 CSS px wide at 2 device pixels
+    per CSS pixel; the page reflows (nothing to scroll sideways) and can be answered."""
+    context = await browser.new_context(viewport={"width": 640, "height": 450},
+                                        device_scale_factor=2, locale="ja-JP",
+                                        base_url=portal.url)
+    kit.contexts.append(context)
+    page = await context.new_page()
+    await kit.sign_in(page, "山田 太郎（住民")
+    await page.goto("/life-events/131016/flood")
+    await expect(page.locator("#f-contact_name-source")).to_be_visible()
+    wide = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert wide <= 0, f"the page scrolls sideways by {wide} px at 200 %"
+    await page.locator("#f-contact_name").scroll_into_view_if_needed()
+    await continue_(page)
+    await expect(page.get_by_label("令和8年台風第15号")).to_be_visible()
+    wide = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert wide <= 0
+    await kit.audit(page, "life-events-questionnaire-zoom")
+    await _photo(page, "questionnaire-zoom")
+    assert re.search(r"/life-events/131016/flood$", page.url)
