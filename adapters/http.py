@@ -89,6 +89,8 @@ class JsonInterface:
     """
 
     def __init__(self, name: str, base_url: str, token: str, policy: CallPolicy) -> None:
+        if not token or token != token.strip():
+            raise ValueError(f"{name}: the bearer token is empty or has surrounding spaces")
         self.name = name
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -118,9 +120,13 @@ class JsonInterface:
                 except httpx.TimeoutException as exc:
                     last = f"timed out ({type(exc).__name__})"
                     pause = wait
-                except httpx.TransportError as exc:
+                except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                     last = f"not reachable ({type(exc).__name__})"
                     pause = wait
+                except httpx.TransportError as exc:
+                    # Our side cannot form the request (a bad URL, a proxy): retrying won't help.
+                    raise self._unavailable(operation, f"cannot call ({type(exc).__name__})") \
+                        from None
                 else:
                     if reply.status_code == 200:
                         return self._parse(operation, reply, model)
