@@ -22,6 +22,11 @@ from tests.support.pages import csrf_of, signed_in
 from tests.support.stack import running_stack
 
 BASE = "/life-events/131016/flood"
+APPLICANT = {"/applicant/name/family": "山田", "/applicant/name/given": "太郎",
+             "/applicant/name/family_kana": "ヤマダ", "/applicant/name/given_kana": "タロウ",
+             "/applicant/address/postal_code": "1000014", "/applicant/address/prefecture": "東京都",
+             "/applicant/address/city": "千代田区",
+             "/applicant/address/street": "永田町一丁目7番1号", "/applicant/phone": "0312345678"}
 
 
 @pytest.fixture
@@ -60,14 +65,7 @@ async def _through_questions(http: httpx.AsyncClient, *, owner: bool) -> str:
     answers = [
         ("contact_name", {"/contact_name": "山田 花子"}),  # corrected: now declared
         ("disaster_event", {"/disaster_event": "2026-typhoon-15"}),
-        ("applicant", {"/applicant/name/family": "山田", "/applicant/name/given": "太郎",
-                       "/applicant/name/family_kana": "ヤマダ",
-                       "/applicant/name/given_kana": "タロウ",
-                       "/applicant/address/postal_code": "1000014",
-                       "/applicant/address/prefecture": "東京都",
-                       "/applicant/address/city": "千代田区",
-                       "/applicant/address/street": "永田町一丁目7番1号",
-                       "/applicant/phone": "0312345678"}),
+        ("applicant", APPLICANT),
         ("household_size", {"/household_size": "3"}),
         ("owner", {"/owner": "true" if owner else "false"}),
         ("damage", {"/damage/date": "2026-09-20", "/damage/description": "床上浸水"}),
@@ -170,3 +168,30 @@ async def test_a_procedure_that_does_not_apply_is_listed_with_why(flood_stack):
         assert 'value="flood-support"' not in offers  # nothing to tick
         section = _text(offers.split("対象にならない手続き", 1)[1])
         assert "水害支援金" in section and "持ち家の方が対象です。" in section
+
+
+@pytest.fixture
+async def registry_stack(dev_env, tmp_path, sealed_documents, dev_registry):
+    write_flood(tmp_path / "catalog")
+    catalog = Catalog.load(DEFAULT_ROOT, tmp_path / "catalog")
+    (tmp_path / "data").mkdir()
+    async with running_stack(dev_env.client, tmp_path / "data", catalog, sealed_documents,
+                             adapters=dev_registry.adapters()) as built:
+        yield built
+
+
+async def test_the_household_comes_from_the_resident_register_and_says_so(registry_stack,
+                                                                          dev_registry):
+    async with signed_in(registry_stack) as http:  # 山田 太郎: a household of three
+        shown = (await http.get(BASE)).text
+        assert "世帯の情報を確認できませんでした" not in _text(shown)
+        for page_id, fields in (("contact_name", {}),
+                                ("disaster_event", {"/disaster_event": "2026-typhoon-15"}),
+                                ("applicant", APPLICANT)):
+            shown = (await _post(http, shown, page_id, fields)).text
+        assert 'value="3"' in shown
+        assert re.search(r'id="f-household_size-source">住民基本台帳から<', shown)
+        dev_registry.stop()  # the registry goes down: the resident is told, and types it
+        down = _text((await http.get(BASE)).text)
+        assert "世帯の情報を確認できませんでした" in down
+        assert "住民基本台帳から" not in down
