@@ -20,6 +20,7 @@ from forms.catalog import DEFAULT_ROOT, Catalog
 from tests.support.lifeevents import write_flood
 from tests.support.pages import csrf_of, signed_in
 from tests.support.stack import running_stack
+from workflows import search_attributes as sa
 
 BASE = "/life-events/131016/flood"
 APPLICANT = {"/applicant/name/family": "山田", "/applicant/name/given": "太郎",
@@ -195,3 +196,25 @@ async def test_the_household_comes_from_the_resident_register_and_says_so(regist
         down = _text((await http.get(BASE)).text)
         assert "世帯の情報を確認できませんでした" in down
         assert "住民基本台帳から" not in down
+
+
+@pytest.mark.skipif(not hasattr(sa, "EVENT_ID"),
+                    reason="the bundle's search attributes come with h-engine")
+async def test_the_ledger_lists_the_caseworkers_disaster_events_only(flood_stack):
+    async with signed_in(flood_stack, "cw-131016-1") as http:
+        first = await http.get("/staff/ledger")
+        assert first.status_code == 303  # the newest event of their municipality
+        assert first.headers["location"] == (
+            "/staff/ledger?municipality=131016&event=2026-typhoon-15")
+        page = await http.get(first.headers["location"])
+        assert page.status_code == 200, _text(page.text)[:1500]
+        text = _text(page.text)
+        assert "被災者台帳" in text and "令和8年7月豪雨" in text and "0 世帯" in text
+        assert "横浜" not in text  # another municipality's events are not theirs
+        csv = await http.get("/staff/ledger.csv?municipality=131016&event=2026-typhoon-15")
+        assert csv.status_code == 200
+        assert csv.content.startswith("\ufeff世帯主（申請者）".encode())
+        other = await http.get("/staff/ledger.csv?municipality=141003&event=anything")
+        assert other.status_code == 404
+    async with signed_in(flood_stack) as http:  # a resident
+        assert (await http.get("/staff/ledger")).status_code == 403
