@@ -69,7 +69,7 @@ async def ledger(request: Request, municipality: str | None = None, event: str |
                        **_filters(grade, status)})
     return render(
         request, "staff/ledger.html", principal=principal, events=events, chosen=chosen,
-        ledger=result, grade=grade or "", status=status or "",
+        ledger=result, grade=grade or "", chosen_status=status or "",
         csv_url=f"/staff/ledger.csv?{query}", yen=yen,
     )
 
