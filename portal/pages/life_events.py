@@ -189,18 +189,42 @@ class _Run:
                    "after": i18n.pick(text_of(o.after), lang) if o.after else None}
                   for o in offers
                   if o.eligible and (o.required or o.procedure in (self.selected or []))]
+        common = self._common()
+        # On the check page every answer says where it came from, also one inside a
+        # prefilled group or list (the account, the household's members).
+        common["sources"] = _leaf_sources(self.form.all_fields(self.answers),
+                                          common["sources"])
         return render(
             self.request, "resident/life_event_check.html",
             status=409 if self.refusal else 200,
             pages=self.form.pages(self.answers), chosen=chosen, refusal=self.refusal,
             show_value=lambda f: field_value(f, lang), page_number=len(self.page_ids) + 2,
-            **self._common(),
+            **common,
         )
 
     def page_errors(self, page_id: str) -> list[FieldError]:
         fields = self.form.page(page_id, self.answers).fields
         result = validate_data(self.form.schema, self.answers, messages=self.form.messages)
         return errors_for(result.errors, [f.pointer for f in fields])
+
+
+def _leaf_sources(fields: list[Any], shown: dict[str, str]) -> dict[str, str]:
+    """``shown`` with each answer inside a sourced group or list given that source."""
+    result = dict(shown)
+
+    def walk(f: Any, inherited: str | None) -> None:
+        here = shown.get(f.pointer, inherited)
+        if here and f.pointer not in result:
+            result[f.pointer] = here
+        for child in f.children:
+            walk(child, here)
+        for item in f.items:
+            for child in item:
+                walk(child, here)
+
+    for f in fields:
+        walk(f, None)
+    return result
 
 
 def _json(raw: Any, kind: type) -> Any:

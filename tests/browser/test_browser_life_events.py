@@ -10,6 +10,7 @@ screenshots to docs/images/life-events-*.png.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -17,7 +18,9 @@ import pytest
 from playwright.async_api import Page, expect
 
 from forms.catalog import DEFAULT_ROOT, Catalog
-from tests.support.browser import continue_
+from forms.pointers import resolve
+from forms.schemaform import SchemaForm
+from tests.support.browser import continue_, typed
 from tests.support.lifeevents import write_flood
 from tests.support.stack import running_stack
 
@@ -25,14 +28,19 @@ IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 @pytest.fixture
-async def stack(dev_env, tmp_path, sealed_documents):
-    """The whole installation, with the ``flood`` life event in its catalogue."""
+async def stack(request, dev_env, tmp_path, sealed_documents):
+    """The whole installation, with the ``flood`` life event beside the catalogue's own;
+    with the real ``madoguchi dev-registry`` for a test that uses ``dev_registry``."""
     write_flood(tmp_path / "catalog")
     catalog = Catalog.load(DEFAULT_ROOT, tmp_path / "catalog")
     assert catalog.problems == []
     (tmp_path / "data").mkdir()
-    async with running_stack(dev_env.client, tmp_path / "data", catalog,
-                             sealed_documents) as built:
+    adapters = None
+    if "dev_registry" in request.fixturenames:
+        adapters = request.getfixturevalue("dev_registry").adapters()
+    async with running_stack(dev_env.client, tmp_path / "data", catalog, sealed_documents,
+                             adapters=adapters) as built:
+        built.catalog = catalog  # type: ignore[attr-defined]
         yield built
 
 
@@ -139,3 +147,103 @@ async def test_the_questionnaire_at_200_percent_zoom(kit, browser, portal):
     await kit.audit(page, "life-events-questionnaire-zoom")
     await _photo(page, "questionnaire-zoom")
     assert re.search(r"/life-events/131016/flood$", page.url)
+
+
+DISASTER = json.loads((DEFAULT_ROOT / "life-events" / "disaster" / "examples"
+                       / "total-family-builds.json").read_text("utf-8"))["answers"]
+
+
+def _questionnaire(stack, event: str) -> SchemaForm:
+    life_event = stack.catalog.life_event(event, municipality="131016")
+    return SchemaForm(life_event.questionnaire, messages=life_event.messages,
+                      municipality=stack.catalog.municipalities["131016"])
+
+
+async def _answer_what_is_empty(page: Page, form: SchemaForm, page_id: str,
+                                example: dict) -> None:
+    """Answer what the page leaves empty with ``example``'s values, as a person types them;
+    what was prefilled stays as it is."""
+    for index, f in enumerate(form.page(page_id, example).leaves()):
+        value = resolve(example, f.pointer, None)
+        if value is None or f.kind in ("files", "array"):
+            continue
+        if f.kind in ("radios", "boolean"):
+            group = page.locator(f'input[name="{f.pointer}"]')
+            if not await group.count() or await page.locator(
+                    f'input[name="{f.pointer}"]:checked').count():
+                continue
+            option = "true" if value is True else "false" if value is False else str(value)
+            await page.locator(f'input[name="{f.pointer}"][value="{option}"]').check()
+            continue
+        box = page.locator(f"#{f.id}")
+        if not await box.count():
+            continue
+        if f.kind == "select":
+            if not await box.input_value():
+                await box.select_option(str(value))
+            continue
+        if not await box.input_value():
+            await box.fill(typed(f, value, index))
+
+
+async def _through_the_questionnaire(page: Page, form: SchemaForm, example: dict,
+                                     photo: str | None = None) -> None:
+    """From the questionnaire's first page to the offers, answering what is empty."""
+    for page_id in form.page_ids():
+        await _answer_what_is_empty(page, form, page_id, example)
+        await continue_(page)
+        if await page.locator("#error-summary").count():
+            raise AssertionError(f"{page_id}: " + await page.locator("#error-summary")
+                                 .inner_text())
+    await expect(page.locator("h1")).to_have_text("申請する手続きを選んでください")
+
+
+@pytest.mark.usefixtures("dev_registry")
+async def test_the_disaster_questionnaire_prefilled_from_card_register_and_account(kit, stack):
+    """山田 太郎 (a household of three, an account registered): the card's birth date, the
+    register's household and the account are prefilled, each saying so; the account he
+    corrects is his own entry; the offers are the certificate (fixed) and the support that
+    follows it; the check page shows it all once."""
+    form = _questionnaire(stack, "disaster")
+    resident = await kit.open()
+    await kit.sign_in(resident, "山田 太郎（住民")
+    await resident.goto("/life-events?event=disaster")
+    await resident.get_by_label("千代田区（東京都）").check()
+    await resident.get_by_role("button", name="質問に答える").click()
+    seen: dict[str, str] = {}
+    for page_id in form.page_ids():
+        await expect(resident.locator("main form")).to_be_visible()
+        for badge in await resident.locator("p.source").all():
+            seen[await badge.get_attribute("id") or ""] = await badge.inner_text()
+        if page_id == "bank_account":
+            await kit.audit(resident, "life-events-questionnaire-account")
+            await _photo(resident, "questionnaire-account")
+            number = resident.locator("#f-bank_account-account_number")
+            await expect(number).to_have_value("1234567")  # 公金受取口座
+            await number.fill("7654321")
+        await _answer_what_is_empty(resident, form, page_id, DISASTER)
+        await continue_(resident)
+        assert not await resident.locator("#error-summary").count(), (
+            page_id, await resident.locator("main").inner_text())
+    assert seen.get("f-applicant-birth_date-source") == "マイナンバーカードで確認済み", seen
+    assert seen.get("f-household_size-source") == "住民基本台帳から", seen
+    assert seen.get("f-household_members-source") == "住民基本台帳から", seen
+    assert seen.get("f-bank_account-source") == "公金受取口座から", seen
+
+    await expect(resident.locator("h1")).to_have_text("申請する手続きを選んでください")
+    await expect(resident.get_by_label("罹災証明書の交付申請")).to_be_disabled()
+    support = resident.get_by_label("被災者生活再建支援金 支給申請")
+    await expect(support).to_be_checked()
+    await expect(resident.locator("main")).to_contain_text(
+        "「罹災証明書の交付申請」の結果を待って、自動で申請されます。")
+    await kit.audit(resident, "life-events-offers-disaster")
+    await _photo(resident, "offers")
+    await continue_(resident)
+    await expect(resident.locator("h1")).to_have_text("申請内容の確認")
+    main = resident.locator("main")
+    await expect(main).to_contain_text("マイナンバーカードで確認済み")
+    await expect(main).to_contain_text("住民基本台帳から")
+    await expect(main).to_contain_text("ご自身で入力")  # the account he changed
+    await expect(main).to_contain_text("7654321")
+    await kit.audit(resident, "life-events-check-disaster")
+    await _photo(resident, "check")
