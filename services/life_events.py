@@ -406,11 +406,12 @@ class LifeEventService:
             members.append(await self._member(
                 offered, offer, offered.procedure in chosen, resident, key, place, bindings,
                 provenance, context, claims))
+        household, account = self._household(definition, context, answers)
         start = StartBundle(
             bundle_id=bundle_id, definition=definition, municipality=municipality,
             applicant=Applicant(key=key, name=resident.name),
             household_key=self._household_key(context, resident),
-            household=context.household(), account=context.account_binding(),
+            household=household, account=account,
             registry_person=context.record.person_id if context.record else None,
             events=events_binding(place), applicant_claims=_life_event_claims(resident),
             answers=answers, provenance=provenance, members=members,
@@ -555,17 +556,22 @@ class LifeEventService:
             return None, "unavailable"
         return record, "verified" if record is not None else "not_found"
 
-    def _bindings(self, definition: LifeEventDefinition, context: _Context,
-                  place: Municipality, answers: Mapping[str, Any]) -> Bindings:
+    def _household(self, definition: LifeEventDefinition, context: _Context,
+                   answers: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """``household`` and ``account`` as expressions (here and in the engine, for a
+        dependent's form) see them: from the municipal systems, or, where one could not be
+        read, what the resident typed where it would have prefilled (not verified)."""
         household = context.household()
         if not household["verified"]:
-            # The registry could not be read: what the resident typed where the registry
-            # would have prefilled stands in, marked as not verified.
             household.update(_typed(definition, "registry", "household", answers))
         account = context.account_binding()
         if account is None and context.account_state == "unavailable":
-            typed = _typed(definition, "account", "account", answers)
-            account = typed or None
+            account = _typed(definition, "account", "account", answers) or None
+        return household, account
+
+    def _bindings(self, definition: LifeEventDefinition, context: _Context,
+                  place: Municipality, answers: Mapping[str, Any]) -> Bindings:
+        household, account = self._household(definition, context, answers)
         return life_event_bindings(definition, answers=answers, applicant=context.applicant,
                                    household=household, account=account,
                                    events=events_binding(place), today=_today())
