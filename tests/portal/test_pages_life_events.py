@@ -218,3 +218,17 @@ async def test_the_ledger_lists_the_caseworkers_disaster_events_only(flood_stack
         assert other.status_code == 404
     async with signed_in(flood_stack) as http:  # a resident
         assert (await http.get("/staff/ledger")).status_code == 403
+
+
+async def test_a_bundle_that_is_not_there_is_not_found_on_every_bundle_page(flood_stack):
+    async with signed_in(flood_stack) as http:
+        for url in ("/my/bundles/bnd-nothere", "/my/bundles/bnd-nothere/withdraw",
+                    "/my/bundles/bnd-nothere/withdraw?procedure=disaster-certificate"):
+            page = await http.get(url)
+            assert page.status_code == 404, (url, page.status_code)
+            assert "申請が見つかりません" in _text(page.text)
+        shown = await http.get("/my")
+        gone = await http.post("/my/bundles/bnd-nothere/withdraw",
+                               data={"csrf_token": csrf_of(shown.text)})
+        assert gone.status_code == 404
+        assert (await http.post("/my/bundles/bnd-nothere/withdraw")).status_code == 403  # CSRF
