@@ -56,7 +56,11 @@ def member_rows(members: list[Any], lang: str, *, document_base: str,
     rows = []
     for m in members:
         status = getattr(m, "status", None)
-        if m.state == "filed" and status:
+        stage_title = getattr(m, "stage_title", None)
+        if m.state == "filed" and status == "awaiting_applicant" and stage_title:
+            # As the list of applications says it: an issued 罹災証明書 reads 交付済み.
+            state_text, stage_title = i18n.pick(stage_title, lang), None
+        elif m.state == "filed" and status:
             state_text = i18n.pick(i18n.STATUS.get(status, (status, status)), lang)
         else:
             state_text = i18n.pick(MEMBER_STATES.get(m.state, (m.state, m.state)), lang)
@@ -66,8 +70,7 @@ def member_rows(members: list[Any], lang: str, *, document_base: str,
             "state": m.state,
             "status": status,
             "state_text": state_text,
-            "stage_title": (i18n.pick(m.stage_title, lang)
-                            if getattr(m, "stage_title", None) else None),
+            "stage_title": i18n.pick(stage_title, lang) if stage_title else None,
             "waits_for": i18n.pick(m.waits_for, lang) if m.waits_for else None,
             "reason": i18n.pick(m.reason, lang) if m.reason else None,
             "application_id": m.application_id,

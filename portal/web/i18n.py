@@ -549,6 +549,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ledger.cases": ("申請と決定", "Applications and decisions"),
     "ledger.amount": ("支給額の合計", "Total paid"),
     "ledger.none": ("条件に合う世帯はありません。", "No households match."),
+    # the support grant's computed parts, where the procedure's messages name none
+    "computed.support.grade": ("被害の程度", "Damage grade"),
+    "computed.support.basic_full": ("基礎支援金の満額", "Basic support, full amount"),
+    "computed.support.additional_full": ("加算支援金の満額", "Additional support, full amount"),
+    "computed.support.single": ("単身世帯（4分の3）", "One-person household (three quarters)"),
+    "computed.support.basic": ("基礎支援金の額", "Basic support amount"),
+    "computed.support.additional": ("加算支援金の額", "Additional support amount"),
+    "computed.support.total": ("支給額", "Amount"),
+    "computed.condolence.amount": ("見舞金の額", "Condolence money"),
     # ---- end h-pages ----
 }
 

@@ -357,7 +357,9 @@ async def test_the_disaster_bundle_once_through_the_pages(kit, stack):
     await _reload_until_in(resident, f"#member-{CERTIFICATE}", "全壊")
     await _reload_until_in(resident, f"#member-{SUPPORT}", "審査中")  # filed by itself
     await _assess(kit, await _case_of(resident, SUPPORT))
-    await _reload_until_in(resident, f"#member-{SUPPORT}", "3,000,000")  # 基礎 + 加算
+    await _reload_until_in(resident, f"#member-{SUPPORT}", "支給額")
+    # 基礎 ¥1,000,000 (全壊) + 加算 ¥2,000,000 (build or buy), one status with the grade.
+    await expect(resident.locator(f"#member-{SUPPORT}")).to_contain_text("¥3,000,000")
     await expect(resident.locator(f"#member-{SUPPORT}")).to_contain_text("全壊")
     await kit.audit(resident, "life-events-status-granted")
     await _photo(resident, "status")
@@ -371,7 +373,7 @@ async def test_the_disaster_bundle_once_through_the_pages(kit, stack):
     await kiyo.goto(kiyo_url)
     await _reload_until_in(kiyo, f"#member-{SUPPORT}", "審査中")
     await _assess(kit, await _case_of(kiyo, SUPPORT))
-    await _reload_until_in(kiyo, f"#member-{SUPPORT}", "2,250,000")
+    await _reload_until_in(kiyo, f"#member-{SUPPORT}", "¥2,250,000")  # ¾ of ¥3,000,000
 
     staff = await kit.open()
     await kit.sign_in(staff, "千代田区 受付・調査担当")
