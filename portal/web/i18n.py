@@ -527,6 +527,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "le.my.cases": ("申請ごとの一覧", "Each application"),
     "le.staff.bundle": ("同じ世帯がまとめて申請した手続き", "Filed together by this household"),
     "le.staff.this_case": ("この案件", "this case"),
+    "le.staff.note": ("待っていること・理由", "Waiting for, or why"),
     "nav.ledger": ("被災者台帳", "Disaster victims' register"),
     "ledger.title": ("被災者台帳", "Disaster victims' register"),
     "ledger.lead": ("災害ごとに、世帯ごとの罹災の程度、申請、決定と支給額をまとめています。",
