@@ -53,7 +53,7 @@ async def _photo(page: Page, name: str) -> None:
 
 async def test_questionnaire_offers_and_check_in_chromium(kit):
     resident = await kit.open()
-    await kit.sign_in(resident, "山田 太郎（住民")
+    await kit.sign_in(resident, "山田 太郎")
     await resident.goto("/")
     entry = resident.locator("#life-events")
     await expect(entry).to_contain_text("くらしの出来事から申請する")
@@ -133,7 +133,7 @@ async def test_the_questionnaire_at_200_percent_zoom(kit, browser, portal):
                                         base_url=portal.url)
     kit.contexts.append(context)
     page = await context.new_page()
-    await kit.sign_in(page, "山田 太郎（住民")
+    await kit.sign_in(page, "山田 太郎")
     await page.goto("/life-events/131016/flood")
     await expect(page.locator("#f-contact_name-source")).to_be_visible()
     wide = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -205,7 +205,7 @@ async def test_the_disaster_questionnaire_prefilled_from_card_register_and_accou
     follows it; the check page shows it all once."""
     form = _questionnaire(stack, "disaster")
     resident = await kit.open()
-    await kit.sign_in(resident, "山田 太郎（住民")
+    await kit.sign_in(resident, "山田 太郎")
     await resident.goto("/life-events?event=disaster")
     await resident.get_by_label("千代田区（東京都）").check()
     await resident.get_by_role("button", name="質問に答える").click()
@@ -326,7 +326,7 @@ async def test_the_disaster_bundle_once_through_the_pages(kit, stack):
     """Done when (#18): filed once; the certificate worked to 全壊 on the staff pages; the
     support grant filed by itself with grade and amount on the one status page; the spouse
     pointed to the bundle; a one-person household's grant at ¾; the 被災者台帳 and its CSV."""
-    resident, status_url = await _file_disaster(kit, "山田 太郎（住民", DISASTER, stack)
+    resident, status_url = await _file_disaster(kit, "山田 太郎", DISASTER, stack)
     await expect(resident.locator(f"#member-{SUPPORT}")).to_contain_text(
         "ほかの手続きの結果を待っています")
     await reload_until(resident, "申請控え: ダウンロード（PDF）")
@@ -339,7 +339,7 @@ async def test_the_disaster_bundle_once_through_the_pages(kit, stack):
 
     # The spouse: the household's bundle is known once the disaster is named; she is
     # pointed to it instead of filing a second one.
-    spouse = await _submit_disaster(kit, "山田 花子（住民", DISASTER, stack)
+    spouse = await _submit_disaster(kit, "山田 花子", DISASTER, stack)
     await expect(spouse.locator("h1")).to_have_text("ご家族がすでに申請しています")
     await kit.audit(spouse, "life-events-existing")
     await _photo(spouse, "existing")
@@ -411,7 +411,7 @@ async def test_the_birth_bundle_through_the_pages(kit, stack):
     example = json.loads((DEFAULT_ROOT / "life-events" / "birth" / "examples"
                           / "mother-first-child.json").read_text("utf-8"))["answers"]
     resident = await kit.open()
-    await kit.sign_in(resident, "山田 花子（住民")
+    await kit.sign_in(resident, "山田 花子")
     await resident.goto("/life-events?event=birth")
     await resident.get_by_label("千代田区（東京都）").check()
     await resident.get_by_role("button", name="質問に答える").click()
