@@ -2,9 +2,11 @@
 server (restarted on the same SQLite file) while bundles fan out into their cases, and
 again while their dependent procedures are being started from the certificates' reports.
 
-Afterwards every bundle has exactly its cases: none lost (each derived id exists and the
-bundle knows it), none duplicated (visibility counts exactly the expected cases per
-bundle, and no id outside the derived ones).
+Each bundle files the 罹災証明書 at once and the 被災者生活再建支援金 when the certificate is
+issued (the 災害見舞金 is not selected: fewer documents keep the machine's load, and with it
+the run's length, down). Afterwards every bundle has exactly its cases: none lost (each
+derived id exists and the bundle knows it), none duplicated (visibility counts exactly the
+expected cases per bundle, and no id outside the derived ones).
 """
 
 from __future__ import annotations
@@ -26,9 +28,8 @@ from workflows.procedure import ProcedureWorkflow
 
 pytestmark = pytest.mark.slow
 
-CERT, CONDOLENCE, SUPPORT = ("disaster-certificate", "disaster-condolence-money",
-                             "livelihood-recovery-support")
-BATCH = 4
+CERT, SUPPORT = "disaster-certificate", "livelihood-recovery-support"
+BATCH = 3
 PACE = 2.0  # seconds between a caseworker's steps of one case
 
 
@@ -122,32 +123,39 @@ async def test_kill9_during_fan_out_and_dependent_start_loses_and_doubles_nothin
     # 1. Fan-out: a batch started, then the cases worker killed at once; a second batch,
     #    then the worker and the server killed together.
     for server in (False, True):
-        batch = [bundles.start_bundle(catalog, registry_person=None) for _ in range(BATCH)]
+        batch = [bundles.start_bundle(catalog, condolence=False, registry_person=None)
+                 for _ in range(BATCH)]
         for start in batch:
             await bundles.start(client, start, queue)
         bundle_ids += [s.bundle_id for s in batch]
         _crash(inst, server=server)
         client = await _connect(inst)
-    await _settled(client, bundle_ids, filed=2)
+    await _settled(client, bundle_ids, filed=1)
     fan_out = time.monotonic() - started
 
     # 2. Dependent start: every certificate issued 全壊, then the crash while the reports
     #    arrive and the support grants are being prepared and started.
     await asyncio.gather(*(_certify(client, member_application_id(b, CERT))
                            for b in bundle_ids))
+
+    async def supports_filed() -> int:
+        views = await asyncio.gather(*(client.get_workflow_handle(b).query(
+            LifeEventWorkflow.view) for b in bundle_ids))
+        return sum(m.procedure == SUPPORT and m.state == "filed"
+                   for view in views for m in view.members)
+
     deadline = time.monotonic() + 90
-    while await _count(client, f"MadoProcedure = '{SUPPORT}'") < 1:
+    while (at_crash := await supports_filed()) < 1:  # the first dependent is being started
         assert time.monotonic() < deadline, "no dependent was started"
-        await asyncio.sleep(0.1)
-    at_crash = await _count(client, f"MadoProcedure = '{SUPPORT}'")
+        await asyncio.sleep(0.05)
     _crash(inst, server=True)
     client = await _connect(inst)
-    await _settled(client, bundle_ids, filed=3)
+    await _settled(client, bundle_ids, filed=2)
 
     # 0 lost, 0 duplicated: per bundle, exactly its three derived cases exist.
     lost = duplicated = 0
     for bundle_id in bundle_ids:
-        expected = {member_application_id(bundle_id, p) for p in (CERT, CONDOLENCE, SUPPORT)}
+        expected = {member_application_id(bundle_id, p) for p in (CERT, SUPPORT)}
 
         async def listed(b=bundle_id) -> list[str]:
             return [w.id async for w in client.list_workflows(f"MadoBundle = '{b}'")]
@@ -162,15 +170,16 @@ async def test_kill9_during_fan_out_and_dependent_start_loses_and_doubles_nothin
         for case_id in expected:
             await _retrying(lambda c=case_id: client.get_workflow_handle(c).describe())
         view = await client.get_workflow_handle(bundle_id).query(LifeEventWorkflow.view)
-        assert {m.application_id for m in view.members} == expected
-        assert all(len(m.filings) == 1 for m in view.members)
+        filed = [m for m in view.members if m.state == "filed"]
+        assert {m.application_id for m in filed} == expected
+        assert all(len(m.filings) == 1 for m in filed)
     total = await _count(client, "WorkflowType = 'ProcedureWorkflow'")
-    numbers = {"bundles": len(bundle_ids), "cases_expected": 3 * len(bundle_ids),
+    numbers = {"bundles": len(bundle_ids), "cases_expected": 2 * len(bundle_ids),
                "cases_counted": total, "lost": lost, "duplicated": duplicated,
                "dependents_started_before_the_crash": at_crash,
                "seconds_fan_out": round(fan_out, 1),
                "seconds_total": round(time.monotonic() - started, 1)}
     record_numbers("bundles", numbers)
     assert lost == 0 and duplicated == 0
-    assert total == 3 * len(bundle_ids)
+    assert total == 2 * len(bundle_ids)
     assert inst.workers["cases"].kills == 3 and inst.temporal.kills == 2
