@@ -142,7 +142,8 @@ class Runtime:
                               issuer=self.document_issuer(), blobs=self.stores.blobs,
                               register=self.stores.register,
                               inbox=InboxChannel(self.stores.inbox),
-                              notices=self.notices.dispatcher(self.stores.inbox))
+                              notices=self.notices.dispatcher(self.stores.inbox),
+                              registry=self.registry, accounts=self.accounts)
 
 
 def adapters_from_settings(settings: Settings) -> Adapters:

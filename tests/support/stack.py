@@ -158,7 +158,8 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal")
     activities = CaseActivities(catalog=catalog, municipalities=municipalities,
                                 issuer=documents.issuer, blobs=blobs, register=register,
-                                inbox=InboxChannel(inbox), notices=notices.dispatcher(inbox))
+                                inbox=InboxChannel(inbox), notices=notices.dispatcher(inbox),
+                                registry=adapters.registry, accounts=adapters.accounts)
     stack = Stack(client, http, issuer, cases, inbox, register, blobs, task_queue,
                   registry=adapters.registry, accounts=adapters.accounts)
     return stack, activities
