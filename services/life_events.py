@@ -21,7 +21,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
-    SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -101,8 +100,8 @@ WITHDRAW_ALL = "withdraw_all"
 BUNDLE_TIMEOUT_SECONDS = 30
 
 #: Indexed per bundle for the 被災者台帳 (codes only, never personal values).
-LIFE_EVENT_KEY = getattr(sa, "LIFE_EVENT", SearchAttributeKey.for_keyword("MadoLifeEvent"))
-EVENT_ID_KEY = getattr(sa, "EVENT_ID", SearchAttributeKey.for_keyword("MadoEventId"))
+LIFE_EVENT_KEY = sa.LIFE_EVENT
+EVENT_ID_KEY = sa.EVENT_ID
 
 _JST = dt.timezone(dt.timedelta(hours=9))
 
