@@ -51,6 +51,7 @@ from forms.lifeevents_mapping import (
     life_event_bindings,
     map_form,
     prefill_values,
+    typed_stand_ins,
     upstream_case,
 )
 from forms.municipalities import Municipality
@@ -562,10 +563,10 @@ class LifeEventService:
         read, what the resident typed where it would have prefilled (not verified)."""
         household = context.household()
         if not household["verified"]:
-            household.update(_typed(definition, "registry", "household", answers))
+            household.update(typed_stand_ins(definition, "registry", "household", answers))
         account = context.account_binding()
         if account is None and context.account_state == "unavailable":
-            account = _typed(definition, "account", "account", answers) or None
+            account = typed_stand_ins(definition, "account", "account", answers) or None
         return household, account
 
     def _bindings(self, definition: LifeEventDefinition, context: _Context,
@@ -946,23 +947,6 @@ def _life_event_claims(resident: Resident) -> dict[str, Any]:
         if getattr(resident, name, None):
             claims[name] = getattr(resident, name)
     return claims
-
-
-def _typed(definition: LifeEventDefinition, source: str, root: str,
-           answers: Mapping[str, Any]) -> dict[str, Any]:
-    """What the resident typed where a prefill rule of ``source`` reads ``root.<key>``."""
-    found: dict[str, Any] = {}
-    for pointer, rule in definition.prefill.items():
-        text = rule.value.strip()
-        if rule.source != source or not text.startswith(root + "."):
-            continue
-        key = text[len(root) + 1:]
-        if not key.isidentifier():
-            continue
-        value = resolve(dict(answers), pointer)
-        if not is_missing(value):
-            found[key] = value
-    return found
 
 
 def _today() -> dt.date:
