@@ -197,11 +197,17 @@ async def test_the_disaster_bundle_filed_once_and_followed_to_the_support_grant(
         reply = await http.get("/api/ledger", headers=staff,
                                params={"municipality": TOKYO, "event": EVENT})
         rows = [r for r in reply.json()["rows"] if r["bundle_id"] == bundle_id]
-        return rows[0] if rows else None
+        # The grant's amount arrives with its case's report of the decision.
+        return rows[0] if rows and rows[0]["amount_total"] else None
 
     row = await eventually(ledger_row)
     assert row["grade_code"] == "total" and row["household_size"] == 3
-    assert row["household_name"] == "山田 太郎"
+    assert row["household_name"] == "山田 太郎" and "千代田区" in row["address"]
+    grant = next(c for c in row["cases"] if c["procedure"] == "livelihood-recovery-support")
+    assert grant["amount"] == 3_000_000 and row["amount_total"] >= 3_000_000
+    partial = await http.get("/api/ledger", headers=staff, params={
+        "municipality": TOKYO, "event": EVENT, "grade": "partial"})
+    assert bundle_id not in [r["bundle_id"] for r in partial.json()["rows"]]
     exported = await http.get("/api/ledger.csv", headers=staff,
                               params={"municipality": TOKYO, "event": EVENT, "grade": "total"})
     assert exported.status_code == 200 and exported.content.startswith(b"\xef\xbb\xbf")
@@ -276,11 +282,20 @@ async def test_the_birth_bundle_files_its_procedures(stack):
                                       json={"procedure": "child-medical-subsidy"})
     assert withdrawn.status_code == 200, withdrawn.text
 
-    async def gone():
-        found = member(await status(stack, hanako, bundle_id), "child-medical-subsidy")
-        return found if found["status"] == "withdrawn" else None
+    async def withdrawn_cases():
+        return {c["procedure"] for c in (await stack.http.get(APPS, headers=hanako)).json()
+                if c["status"] == "withdrawn"}
 
-    await eventually(gone)
+    assert await eventually(withdrawn_cases) == {"child-medical-subsidy"}
+    everything = await stack.http.post(f"/api/bundles/{bundle_id}/withdraw", headers=hanako,
+                                       json={"procedure": None})
+    assert everything.status_code == 200, everything.text
+
+    async def all_withdrawn():
+        found = await withdrawn_cases()
+        return found if len(found) == 3 else None
+
+    await eventually(all_withdrawn)
 
 
 async def test_with_the_registry_down_the_typed_household_is_not_verified(stack):
