@@ -50,7 +50,8 @@ def example(catalog: Catalog, procedure: str, name: str) -> dict[str, Any]:
     return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def definition(on_change: str = "amend") -> LifeEventDefinition:
+def definition(on_change: str = "amend", form: dict[str, str] | None = None,
+               ) -> LifeEventDefinition:
     return LifeEventDefinition.model_validate({
         "id": "test-disaster", "version": "1.0.0",
         "title": {"ja": "被災した（試験）", "en": "Hit by a disaster (test)"},
@@ -76,7 +77,7 @@ def definition(on_change: str = "amend") -> LifeEventDefinition:
                       "/damage_grade": "case.computed.damage_grade.code",
                       "/household_size": "household.size",
                       "/rebuilding_plan": "data.rebuilding_plan",
-                      **ACCOUNT_FORM},
+                      **ACCOUNT_FORM, **(form or {})},
              "after": {"procedure": "disaster-certificate", "on": "document:certificate",
                        "when": "case.computed.damage_grade.code in params.qualifying",
                        "not_filed": {"ja": "被害の程度が支給の対象になりませんでした。",
@@ -95,8 +96,10 @@ def answers(catalog: Catalog) -> dict[str, Any]:
 
 
 def start_bundle(catalog: Catalog, *, on_change: str = "amend", condolence: bool = True,
-                 registry_person: str | None = PERSON) -> StartBundle:
-    life_event = definition(on_change)
+                 registry_person: str | None = PERSON,
+                 form: dict[str, str] | None = None) -> StartBundle:
+    """``form``: pointers of the support grant's form mapped otherwise (a defect, say)."""
+    life_event = definition(on_change, form)
     pinned = {p: catalog.get(p, municipality=MUNICIPALITY).definition
               for p in ("disaster-certificate", "disaster-condolence-money",
                         "livelihood-recovery-support")}

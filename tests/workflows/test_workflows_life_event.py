@@ -287,3 +287,39 @@ async def test_withdraw_all_only_by_the_applicant(bundle_stack, catalog):
     await eventually(lambda: _started(client, cert_id))
     await bundles.act(client, cert_id, "withdraw", actor=bundles.RESIDENT)
     assert (await handle.result()).status == "closed"
+
+
+async def test_registry_down_the_snapshot_stands_unverified(bundle_stack, dev_registry,
+                                                            catalog):
+    client = bundle_stack.client
+    start = bundles.start_bundle(catalog, condolence=False)
+    handle = await bundles.start(client, start, bundle_stack.task_queue)
+    cert_id = member_application_id(start.bundle_id, CERT)
+    support_id = member_application_id(start.bundle_id, SUPPORT)
+    await eventually(lambda: _started(client, cert_id))
+    dev_registry.stop()  # both interfaces down when the dependent is prepared
+    await bundles.certify(client, cert_id, 55)
+    await _member(handle, SUPPORT, lambda m: m.state == "filed")
+    support = await eventually(lambda: _started(client, support_id))
+    assert support.data["household_size"] == 3  # the submission's snapshot
+    assert support.data["bank_account"]["account_number"] == "0000001"  # the snapshot's
+    assert support.provenance["/household_size"] == "unverified"
+    assert support.provenance["/bank_account/account_number"] == "unverified"
+    assert support.data["damage_grade"] == "total"
+
+
+async def test_a_form_the_procedure_refuses_fails_the_member(bundle_stack, catalog):
+    client = bundle_stack.client
+    # A defect of the definition: a grade code the support grant does not know.
+    start = bundles.start_bundle(catalog, condolence=False,
+                                 form={"/damage_grade": "'collapsed'"})
+    handle = await bundles.start(client, start, bundle_stack.task_queue)
+    cert_id = member_application_id(start.bundle_id, CERT)
+    await eventually(lambda: _started(client, cert_id))
+    await bundles.certify(client, cert_id, 55)
+    member = await _member(handle, SUPPORT, lambda m: m.state != "waiting")
+    assert member.state == "failed" and member.application_id is None
+    assert member.reason["ja"].startswith("この手続きを自動で申請できませんでした。")
+    failed = [e for e in (await _view(handle)).timeline if e.event == "failed"]
+    assert failed and failed[0].comment == "form: dependent_filing_invalid"
+    assert (await _view(handle)).status == "open"  # the certificate is still open
