@@ -164,7 +164,7 @@ def build_state(roots: tuple[Path, ...], previous: CatalogState | None = None) -
             else:
                 effective[key] = result
     life_events, life_problems = load_life_events(roots, _newest(procedures), registry,
-                                                  municipalities)
+                                                  municipalities, failed_municipalities)
     problems.extend(life_problems)
     effective_events, refused_events = _life_event_overlays(
         roots, life_events, _newest(procedures), municipalities, failed_municipalities,

@@ -7,7 +7,7 @@ import sys
 import click
 
 from identity.config import IssuerConfigError
-from madoguchi import catalog, devtoken, keys, serve, up
+from madoguchi import catalog, devregistry, devtoken, keys, serve, up
 from madoguchi import verify as verify_command
 from madoguchi.settings import SettingsError
 
@@ -38,3 +38,4 @@ main.add_command(devtoken.dev_token)
 main.add_command(keys.keys)
 main.add_command(catalog.catalog)
 main.add_command(verify_command.verify)
+main.add_command(devregistry.dev_registry)

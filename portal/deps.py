@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from adapters.models import PublicFundsAccounts, ResidentRegistry
 from documents.timestamps import LocalTimestampAuthority
 from forms.catalog import Catalog
 from identity.devissuer import DevIssuer
@@ -50,10 +51,10 @@ class PortalContext:
     #: Ended sessions and sessions' CSRF tokens; shared by all web processes when wired by
     #: madoguchi.runtime (the default is this process's alone).
     sessions: SessionStore = field(default_factory=SessionStore.in_memory)
-    #: The municipal systems life events prefill from (adapters.models protocols); None:
-    #: not configured, the resident types the data (marked as not verified).
-    registry: Any = None
-    accounts: Any = None
+    #: The municipality's resident registry and public-funds account registry
+    #: (docs/adapters/); None where not configured.
+    registry: ResidentRegistry | None = None
+    accounts: PublicFundsAccounts | None = None
     app: Application = field(init=False)
 
     def __post_init__(self) -> None:

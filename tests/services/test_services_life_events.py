@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from forms.catalog import DEFAULT_ROOT, Catalog
+from identity.demo import demo_person
 from identity.devissuer import DEV_RESIDENT_ISSUER, DEV_STAFF_ISSUER
 from identity.principals import Business, Caseworker, Resident
 from services.cases import CaseService
@@ -23,19 +24,42 @@ from tests.support.lifeevents import ANSWERS, write_flood
 TOKYO = "131016"
 
 
-@pytest.fixture
-async def service(dev_env, tmp_path):
-    write_flood(tmp_path)
-    catalog = Catalog.load(DEFAULT_ROOT, tmp_path)
+def _service(client, root, adapters=None) -> LifeEventService:
+    write_flood(root)
+    catalog = Catalog.load(DEFAULT_ROOT, root)
     assert catalog.problems == []
     queue = f"life-{uuid.uuid4().hex[:8]}"
-    cases = CaseService(dev_env.client, catalog=catalog, id_secret=b"s" * 32, task_queue=queue)
-    built = LifeEventService(dev_env.client, cases, registry=None, accounts=None,
+    cases = CaseService(client, catalog=catalog, id_secret=b"s" * 32, task_queue=queue)
+    built = LifeEventService(client, cases, registry=adapters.registry if adapters else None,
+                             accounts=adapters.accounts if adapters else None,
                              task_queue=queue)
     built.started = []  # type: ignore[attr-defined]
+    return built
+
+
+@pytest.fixture
+async def service(dev_env, tmp_path):
+    built = _service(dev_env.client, tmp_path / "catalog")
     yield built
     for workflow_id in built.started:  # type: ignore[attr-defined]
         await dev_env.client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+@pytest.fixture
+async def registered(dev_env, tmp_path, dev_registry):
+    """The service with the development registry and public-funds processes."""
+    built = _service(dev_env.client, tmp_path / "catalog", dev_registry.adapters())
+    built.registry_process = dev_registry  # type: ignore[attr-defined]
+    return built
+
+
+def demo(person_id: str) -> Resident:
+    """A demo person signed in with the card: the facts their token carries."""
+    person = demo_person(person_id)
+    return Resident(issuer=DEV_RESIDENT_ISSUER, subject=person.id, name=person.name,
+                    name_kana=person.name_kana, address=person.address,
+                    birthdate=person.birthdate, gender=person.gender,
+                    assurance="urn:madoguchi:acr:dev-card", assurance_level="high")
 
 
 def resident(level: str = "high", **facts) -> Resident:
@@ -57,7 +81,7 @@ async def test_the_questionnaire_is_prefilled_from_the_card_with_its_source(serv
     nameless = resident()
     nameless = nameless.model_copy(update={"name": None})
     assert (await service.questionnaire(nameless, "flood", TOKYO)).answers == {}
-    assert "flood" in [s.id for s in service.summaries(TOKYO)]  # beside the packaged ones
+    assert "flood" in [s.id for s in service.summaries(TOKYO)]
 
 
 async def test_only_a_resident_files_a_life_event_for_themselves(service):
@@ -130,3 +154,28 @@ async def test_a_procedure_the_resident_filed_already_is_named(service):
     assert (refused.value.kind, refused.value.code) == ("conflict", "duplicate_application")
     assert refused.value.details == {"procedure": "disaster-certificate"}
     assert "罹災証明書の交付申請" in refused.value.message["ja"]
+
+
+async def test_the_registry_prefills_the_household_and_the_card_the_name(registered):
+    asked = await registered.questionnaire(demo("demo-1"), "flood", TOKYO)
+    assert asked.registry == "verified" and asked.account is True
+    assert asked.answers == {"contact_name": "山田 太郎", "household_size": 3}
+    assert asked.provenance == {"/contact_name": "card", "/household_size": "registry"}
+    alone = await registered.questionnaire(demo("demo-elderly"), "flood", TOKYO)
+    assert alone.answers["household_size"] == 1 and alone.account is True
+    stranger = Resident(issuer=DEV_RESIDENT_ISSUER, subject="nobody", name="存在 しない",
+                        address="東京都千代田区千代田1-1", birthdate=dt.date(1970, 1, 1),
+                        assurance="urn:madoguchi:acr:dev-card", assurance_level="high")
+    unknown = await registered.questionnaire(stranger, "flood", TOKYO)
+    assert unknown.registry == "not_found" and unknown.provenance == {"/contact_name": "card"}
+
+
+async def test_with_the_registry_down_the_resident_types_the_household(registered):
+    registered.registry_process.stop()
+    asked = await registered.questionnaire(demo("demo-1"), "flood", TOKYO)
+    assert asked.registry == "unavailable" and asked.account is False
+    assert asked.provenance == {"/contact_name": "card"}
+    typed = {**ANSWERS, "household_size": 3}
+    offers = {o.procedure: o for o in await registered.offers(demo("demo-1"), "flood",
+                                                               TOKYO, typed)}
+    assert offers["flood-support"].eligible
