@@ -19,6 +19,7 @@ from forms.catalog import DEFAULT_ROOT, Catalog
 from forms.compute import compute_action
 from forms.expressions import Bindings, evaluate_with
 from forms.filing import validate_application
+from forms.lifeevent_packages import validate_answers
 from forms.lifeevents import LifeEventDefinition
 from forms.lifeevents_mapping import (
     dependency_holds,
@@ -360,3 +361,19 @@ def test_the_new_claim_lists_the_siblings_and_the_unpaid_first_benefit(catalog):
     assert benefit["first_benefit_received"] is False
     assert _computed(catalog, "pregnancy-support-benefit", benefit, CHIYODA,
                      example["today"])["benefit"]["total"] == 100_000
+
+
+def test_registry_members_without_kana_or_sex_still_fit_the_questionnaire(catalog):
+    """The registry gives ``name_kana``/``gender`` as null where it has none: the prefill
+    keeps name, birth date and relationship only, so the answers still validate."""
+    example = copy.deepcopy(_example("disaster", "single-person-large-scale-half"))
+    example["household"]["members"] = [{"name": "佐藤 花子", "name_kana": None,
+                                        "birthdate": "1948-02-11", "gender": None,
+                                        "relationship": "世帯主"}]
+    event = catalog.life_event("disaster", municipality=CHIYODA)
+    found = prefill_values(event.definition, _bindings(event.definition, example, CHIYODA))
+    members, source = found["/household_members"]
+    assert (members, source) == ([{"name": "佐藤 花子", "birthdate": "1948-02-11",
+                                   "relationship": "世帯主"}], "registry")
+    answers = {**example["answers"], "household_members": members}
+    assert validate_answers(event, PLACES[CHIYODA], answers).valid
