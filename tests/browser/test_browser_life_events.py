@@ -209,6 +209,7 @@ async def test_the_disaster_questionnaire_prefilled_from_card_register_and_accou
     await resident.goto("/life-events?event=disaster")
     await resident.get_by_label("千代田区（東京都）").check()
     await resident.get_by_role("button", name="質問に答える").click()
+    await expect(resident).to_have_url(re.compile(r"/life-events/131016/disaster$"))
     seen: dict[str, str] = {}
     for page_id in form.page_ids():
         await expect(resident.locator("main form")).to_be_visible()
@@ -264,6 +265,7 @@ async def _submit_disaster(kit, who: str, example: dict, stack) -> Page:
     await resident.goto("/life-events?event=disaster")
     await resident.get_by_label("千代田区（東京都）").check()
     await resident.get_by_role("button", name="質問に答える").click()
+    await expect(resident).to_have_url(re.compile(r"/life-events/131016/[a-z-]+$"))
     await _through_the_questionnaire(resident, _questionnaire(stack, "disaster"), example)
     await continue_(resident)
     await expect(resident.locator("h1")).to_have_text("申請内容の確認")
@@ -415,6 +417,7 @@ async def test_the_birth_bundle_through_the_pages(kit, stack):
     await resident.goto("/life-events?event=birth")
     await resident.get_by_label("千代田区（東京都）").check()
     await resident.get_by_role("button", name="質問に答える").click()
+    await expect(resident).to_have_url(re.compile(r"/life-events/131016/[a-z-]+$"))
     await _through_the_questionnaire(resident, _questionnaire(stack, "birth"), example)
     await kit.audit(resident, "life-events-offers-birth")
     await _photo(resident, "offers-birth")
