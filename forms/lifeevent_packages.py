@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,7 +191,8 @@ def _check_definition(definition: LifeEventDefinition, questionnaire: dict,
 
 
 def _load_one(directory: Path, procedures: Mapping[str, Procedure], registry: Registry,
-              municipalities: Mapping[str, Municipality], label: str
+              municipalities: Mapping[str, Municipality], label: str,
+              refused_municipalities: Collection[str] = (),
               ) -> tuple[LifeEvent | None, list[CatalogProblem]]:
     log = ProblemLog(directory, label)
     raw = log.read_json("life-event.json")
@@ -235,7 +236,7 @@ def _load_one(directory: Path, procedures: Mapping[str, Procedure], registry: Re
         _check_definition(definition, questionnaire, checker)
         if not log.items:
             _check_examples(log, definition, questionnaire, messages, procedures, registry,
-                            municipalities)
+                            municipalities, refused_municipalities)
     if log.items or definition is None or questionnaire is None or len(messages) != 2:
         return None, log.items
     return LifeEvent(definition, directory.resolve(), questionnaire, messages), []
@@ -243,7 +244,8 @@ def _load_one(directory: Path, procedures: Mapping[str, Procedure], registry: Re
 
 def _check_examples(log: ProblemLog, definition: LifeEventDefinition, questionnaire: dict,
                     messages: dict[str, dict[str, str]], procedures: Mapping[str, Procedure],
-                    registry: Registry, municipalities: Mapping[str, Municipality]) -> None:
+                    registry: Registry, municipalities: Mapping[str, Municipality],
+                    refused_municipalities: Collection[str]) -> None:
     for path in sorted((log.directory / "examples").glob("*.json")):
         relative = f"examples/{path.name}"
         raw = log.read_json(relative)
@@ -259,6 +261,8 @@ def _check_examples(log: ProblemLog, definition: LifeEventDefinition, questionna
             log.add(relative, f"/answers{error.path}",
                     f"the answers do not validate: {error.code}: {error.message['en']}")
         code = example.municipality or next(iter(sorted(municipalities)), None)
+        if code in refused_municipalities:
+            continue  # refused for its own files, which say why: nothing to run it with
         municipality = municipalities.get(code) if code else None
         if example.municipality is not None and municipality is None:
             log.add(relative, "/municipality", f"no municipality {example.municipality}")
@@ -303,11 +307,13 @@ def _check_examples(log: ProblemLog, definition: LifeEventDefinition, questionna
 
 
 def load_life_events(roots: tuple[Path, ...], procedures: Mapping[str, Procedure],
-                     registry: Registry, municipalities: Mapping[str, Municipality]
+                     registry: Registry, municipalities: Mapping[str, Municipality],
+                     refused_municipalities: Collection[str] = (),
                      ) -> tuple[dict[tuple[str, str], LifeEvent], list[CatalogProblem]]:
     """Every life event under ``roots`` (``life-events/``), checked against ``procedures``
     (the newest standard version by id). Two folders declaring one id and version are both
-    left out, as procedure packages are."""
+    left out, as procedure packages are. An example naming one of
+    ``refused_municipalities`` (refused for its own files) is not run."""
     problems: list[CatalogProblem] = []
     loaded: dict[tuple[str, str], list[LifeEvent]] = {}
     for root in roots:
@@ -318,7 +324,8 @@ def load_life_events(roots: tuple[Path, ...], procedures: Mapping[str, Procedure
             if directory.name.startswith((".", "_")):
                 continue
             event, found = _load_one(directory, procedures, registry, municipalities,
-                                     f"{LIFE_EVENTS_DIR}/{directory.name}")
+                                     f"{LIFE_EVENTS_DIR}/{directory.name}",
+                                     refused_municipalities)
             problems.extend(found)
             if event is not None:
                 loaded.setdefault((event.id, event.version), []).append(event)

@@ -32,6 +32,7 @@ __all__ = [
     "life_event_bindings",
     "map_form",
     "prefill_values",
+    "typed_stand_ins",
     "upstream_case",
 ]
 
@@ -187,3 +188,20 @@ def bundle_material(definition: LifeEventDefinition, municipality: str, answers:
     elif rule.scope != "municipality":
         material["applicant"] = applicant_key
     return json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def typed_stand_ins(definition: LifeEventDefinition, source: PrefillSource, root: str,
+                    answers: Mapping[str, Any]) -> dict[str, Any]:
+    """What the resident typed where a prefill rule of ``source`` reads ``root.<key>``: when
+    that system could not be read, these values stand in for it (e.g. ``household.size``
+    from the typed ``/household_size``), and are recorded as not verified."""
+    found: dict[str, Any] = {}
+    for pointer, rule in definition.prefill.items():
+        text = rule.value.strip()
+        if rule.source != source or not text.startswith(root + "."):
+            continue
+        key = text[len(root) + 1:]
+        value = resolve(dict(answers), pointer)
+        if key.isidentifier() and not is_missing(value):
+            found[key] = value
+    return found

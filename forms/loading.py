@@ -10,8 +10,10 @@ from a state is :mod:`forms.catalog`'s job; deciding when to build a new one is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from referencing import Registry
 
@@ -20,7 +22,6 @@ from forms.effective import apply_overlay, read_overlays
 from forms.lifeevent_packages import (
     LIFE_EVENTS_DIR,
     LifeEvent,
-    LifeEventOverlay,
     apply_life_event_overlay,
     load_life_events,
     read_life_event_overlays,
@@ -115,8 +116,6 @@ def build_state(roots: tuple[Path, ...], previous: CatalogState | None = None) -
     municipalities, municipal_problems = read_municipalities(roots)
     problems.extend(CatalogProblem(file=f, pointer=p, message=m) for f, p, m in municipal_problems)
 
-    effective: dict[tuple[str, str, str], Procedure] = {}
-    refused: dict[tuple[str, str, str], str] = {}
     overlays: dict[tuple[str, str], tuple[str, Overlay | None, list[CatalogProblem]]] = {}
     for root in roots:
         for code, procedure_id, label, overlay, found in read_overlays(root):
@@ -124,47 +123,13 @@ def build_state(roots: tuple[Path, ...], previous: CatalogState | None = None) -
     # A municipality refused for its own files has said why already: its overlays add nothing.
     failed_municipalities = {f.split("/")[1] for f, _, _ in municipal_problems
                              if f.startswith(f"{MUNICIPALITIES_DIR}/")}
-    for (code, procedure_id), (label, overlay, found) in sorted(overlays.items()):
-        versions = [p for (pid, _), p in procedures.items() if pid == procedure_id]
-        if code not in municipalities and code not in failed_municipalities:
-            found = [
-                *found,
-                CatalogProblem(
-                    file=label, pointer="", message=f"no municipality {code} is defined"
-                ),
-            ]
-        if not versions:
-            found = [
-                *found,
-                CatalogProblem(
-                    file=label,
-                    pointer="",
-                    message=f"no standard procedure {procedure_id!r} to adopt",
-                ),
-            ]
-        problems.extend(found)
-        for standard in versions:
-            key = (procedure_id, standard.version, code)
-            if found or overlay is None or code not in municipalities:
-                refused[key] = label
-                continue
-            if not overlay.applies_to(standard.version):
-                continue
-            result, overlay_problems = apply_overlay(standard, overlay, code, label, registry)
-            if result is None:
-                refused[key] = label
-                problems.extend(
-                    CatalogProblem(
-                        file=p.file,
-                        pointer=p.pointer,
-                        message=f"{p.message} (version {standard.version})",
-                    )
-                    for p in overlay_problems
-                )
-            else:
-                effective[key] = result
+    effective, refused = _adopt(
+        overlays, procedures, municipalities, failed_municipalities, problems,
+        "standard procedure",
+        lambda standard, overlay, code, label: apply_overlay(standard, overlay, code, label,
+                                                             registry))
     life_events, life_problems = load_life_events(roots, _newest(procedures), registry,
-                                                  municipalities)
+                                                  municipalities, failed_municipalities)
     problems.extend(life_problems)
     effective_events, refused_events = _life_event_overlays(
         roots, life_events, _newest(procedures), municipalities, failed_municipalities,
@@ -186,33 +151,49 @@ def _life_event_overlays(
     failed_municipalities: set[str], registry: Registry, problems: list[CatalogProblem],
 ) -> tuple[dict[tuple[str, str, str], LifeEvent], dict[tuple[str, str, str], str]]:
     """Each municipality's overlays of life events, applied to every version they cover."""
-    found: dict[tuple[str, str], tuple[str, LifeEventOverlay | None, list[CatalogProblem]]] = {}
+    found: dict[tuple[str, str], tuple[str, Any, list[CatalogProblem]]] = {}
     for root in roots:
         for code, event_id, label, overlay, trouble in read_life_event_overlays(root):
             found[(code, event_id)] = (label, overlay, trouble)  # later roots win
-    effective: dict[tuple[str, str, str], LifeEvent] = {}
+    return _adopt(found, life_events, municipalities, failed_municipalities, problems,
+                  "life event",
+                  lambda standard, overlay, code, label: apply_life_event_overlay(
+                      standard, overlay, code, label, procedures, registry))
+
+
+def _adopt(
+    overlays: dict[tuple[str, str], tuple[str, Any, list[CatalogProblem]]],
+    standards: dict[tuple[str, str], Any], municipalities: dict[str, Municipality],
+    failed_municipalities: set[str], problems: list[CatalogProblem], what: str,
+    apply: Callable[[Any, Any, str, str], tuple[Any, list[CatalogProblem]]],
+) -> tuple[dict[tuple[str, str, str], Any], dict[tuple[str, str, str], str]]:
+    """Each overlay ((code, id) -> (file label, overlay or None, its problems)) applied to
+    every standard version it covers: the effective ones, and those refused (-> the file)."""
+    effective: dict[tuple[str, str, str], Any] = {}
     refused: dict[tuple[str, str, str], str] = {}
-    for (code, event_id), (label, overlay, trouble) in sorted(found.items()):
-        versions = [e for (eid, _), e in life_events.items() if eid == event_id]
+    for (code, standard_id), (label, overlay, found) in sorted(overlays.items()):
+        versions = [p for (sid, _), p in standards.items() if sid == standard_id]
         if code not in municipalities and code not in failed_municipalities:
-            trouble = [*trouble, CatalogProblem(file=label, pointer="",
-                                                message=f"no municipality {code} is defined")]
+            found = [*found, CatalogProblem(file=label, pointer="",
+                                            message=f"no municipality {code} is defined")]
         if not versions:
-            trouble = [*trouble, CatalogProblem(file=label, pointer="",
-                                                message=f"no life event {event_id!r} to adopt")]
-        problems.extend(trouble)
+            found = [*found, CatalogProblem(file=label, pointer="",
+                                            message=f"no {what} {standard_id!r} to adopt")]
+        problems.extend(found)
         for standard in versions:
-            key = (event_id, standard.version, code)
-            if trouble or overlay is None or code not in municipalities:
+            key = (standard_id, standard.version, code)
+            if found or overlay is None or code not in municipalities:
                 refused[key] = label
                 continue
             if not overlay.applies_to(standard.version):
                 continue
-            result, overlay_problems = apply_life_event_overlay(
-                standard, overlay, code, label, procedures, registry)
+            result, overlay_problems = apply(standard, overlay, code, label)
             if result is None:
                 refused[key] = label
-                problems.extend(overlay_problems)
+                problems.extend(
+                    CatalogProblem(file=p.file, pointer=p.pointer,
+                                   message=f"{p.message} (version {standard.version})")
+                    for p in overlay_problems)
             else:
                 effective[key] = result
     return effective, refused

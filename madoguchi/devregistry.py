@@ -4,8 +4,9 @@ One small ASGI app serves the resident registry under ``/registry`` and the publ
 account registry under ``/public-funds`` (each as its OpenAPI document in docs/adapters/
 specifies), backed by the demo households and accounts of :mod:`identity.demo`, so
 everything works offline. ``madoguchi up`` starts it on 127.0.0.1 and hands its URLs and
-token to the web and worker processes. It is for development only: the data is fictional
-and it holds no state.
+token to the web and worker processes. It is for development only: the data is fictional,
+and what changes (a birth registered with ``POST /dev/households/{household_id}/members``,
+not part of the municipal interface) lives in this process's memory only.
 
 A person is found by the card's four basic facts as a person would compare them: the
 name and the address in NFKC, case folded, without spaces (as forms.dedupe normalizes),
@@ -15,17 +16,27 @@ the birth date exactly, and the gender only when the query gives one.
 from __future__ import annotations
 
 import hmac
+import threading
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import click
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.models import HouseholdMember, PersonQuery, PublicFundsAccount, RegistryRecord
 from forms.dedupe import normalized
-from identity.demo import DEMO_ACCOUNTS, DEMO_HOUSEHOLDS, DemoAccount, DemoHousehold
+from identity.demo import (
+    DEMO_ACCOUNTS,
+    DEMO_HOUSEHOLDS,
+    DemoAccount,
+    DemoHousehold,
+    DemoRegistrant,
+)
 from madoguchi.settings import read_secret
 
 REGISTRY_PREFIX = "/registry"
@@ -44,17 +55,49 @@ def _error(status: int, code: str, ja: str, en: str) -> JSONResponse:
                         headers=headers)
 
 
+class NewMember(BaseModel):
+    """A person registered into a household (a birth, a move in): development only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    name_kana: str = Field(min_length=1, max_length=100)
+    birthdate: date
+    gender: str = Field(min_length=1, max_length=16)
+    relationship: str = Field(min_length=1, max_length=16)
+
+
 class DemoRegistry:
     """The demo households and accounts, indexed for the two interfaces."""
 
     def __init__(self, households: Sequence[DemoHousehold] = DEMO_HOUSEHOLDS,
                  accounts: Sequence[DemoAccount] = DEMO_ACCOUNTS) -> None:
         self._households = {h.household_id: h for h in households}
-        self._of_person = {m.person_id: h for h in households for m in h.members}
         self._accounts = {a.person_id: a for a in accounts}
+        self._lock = threading.Lock()
+        self._added = 0
+
+    def _household_of(self, person_id: str) -> DemoHousehold | None:
+        return next((h for h in self._households.values()
+                     if any(m.person_id == person_id for m in h.members)), None)
+
+    def add_member(self, household_id: str, member: NewMember) -> RegistryRecord | None:
+        """Register ``member`` into the household (None: no such household); the new
+        person's record, with the household as it is now."""
+        with self._lock:
+            household = self._households.get(household_id)
+            if household is None:
+                return None
+            self._added += 1
+            person_id = f"RR-DEV-{self._added:04d}"
+            added = DemoRegistrant(person_id, member.name, member.name_kana, member.birthdate,
+                                   member.gender, member.relationship)
+            self._households[household_id] = replace(household,
+                                                     members=(*household.members, added))
+        return self.record(person_id)
 
     def record(self, person_id: str) -> RegistryRecord | None:
-        household = self._of_person.get(person_id)
+        household = self._household_of(person_id)
         if household is None:
             return None
         return RegistryRecord(
@@ -129,6 +172,15 @@ def create_dev_registry_app(token: str, registry: DemoRegistry | None = None) ->
             raise _Refusal(404, "person_not_found", "該当する住民が見つかりません。",
                            "No such resident.")
         return found
+
+    @app.post("/dev/households/{household_id}/members", dependencies=guarded,
+              status_code=201)
+    async def register_member(household_id: str, member: NewMember) -> RegistryRecord:
+        added = data.add_member(household_id, member)
+        if added is None:
+            raise _Refusal(404, "household_not_found", "該当する世帯がありません。",
+                           "No such household.")
+        return added
 
     @app.get(PUBLIC_FUNDS_PREFIX + "/v1/persons/{person_id}/account", dependencies=guarded)
     async def account(person_id: str) -> PublicFundsAccount:

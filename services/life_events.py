@@ -21,7 +21,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
-    SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -52,6 +51,7 @@ from forms.lifeevents_mapping import (
     life_event_bindings,
     map_form,
     prefill_values,
+    typed_stand_ins,
     upstream_case,
 )
 from forms.municipalities import Municipality
@@ -101,8 +101,8 @@ WITHDRAW_ALL = "withdraw_all"
 BUNDLE_TIMEOUT_SECONDS = 30
 
 #: Indexed per bundle for the 被災者台帳 (codes only, never personal values).
-LIFE_EVENT_KEY = getattr(sa, "LIFE_EVENT", SearchAttributeKey.for_keyword("MadoLifeEvent"))
-EVENT_ID_KEY = getattr(sa, "EVENT_ID", SearchAttributeKey.for_keyword("MadoEventId"))
+LIFE_EVENT_KEY = sa.LIFE_EVENT
+EVENT_ID_KEY = sa.EVENT_ID
 
 _JST = dt.timezone(dt.timedelta(hours=9))
 
@@ -406,11 +406,12 @@ class LifeEventService:
             members.append(await self._member(
                 offered, offer, offered.procedure in chosen, resident, key, place, bindings,
                 provenance, context, claims))
+        household, account = self._household(definition, context, answers)
         start = StartBundle(
             bundle_id=bundle_id, definition=definition, municipality=municipality,
             applicant=Applicant(key=key, name=resident.name),
             household_key=self._household_key(context, resident),
-            household=context.household(), account=context.account_binding(),
+            household=household, account=account,
             registry_person=context.record.person_id if context.record else None,
             events=events_binding(place), applicant_claims=_life_event_claims(resident),
             answers=answers, provenance=provenance, members=members,
@@ -555,17 +556,22 @@ class LifeEventService:
             return None, "unavailable"
         return record, "verified" if record is not None else "not_found"
 
-    def _bindings(self, definition: LifeEventDefinition, context: _Context,
-                  place: Municipality, answers: Mapping[str, Any]) -> Bindings:
+    def _household(self, definition: LifeEventDefinition, context: _Context,
+                   answers: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """``household`` and ``account`` as expressions (here and in the engine, for a
+        dependent's form) see them: from the municipal systems, or, where one could not be
+        read, what the resident typed where it would have prefilled (not verified)."""
         household = context.household()
         if not household["verified"]:
-            # The registry could not be read: what the resident typed where the registry
-            # would have prefilled stands in, marked as not verified.
-            household.update(_typed(definition, "registry", "household", answers))
+            household.update(typed_stand_ins(definition, "registry", "household", answers))
         account = context.account_binding()
         if account is None and context.account_state == "unavailable":
-            typed = _typed(definition, "account", "account", answers)
-            account = typed or None
+            account = typed_stand_ins(definition, "account", "account", answers) or None
+        return household, account
+
+    def _bindings(self, definition: LifeEventDefinition, context: _Context,
+                  place: Municipality, answers: Mapping[str, Any]) -> Bindings:
+        household, account = self._household(definition, context, answers)
         return life_event_bindings(definition, answers=answers, applicant=context.applicant,
                                    household=household, account=account,
                                    events=events_binding(place), today=_today())
@@ -941,23 +947,6 @@ def _life_event_claims(resident: Resident) -> dict[str, Any]:
         if getattr(resident, name, None):
             claims[name] = getattr(resident, name)
     return claims
-
-
-def _typed(definition: LifeEventDefinition, source: str, root: str,
-           answers: Mapping[str, Any]) -> dict[str, Any]:
-    """What the resident typed where a prefill rule of ``source`` reads ``root.<key>``."""
-    found: dict[str, Any] = {}
-    for pointer, rule in definition.prefill.items():
-        text = rule.value.strip()
-        if rule.source != source or not text.startswith(root + "."):
-            continue
-        key = text[len(root) + 1:]
-        if not key.isidentifier():
-            continue
-        value = resolve(dict(answers), pointer)
-        if not is_missing(value):
-            found[key] = value
-    return found
 
 
 def _today() -> dt.date:

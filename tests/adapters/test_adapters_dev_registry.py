@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from datetime import date
 
+import httpx
 import pytest
 
 from adapters.http import CallPolicy
@@ -176,3 +177,35 @@ async def test_registry_down_is_unavailable_within_the_bound_then_back(dev_regis
         assert secret not in str(down.value)
     dev_registry.start()
     assert await adapters.registry.find(query) is not None
+
+
+async def test_a_birth_registered_shows_in_the_household_as_it_is_now(dev_registry, tmp_path):
+    """The dev registry's own call (a birth registered) and the clients reading it after."""
+    registry, accounts = dev_registry.adapters(FAST).registry, dev_registry.adapters(FAST).accounts
+    before = await registry.person("RR-131016-0001")
+    newborn = {"name": "山田 はると", "name_kana": "ヤマダ ハルト", "birthdate": "2026-11-20",
+               "gender": "male", "relationship": "子"}
+    auth = {"Authorization": f"Bearer {dev_registry.token}"}
+    async with httpx.AsyncClient(base_url=dev_registry.base_url, timeout=5) as http:
+        born = await http.post(f"/dev/households/{before.household_id}/members", json=newborn,
+                               headers=auth)
+        assert born.status_code == 201, born.text
+        assert (await http.post(f"/dev/households/{before.household_id}/members",
+                                json=newborn)).status_code == 401
+        assert (await http.post("/dev/households/HH-none/members", json=newborn,
+                                headers=auth)).status_code == 404
+        assert (await http.post(f"/dev/households/{before.household_id}/members",
+                                json={**newborn, "birthdate": "soon"},
+                                headers=auth)).status_code == 422
+    baby_id = born.json()["person_id"]
+    now = await registry.person("RR-131016-0001")
+    assert [m.name for m in now.members] == [*(m.name for m in before.members), "山田 はると"]
+    spouse = await registry.find(_query(_signed_in(tmp_path, "demo-spouse")))
+    assert baby_id in {m.person_id for m in spouse.members}
+    baby = await registry.person(baby_id)
+    assert baby.household_id == before.household_id and baby.head == "山田 太郎"
+    assert await accounts.account(baby_id) is None
+    # Development state only: a restarted registry is the demo households again.
+    dev_registry.stop()
+    dev_registry.start()
+    assert len((await registry.person("RR-131016-0001")).members) == len(before.members)

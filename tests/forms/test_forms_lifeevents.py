@@ -44,7 +44,7 @@ def test_a_life_event_loads_beside_procedures_and_is_no_procedure_package(tmp_pa
     assert [p.procedure for p in event.definition.procedures] == [
         "disaster-certificate", "flood-support"]
     assert "life-events" not in {p.id for p in catalog.procedures()}
-    assert [e.id for e in catalog.life_events()] == ["flood"]
+    assert "flood" in [e.id for e in catalog.life_events()]
     with pytest.raises(UnknownLifeEvent):
         catalog.life_event("moving")
 
@@ -76,7 +76,8 @@ def test_every_mistake_is_reported_with_its_file_and_pointer(tmp_path):
     assert f"{file}#/procedures/2/procedure: no procedure 'no-such-procedure' in the " \
            "catalogue" in "\n".join(messages)
     assert any("'household' has no 'head'" in m for m in messages)
-    assert catalog.life_events() == []  # a broken life event is not offered at all
+    # A broken life event is not offered at all.
+    assert "flood" not in [e.id for e in catalog.life_events()]
 
 
 def test_a_model_error_and_a_broken_questionnaire_are_located(tmp_path):

@@ -81,7 +81,7 @@ async def test_the_questionnaire_is_prefilled_from_the_card_with_its_source(serv
     nameless = resident()
     nameless = nameless.model_copy(update={"name": None})
     assert (await service.questionnaire(nameless, "flood", TOKYO)).answers == {}
-    assert [s.id for s in service.summaries(TOKYO)] == ["flood"]
+    assert "flood" in [s.id for s in service.summaries(TOKYO)]
 
 
 async def test_only_a_resident_files_a_life_event_for_themselves(service):
