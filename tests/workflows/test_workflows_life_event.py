@@ -75,7 +75,7 @@ async def test_fan_out_files_each_procedure_once_indexed(bundle_stack, catalog):
         (CERT, "filed", cert_id), (CONDOLENCE, "filed", condolence_id), (SUPPORT, "waiting", None)]
     waiting = view.members[2]
     assert waiting.waits_for == {"ja": "罹災証明書の交付を待っています。",
-                                 "en": "Waiting for Disaster damage certificate to be issued."}
+                                 "en": "Waiting for the Disaster damage certificate to be issued."}
     for case_id, procedure in ((cert_id, CERT), (condolence_id, CONDOLENCE)):
         case = await eventually(lambda cid=case_id: _started(client, cid))
         assert case.bundle_id == start.bundle_id and case.applicant_key == start.applicant.key
