@@ -416,7 +416,7 @@ class LifeEventWorkflow:
             spec = pinned.document(on.split(":", 1)[1]) if pinned else None
             doc = spec.title.model_dump() if spec else {"ja": "書類", "en": "the document"}
             return {"ja": f"{doc['ja']}の交付を待っています。",
-                    "en": f"Waiting for {doc['en']} to be issued."}
+                    "en": f"Waiting for the {doc['en']} to be issued."}
         return {"ja": f"「{title.get('ja', '')}」の結果を待っています。",
                 "en": f"Waiting for the outcome of \u201c{title.get('en', '')}\u201d."}
 
