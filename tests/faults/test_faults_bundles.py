@@ -69,9 +69,10 @@ async def _act(client: Client, case_id: str, action: str, *, stage: str, **optio
 
 
 async def _certify(client: Client, case_id: str) -> None:
-    # Paced as caseworkers are: back-to-back updates while a notice's channel lookup (a
-    # local activity) is in flight leave a ProcedureWorkflow history that does not replay
-    # (patch notices-queue-v1, on main too): a worker restart then stalls that case.
+    # Paced as caseworkers are. Known, not of bundles (main's ProcedureWorkflow too): under
+    # heavy load a history can record the 'submitted' notice's channel lookup (a local
+    # activity) in one workflow task and the patch notices-queue-v1 after it in the next;
+    # its replay after a worker restart fails (nondeterminism) and the case stalls.
     await _act(client, case_id, "accept", stage="intake")
     await asyncio.sleep(PACE)
     await _act(client, case_id, "survey", stage="survey",
