@@ -745,11 +745,15 @@ class LifeEventService:
         if not isinstance(principal, Resident):
             return []
         key = self.keys.of(principal)
-        query = (f"WorkflowType = '{WORKFLOW}' AND {sa.APPLICANT.name} = {_quote(key)}")
+        query = (f"{self._bundles()} AND {sa.APPLICANT.name} = {_quote(key)}")
         ids = [wf.id async for wf in self._client.list_workflows(query, limit=100)]
         views = await asyncio.gather(*(self._view(i) for i in ids), return_exceptions=True)
         found = [v for v in views if isinstance(v, BundleView) and v.applicant_key == key]
         return sorted(found, key=lambda v: v.submitted_at, reverse=True)
+
+    def _bundles(self) -> str:
+        # This installation's bundles: those its workers serve (a Query needs a worker).
+        return f"WorkflowType = '{WORKFLOW}' AND TaskQueue = {_quote(self._task_queue)}"
 
     # ---- withdrawing --------------------------------------------------------------------
 
@@ -836,8 +840,8 @@ class LifeEventService:
         if place.disaster_event(event_id) is None:
             raise Refused("not_found", "no_such_event", "その災害は見つかりません。",
                           "No such disaster event.")
-        query = (f"WorkflowType = '{WORKFLOW}' AND {sa.MUNICIPALITY.name} = "
-                 f"{_quote(municipality)} AND {EVENT_ID_KEY.name} = {_quote(event_id)}")
+        query = (f"{self._bundles()} AND {sa.MUNICIPALITY.name} = {_quote(municipality)} "
+                 f"AND {EVENT_ID_KEY.name} = {_quote(event_id)}")
         ids = [wf.id async for wf in self._client.list_workflows(query, limit=2000)]
         views = await asyncio.gather(*(self._view(i) for i in ids))
         rows = [self._row(view, place) for view in views]
