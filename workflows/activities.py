@@ -31,11 +31,14 @@ from forms.compute import included_values
 from forms.definition import DocumentDefinition
 from forms.expressions import ExpressionError
 from forms.filing import validate_application
-from forms.lifeevents import LifeEventDefinition
-from forms.lifeevents_mapping import form_provenance, life_event_bindings, map_form
+from forms.lifeevents_mapping import (
+    form_provenance,
+    life_event_bindings,
+    map_form,
+    typed_stand_ins,
+)
 from forms.municipalities import Municipality
 from forms.packages import Procedure
-from forms.pointers import is_missing, resolve
 from forms.schemaform import SchemaForm, answers
 from notices.compose import (
     ComposedNotice,
@@ -379,7 +382,8 @@ class CaseActivities:
                                                            "not_read"]]:
         snapshot = dict(request.household)
         if not snapshot.get("verified"):
-            snapshot.update(_typed(request.definition, "registry", "household", request.answers))
+            snapshot.update(typed_stand_ins(request.definition, "registry", "household",
+                                            request.answers))
         if self._registry is None or request.registry_person is None:
             return snapshot, "not_read"
         try:
@@ -399,7 +403,8 @@ class CaseActivities:
                                                                  "not_read"]]:
         snapshot = request.account
         if snapshot is None:
-            snapshot = _typed(request.definition, "account", "account", request.answers) or None
+            snapshot = typed_stand_ins(request.definition, "account", "account",
+                                       request.answers) or None
         if self._accounts is None or request.registry_person is None:
             return snapshot, "not_read"
         try:
@@ -409,22 +414,6 @@ class CaseActivities:
                                     "used", request.bundle_id)
             return snapshot, "unavailable"
         return (found.model_dump(mode="json") if found else None), "verified"
-
-
-def _typed(definition: LifeEventDefinition, source: str, root: str,
-           answers: dict[str, Any]) -> dict[str, Any]:
-    """What the resident typed where a prefill rule of ``source`` reads ``root.<key>`` (the
-    system was down at submission: the typed values stand in, as the portal did)."""
-    found: dict[str, Any] = {}
-    for pointer, rule in definition.prefill.items():
-        text = rule.value.strip()
-        if rule.source != source or not text.startswith(root + "."):
-            continue
-        key = text[len(root) + 1:]
-        value = resolve(answers, pointer)
-        if key.isidentifier() and not is_missing(value):
-            found[key] = value
-    return found
 
 
 def _holder(data: dict[str, Any]) -> str | None:

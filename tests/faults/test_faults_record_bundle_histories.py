@@ -12,16 +12,21 @@ replays what it recorded; ``MADOGUCHI_RECORD_HISTORIES=1`` also writes the files
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from temporalio.client import WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
-from tests.faults.test_faults_record_histories import HISTORIES, RECORD
 from tests.support import bundles
 from tests.support.stack import eventually
 from workflows.campaign import CampaignWorkflow
 from workflows.life_event import LifeEventWorkflow, member_application_id
 from workflows.procedure import ProcedureWorkflow
+
+HISTORIES = Path(__file__).resolve().parents[1] / "replay" / "histories"
+RECORD = os.environ.get("MADOGUCHI_RECORD_HISTORIES") == "1"
 
 
 async def _keep(client, workflow_id: str, name: str) -> WorkflowHistory:

@@ -323,3 +323,61 @@ async def test_a_form_the_procedure_refuses_fails_the_member(bundle_stack, catal
     failed = [e for e in (await _view(handle)).timeline if e.event == "failed"]
     assert failed and failed[0].comment == "form: dependent_filing_invalid"
     assert (await _view(handle)).status == "open"  # the certificate is still open
+
+
+async def test_refile_files_anew_and_the_earlier_filing_only_adds_history(bundle_stack,
+                                                                          catalog):
+    client = bundle_stack.client
+    start = bundles.start_bundle(catalog, on_change="refile", condolence=False)
+    handle = await bundles.start(client, start, bundle_stack.task_queue)
+    cert_id = member_application_id(start.bundle_id, CERT)
+    first = member_application_id(start.bundle_id, SUPPORT)
+    second = member_application_id(start.bundle_id, SUPPORT, 2)
+    await eventually(lambda: _started(client, cert_id))
+    await bundles.certify(client, cert_id, 45)
+    await _member(handle, SUPPORT, lambda m: m.state == "filed")
+    await eventually(lambda: _started(client, first))
+    await bundles.act(client, cert_id, "request_resurvey", actor=bundles.RESIDENT,
+                      comment="全壊のはずです")
+    await bundles.survey(client, cert_id, 55)
+    member = await _member(handle, SUPPORT, lambda m: m.application_id == second)
+    assert (await eventually(lambda: _started(client, second))).data["damage_grade"] == "total"
+    earlier = await _case(client, first)
+    assert earlier.status == "in_progress" and earlier.amendments == 0  # open, not amended
+    # The earlier filing ends: the bundle notes it, and the member stays the new one.
+    await bundles.act(client, first, "withdraw", actor=bundles.RESIDENT)
+
+    async def noted():
+        view = await _view(handle)
+        return view if any(e.event == "reported_superseded" for e in view.timeline) else None
+
+    view = await eventually(noted)
+    member = next(m for m in view.members if m.procedure == SUPPORT)
+    assert member.application_id == second and member.status == "in_progress"
+    assert member.filings == [first, second]
+
+
+async def test_ignore_leaves_the_dependent_as_filed(bundle_stack, catalog):
+    client = bundle_stack.client
+    start = bundles.start_bundle(catalog, on_change="ignore", condolence=False)
+    handle = await bundles.start(client, start, bundle_stack.task_queue)
+    cert_id = member_application_id(start.bundle_id, CERT)
+    support_id = member_application_id(start.bundle_id, SUPPORT)
+    await eventually(lambda: _started(client, cert_id))
+    await bundles.certify(client, cert_id, 45)
+    await _member(handle, SUPPORT, lambda m: m.state == "filed")
+    await bundles.act(client, cert_id, "request_resurvey", actor=bundles.RESIDENT,
+                      comment="全壊のはずです")
+    await bundles.survey(client, cert_id, 55)
+
+    async def reissued():
+        view = await _view(handle)
+        cert = next(m for m in view.members if m.procedure == CERT)
+        grade = cert.computed.get("damage_grade", {}).get("code")
+        return view if grade == "total" and len(cert.documents) >= 3 else None
+
+    view = await eventually(reissued)  # the bundle has the second certificate's report
+    member = next(m for m in view.members if m.procedure == SUPPORT)
+    assert member.filings == [support_id]
+    case = await _case(client, support_id)
+    assert case.amendments == 0 and case.data["damage_grade"] == "large_scale_half"
