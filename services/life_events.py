@@ -917,12 +917,12 @@ class LifeEventService:
                          "状況", "支給額合計（円）"])
         for row in ledger.rows:
             cases = "、".join(_case_cell(c) for c in row.cases)
-            writer.writerow([
+            writer.writerow([spreadsheet_safe(cell) for cell in (
                 row.household_name or "", row.address or "",
                 row.household_size if row.household_size is not None else "",
                 (row.grade or {}).get("ja", ""), cases,
                 "決定済み" if row.status == "decided" else "処理中",
-                row.amount_total if row.amount_total is not None else ""])
+                row.amount_total if row.amount_total is not None else "")])
         return out.getvalue().encode("utf-8-sig")
 
 
@@ -964,6 +964,15 @@ def _grade(raw: Any) -> tuple[dict[str, str] | None, str | None]:
     if isinstance(raw, str):
         return {"ja": raw, "en": raw}, raw
     return None, None
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: a text starting with ``= + - @`` (or a tab or
+    carriage return) is a formula to Excel, and names and addresses are typed by residents;
+    such a text is prefixed with ``'`` (shown as text). Numbers stay numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _case_cell(case: LedgerCase) -> str:
