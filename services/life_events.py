@@ -745,11 +745,15 @@ class LifeEventService:
         if not isinstance(principal, Resident):
             return []
         key = self.keys.of(principal)
-        query = (f"WorkflowType = '{WORKFLOW}' AND {sa.APPLICANT.name} = {_quote(key)}")
+        query = (f"{self._bundles()} AND {sa.APPLICANT.name} = {_quote(key)}")
         ids = [wf.id async for wf in self._client.list_workflows(query, limit=100)]
         views = await asyncio.gather(*(self._view(i) for i in ids), return_exceptions=True)
         found = [v for v in views if isinstance(v, BundleView) and v.applicant_key == key]
         return sorted(found, key=lambda v: v.submitted_at, reverse=True)
+
+    def _bundles(self) -> str:
+        # This installation's bundles: those its workers serve (a Query needs a worker).
+        return f"WorkflowType = '{WORKFLOW}' AND TaskQueue = {_quote(self._task_queue)}"
 
     # ---- withdrawing --------------------------------------------------------------------
 
@@ -836,8 +840,8 @@ class LifeEventService:
         if place.disaster_event(event_id) is None:
             raise Refused("not_found", "no_such_event", "その災害は見つかりません。",
                           "No such disaster event.")
-        query = (f"WorkflowType = '{WORKFLOW}' AND {sa.MUNICIPALITY.name} = "
-                 f"{_quote(municipality)} AND {EVENT_ID_KEY.name} = {_quote(event_id)}")
+        query = (f"{self._bundles()} AND {sa.MUNICIPALITY.name} = {_quote(municipality)} "
+                 f"AND {EVENT_ID_KEY.name} = {_quote(event_id)}")
         ids = [wf.id async for wf in self._client.list_workflows(query, limit=2000)]
         views = await asyncio.gather(*(self._view(i) for i in ids))
         rows = [self._row(view, place) for view in views]
@@ -913,12 +917,12 @@ class LifeEventService:
                          "状況", "支給額合計（円）"])
         for row in ledger.rows:
             cases = "、".join(_case_cell(c) for c in row.cases)
-            writer.writerow([
+            writer.writerow([spreadsheet_safe(cell) for cell in (
                 row.household_name or "", row.address or "",
                 row.household_size if row.household_size is not None else "",
                 (row.grade or {}).get("ja", ""), cases,
                 "決定済み" if row.status == "decided" else "処理中",
-                row.amount_total if row.amount_total is not None else ""])
+                row.amount_total if row.amount_total is not None else "")])
         return out.getvalue().encode("utf-8-sig")
 
 
@@ -960,6 +964,15 @@ def _grade(raw: Any) -> tuple[dict[str, str] | None, str | None]:
     if isinstance(raw, str):
         return {"ja": raw, "en": raw}, raw
     return None, None
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: a text starting with ``= + - @`` (or a tab or
+    carriage return) is a formula to Excel, and names and addresses are typed by residents;
+    such a text is prefixed with ``'`` (shown as text). Numbers stay numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _case_cell(case: LedgerCase) -> str:

@@ -17,7 +17,7 @@ from identity.demo import demo_person
 from identity.devissuer import DEV_RESIDENT_ISSUER, DEV_STAFF_ISSUER
 from identity.principals import Business, Caseworker, Resident
 from services.cases import CaseService
-from services.life_events import LifeEventService
+from services.life_events import LifeEventService, spreadsheet_safe
 from services.refusals import InvalidData, Refused
 from tests.support.lifeevents import ANSWERS, write_flood
 
@@ -179,3 +179,10 @@ async def test_with_the_registry_down_the_resident_types_the_household(registere
     offers = {o.procedure: o for o in await registered.offers(demo("demo-1"), "flood",
                                                                TOKYO, typed)}
     assert offers["flood-support"].eligible
+
+
+def test_a_ledger_cell_typed_as_a_formula_stays_text_in_the_spreadsheet():
+    assert spreadsheet_safe('=HYPERLINK("http://x","y")') == '\'=HYPERLINK("http://x","y")'
+    assert [spreadsheet_safe(v) for v in ("+1", "-1", "@SUM(A1)", "\tx")] == [
+        "'+1", "'-1", "'@SUM(A1)", "'\tx"]
+    assert spreadsheet_safe("山田 太郎") == "山田 太郎" and spreadsheet_safe(3) == 3
