@@ -29,10 +29,12 @@ from documents.seal import load_pem_certificates
 from documents.verify import verify_pdf
 from forms.catalog import DEFAULT_ROOT, Catalog
 from forms.computations import damage_grade
+from forms.compute import compute_action
 from records.blobs import LocalBlobStore
 from records.db import create_schema, make_engine
 from records.numbering import DocumentNumbers
 from records.register import DocumentRegister
+from tests.support.catalogue_cases import forward_action, step_example
 from tests.support.pdfa import pdfa_problems
 from workflows.activities import CaseActivities
 from workflows.models import IssueDocumentInput
@@ -46,6 +48,26 @@ ISSUED_AT = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)  # 10:30 in Japan
 
 def example(procedure: str, name: str) -> dict[str, Any]:
     return json.loads((CATALOG / procedure / "examples" / name).read_text(encoding="utf-8"))
+
+
+def walked(procedure_id: str, name: str) -> dict[str, Any]:
+    """What a case of the example holds when decided: every stage's forward action taken
+    with its step example, its values computed by the procedure's own expressions."""
+    procedure = Catalog.load(CATALOG).get(procedure_id)
+    data = example(procedure_id, name)
+    steps: dict[str, Any] = {}
+    computed: dict[str, Any] = {}
+    for stage in procedure.definition.stages:
+        action = forward_action(stage)
+        if action is None or stage.actor != "caseworker":
+            continue
+        step = step_example(procedure, action.id) if action.input_schema else {}
+        if action.input_schema:
+            steps[action.id] = step
+        computed.update(compute_action(procedure.definition, action, step, application=data,
+                                       steps=steps, computed=computed,
+                                       today=ISSUED_AT.date()))
+    return {"data": data, "step_data": steps, "computed": computed}
 
 
 def _grant() -> dict[str, Any]:
@@ -84,6 +106,19 @@ CASES: dict[tuple[str, str], dict[str, Any]] = {
         "data": example("childcare-status", "valid-basic.json"),
         "step_data": {}, "computed": {},
     },
+    # The procedures of the life events (#18): their decisions as their own rules compute.
+    **{(procedure, document): walked(procedure, name) for procedure, name, document in [
+        ("livelihood-recovery-support", "valid-total-build.json", "decision"),
+        ("livelihood-recovery-support", "valid-total-build.json", "application-copy"),
+        ("disaster-condolence-money", "valid-total.json", "decision"),
+        ("disaster-condolence-money", "valid-total.json", "application-copy"),
+        ("nhi-premium-reduction", "valid-total.json", "decision"),
+        ("nhi-premium-reduction", "valid-total.json", "application-copy"),
+        ("child-medical-subsidy", "valid-newborn.json", "medical-certificate"),
+        ("child-medical-subsidy", "valid-newborn.json", "application-copy"),
+        ("pregnancy-support-benefit", "valid-one-child.json", "decision"),
+        ("pregnancy-support-benefit", "valid-one-child.json", "application-copy"),
+    ]},
 }
 
 
