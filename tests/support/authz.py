@@ -281,6 +281,25 @@ def life_event_rows(w: World) -> dict[tuple[str, str], Row]:
             {"own", "staff"}, f"/api/cases/{w.application}/bundle"),
         ("GET", "/api/ledger"): Row({"staff"}, kwargs=ledger),
         ("GET", "/api/ledger.csv"): Row({"staff"}, kwargs=ledger),
+        # -- the pages of life events: a resident's own; a caseworker elsewhere is shown
+        # the ledger of their own events, never this one (the CSV: not found) ----------
+        ("GET", "/life-events"): Row(RESIDENTS, page=True),
+        ("GET", "/life-events/start"): Row(
+            RESIDENTS, "/life-events/start?event=disaster&municipality=131016", page=True),
+        ("GET", "/life-events/{municipality}/{event}"): Row(
+            RESIDENTS, "/life-events/131016/disaster", page=True),
+        ("POST", "/life-events/{municipality}/{event}"): Row(
+            RESIDENTS, "/life-events/131016/disaster", page=True),
+        ("POST", "/life-events/{municipality}/{event}/submit"): Row(
+            RESIDENTS, "/life-events/131016/disaster/submit", page=True),
+        ("GET", "/my/bundles/{bundle_id}"): Row(set(), f"/my/bundles/{nobody}", page=True),
+        ("GET", "/my/bundles/{bundle_id}/withdraw"): Row(
+            set(), f"/my/bundles/{nobody}/withdraw", page=True),
+        ("POST", "/my/bundles/{bundle_id}/withdraw"): Row(
+            set(), f"/my/bundles/{nobody}/withdraw", page=True),
+        ("GET", "/staff/ledger"): Row(CASEWORKERS, "/staff/ledger", kwargs=ledger, page=True),
+        ("GET", "/staff/ledger.csv"): Row(
+            {"staff"}, "/staff/ledger.csv", kwargs=ledger, page=True),
     }
 
 
