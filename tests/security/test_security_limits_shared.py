@@ -193,11 +193,9 @@ def test_development_mode_is_served_on_loopback(monkeypatch, tmp_path, host):
 
 
 def test_production_mode_is_served_on_a_public_address(monkeypatch, tmp_path):
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    (keys / "payload-keys.json").write_text("{}")
-    (keys / "id-secret").write_text("00")
-    result, seen = _run_web(monkeypatch, tmp_path, {"MADOGUCHI_MODE": "production"},
+    from tests.support.production import production_env
+
+    result, seen = _run_web(monkeypatch, tmp_path, production_env(tmp_path),
                             "--host", "0.0.0.0")
     assert result.exit_code == 0, result.output
     assert seen["host"] == "0.0.0.0"
