@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,9 +27,29 @@ _issuer: DocumentIssuer | None = None  # one per child process, built by _start
 
 def _start(recipe: Recipe) -> None:
     global _issuer
+    _exit_with_parent()
     build, args = recipe
     _issuer = build(*args)
     _issuer.renderer.font_family  # noqa: B018 - fail at start when no Japanese font
+
+
+def _exit_with_parent(interval: float = 1.0) -> None:
+    """Leave when the process that started us is gone.
+
+    A pool child waits for work on a queue whose write end it holds itself, so it never
+    sees its worker die: after a SIGKILL of the worker it (and through it the resource
+    tracker, whose pipe it also holds) would run forever, an orphan under init (found
+    alive 90 minutes after a test run, issue #22). Our parent is the forkserver, which
+    exits with the worker: a changed parent pid is the worker's death.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _issue(template_dir: Path, template_name: str, context: Mapping[str, Any],
