@@ -165,9 +165,8 @@ def test_crashes_of_a_web_a_documents_worker_and_postgresql_lose_and_duplicate_n
         for thread in approvals:
             thread.start()
         documents = shape.workers["documents-1"]
-        wait_for(lambda: '"issue_document"' in documents.output()
-                 or "issue_document" in shape.scrape("documents-1"), [], 30,
-                 "documents-1 rendering")
+        wait_for(lambda: shape.activities_running("documents-1") >= 1, [], 60,
+                 "documents-1 rendering a certificate")
         documents.kill()
         faults["documents-1 killed"] += 1
         for thread in approvals:

@@ -81,6 +81,12 @@ class Shape:
         found = re.search(pattern, self.scrape(web))
         return float(found.group(1)) if found else 0.0
 
+    def activities_running(self, worker: str) -> float:
+        """Activity slots in use in ``worker`` now (the Temporal SDK's gauge)."""
+        found = re.findall(r'temporal_worker_task_slots_used\{[^}]*worker_type="ActivityWorker"'
+                           r'[^}]*\} ([0-9.e+]+)', self.scrape(f"sdk-{worker}"))
+        return sum(float(value) for value in found)
+
     def wait_ready(self, procs: list[Proc] | None = None, *, since: int = 0,
                    timeout: float = 180) -> None:
         """Until each process of ``procs`` (default: all) serves: a web process answers
@@ -125,6 +131,7 @@ def running_shape(*, temporal_address: str, namespace: str, postgres: Postgres,
     logs.mkdir(parents=True, exist_ok=True)
     web_ports = [free_port(), free_port()]
     names = [f"web-{i + 1}" for i in range(2)] + [f"worker-{w}" for w in WORKERS]
+    names += [f"sdk-{w}" for w in WORKERS]  # the Temporal SDK's own metrics
     metrics = {name: free_port() for name in names}
     proxy_root = root / "proxy"
     base = {k: v for k, v in os.environ.items() if not k.startswith("MADOGUCHI_")}
@@ -148,13 +155,14 @@ def running_shape(*, temporal_address: str, namespace: str, postgres: Postgres,
             workers = {}
             for name in WORKERS:
                 queue = name.split("-")[0]
-                workers[name] = Proc(f"worker-{name}", ["worker", "--queue", queue],
-                                     _env(public, metrics_port=str(metrics[f"worker-{name}"])),
-                                     logs)
+                env = _env(public, metrics_port=str(metrics[f"worker-{name}"]),
+                           sdk_metrics_port=str(metrics[f"sdk-{name}"]))
+                workers[name] = Proc(f"worker-{name}", ["worker", "--queue", queue], env, logs)
                 procs.append(workers[name])
             shape = Shape(data, database_url, bucket, postgres, proxy, webs, workers,
                           {**{w.name: metrics[w.name] for w in webs},
-                           **{n: metrics[f"worker-{n}"] for n in WORKERS}}, issuer)
+                           **{n: metrics[f"worker-{n}"] for n in WORKERS},
+                           **{f"sdk-{n}": metrics[f"sdk-{n}"] for n in WORKERS}}, issuer)
             shape.wait_ready()
             yield shape
     finally:
