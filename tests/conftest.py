@@ -25,6 +25,10 @@ from documents.seal import load_pem_certificates
 from documents.timestamps import LocalTimestampAuthority
 from forms.catalog import Catalog
 from forms.municipalities import load_municipalities
+from tests.support.hygiene import (  # noqa: F401 - the session-end process check (#22)
+    pytest_configure,
+    pytest_sessionfinish,
+)
 from tests.support.pg import Postgres, running_postgres
 from tests.support.redis import Redis, running_redis
 from tests.support.stack import FIXTURES, SealedDocuments, Stack, binary, running_stack

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from madoguchi.up import free_port
+from tests.support.hygiene import marked
 
 
 @dataclass
@@ -77,7 +78,7 @@ def running_proxy(upstreams: Sequence[str], root: Path) -> Iterator[Proxy]:
     config.write_text(CADDYFILE.format(storage=root / "storage", port=port,
                                        upstreams=" ".join(upstreams)))
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "XDG_DATA_HOME": str(root / "xdg"),
-           "XDG_CONFIG_HOME": str(root / "xdg")}
+           "XDG_CONFIG_HOME": str(root / "xdg"), **marked()}
     with open(root / "caddy.log", "ab") as log:
         process = subprocess.Popen([binary, "run", "--config", str(config),
                                     "--adapter", "caddyfile"], env=env,
