@@ -1,6 +1,6 @@
 """A TLS reverse proxy on loopback in front of several web processes: Debian's Caddy,
 as deploy/compose/Caddyfile runs it, with its own local CA (``tls internal``) instead of
-ACME. It load-balances round robin, health-checks ``/healthz`` and sets
+ACME. It load-balances round robin, skips a process that refuses connections, and sets
 ``X-Forwarded-For`` (the client's address: Caddy trusts no incoming one) and
 ``X-Forwarded-Proto: https``; the web processes believe those from 127.0.0.1 only.
 """
@@ -56,10 +56,10 @@ https://127.0.0.1:{port} {{
 	respond @operators 404
 	reverse_proxy {upstreams} {{
 		lb_policy round_robin
+		# Passive health checks only: a process that refuses connections (killed) is
+		# skipped for 5 s and the request tried on the other; active checks with short
+		# timeouts flap on a loaded 2-core machine and break the round robin.
 		lb_try_duration 10s
-		health_uri /healthz
-		health_interval 1s
-		health_timeout 2s
 		fail_duration 5s
 	}}
 }}
