@@ -198,18 +198,5 @@ def test_crashes_of_a_web_a_documents_worker_and_postgresql_lose_and_duplicate_n
     assert len(numbers) == len(set(numbers))
     assert all(count == 1 for count in Counter(notices).values())
     assert cases_with_notices == len(everything)
-    stored = shape_objects(shape)
+    stored = shape.blobs()
     assert len(stored) == 2 * len(everything), "a 申請控え and a certificate per case"
-
-
-def shape_objects(shape: Shape) -> list[str]:
-    import boto3  # noqa: F401 - the test extra has it
-
-    from tests.deploy.conftest import S3Server
-
-    endpoint = next(p for p in shape.workers.values()).env["MADOGUCHI_S3_ENDPOINT_URL"]
-    client = S3Server(endpoint).client()
-    keys: list[str] = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=shape.bucket):
-        keys.extend(o["Key"] for o in page.get("Contents", []))
-    return keys

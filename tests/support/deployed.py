@@ -51,6 +51,7 @@ class Shape:
     workers: dict[str, Proc]
     metrics: dict[str, int]
     issuer: DevIssuer
+    s3: Any  # tests/deploy/conftest.py's S3Server
     filed: list[str] = field(default_factory=list)
 
     @property
@@ -69,6 +70,13 @@ class Shape:
     def filing(self) -> dict[str, Any]:
         return {"procedure": "disaster-certificate", "municipality": "131016",
                 "data": json.loads(EXAMPLE.read_text(encoding="utf-8"))}
+
+    def blobs(self) -> list[str]:
+        """The keys of every object in the installation's bucket."""
+        client, keys = self.s3.client(), []
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            keys.extend(o["Key"] for o in page.get("Contents", []))
+        return keys
 
     def scrape(self, name: str) -> str:
         reply = get(f"http://127.0.0.1:{self.metrics[name]}/metrics")
@@ -162,7 +170,8 @@ def running_shape(*, temporal_address: str, namespace: str, postgres: Postgres,
             shape = Shape(data, database_url, bucket, postgres, proxy, webs, workers,
                           {**{w.name: metrics[w.name] for w in webs},
                            **{n: metrics[f"worker-{n}"] for n in WORKERS},
-                           **{f"sdk-{n}": metrics[f"sdk-{n}"] for n in WORKERS}}, issuer)
+                           **{f"sdk-{n}": metrics[f"sdk-{n}"] for n in WORKERS}}, issuer,
+                          s3_server)
             shape.wait_ready()
             yield shape
     finally:
@@ -170,10 +179,12 @@ def running_shape(*, temporal_address: str, namespace: str, postgres: Postgres,
             proc.stop()
 
 
-def http_retrying(client: httpx.Client, method: str, url: str, attempts: int = 20,
+def http_retrying(client: httpx.Client, method: str, url: str, attempts: int = 60,
                   **kw: Any) -> httpx.Response:
-    """What a browser's user does when the portal answers 502/503 or not at all: try
-    again (filing is idempotent: a second filing is refused with the first's id)."""
+    """What a browser's user does when the portal answers 502/503/504 or not at all: try
+    again (filing is idempotent: a second filing is refused with the first's id). A 503
+    is also the portal's "try again" while a case's worker is slow to answer an update,
+    which a loaded 2-core machine makes seconds long."""
     import time
 
     last: Exception | httpx.Response | None = None
@@ -187,4 +198,5 @@ def http_retrying(client: httpx.Client, method: str, url: str, attempts: int = 2
                 return reply
             last = reply
         time.sleep(0.5)
-    raise AssertionError(f"{method} {url}: no answer after {attempts} tries: {last!r}")
+    detail = last.text[:500] if isinstance(last, httpx.Response) else repr(last)
+    raise AssertionError(f"{method} {url}: no answer after {attempts} tries: {detail}")

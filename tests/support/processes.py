@@ -107,6 +107,16 @@ class Proc:
         return self.proc.returncode
 
 
+def terminate(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM, and SIGKILL if it has not ended within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def wait_for(check: Callable[[], Any], procs: list[Proc], timeout: float = 30,
              what: str = "condition") -> Any:
     """Poll ``check`` until it returns something true; fail early if a process died."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from madoguchi.up import free_port
+from tests.support.processes import terminate
 
 
 @dataclass
@@ -59,10 +60,5 @@ def running_redis() -> Iterator[Redis]:
             time.sleep(0.05)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
         shutil.rmtree(root, ignore_errors=True)
