@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import engine, intake, processed, scaling
+from benchmarks import engine, intake, life_events, processed, scaling
 from benchmarks._harness import REPO
 
 
@@ -25,6 +25,7 @@ def main() -> None:
     asyncio.run(intake.run((1, 10, 50), rounds=1, scale=0.5, out=args.out))
     asyncio.run(processed.run(n=30, concurrency=30, rounds=1, out=args.out))
     asyncio.run(scaling.run(n=8, rounds=1, concurrency=4, out=args.out))
+    asyncio.run(life_events.run(n=3, rounds=3, concurrency=2, out=args.out))
     documents = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "documents.py"), "-n", "5", "--json"],
         capture_output=True,

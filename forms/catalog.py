@@ -14,19 +14,26 @@ import typing
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from forms.lifeevent_packages import LifeEvent
 from forms.loading import CatalogState
 from forms.municipalities import Municipality
 from forms.packages import Procedure, version_key
 from forms.problems import CatalogProblem
 from forms.reload import LiveState
 
-__all__ = ["DEFAULT_ROOT", "Catalog", "MunicipalityView", "UnknownProcedure"]
+__all__ = ["DEFAULT_ROOT", "Catalog", "MunicipalityView", "UnknownLifeEvent",
+           "UnknownProcedure"]
 
 DEFAULT_ROOT = Path(__file__).with_name("catalog")
 
 
 class UnknownProcedure(LookupError):
     """No loaded procedure has that id (and version)."""
+
+
+class UnknownLifeEvent(LookupError):
+    """No loaded life event has that id (and version), or the municipality's overlay of it
+    was refused."""
 
 
 class MunicipalityView(typing.Mapping[str, Municipality]):
@@ -179,3 +186,37 @@ class Catalog:
         for procedure in self.procedures(municipality):
             newest[procedure.id] = procedure  # sorted by version: the last one wins
         return list(newest.values())
+
+    def life_event(self, life_event_id: str, version: str | None = None,
+                   municipality: str | None = None) -> LifeEvent:
+        """The life event with that id: the given version or the newest; with
+        ``municipality``, the effective one after that municipality's overlay.
+
+        :raises UnknownLifeEvent: if there is none, or its overlay was refused.
+        """
+        state = self._live.state
+        if version is not None:
+            standard = state.life_events.get((life_event_id, version))
+        else:
+            versions = [e for (eid, _), e in state.life_events.items() if eid == life_event_id]
+            standard = max(versions, key=lambda e: version_key(e.version)) if versions else None
+        if standard is None:
+            raise UnknownLifeEvent(f"no life event {life_event_id!r}")
+        if municipality is None:
+            return standard
+        key = (standard.id, standard.version, municipality)
+        if key in state.refused_life_events:
+            raise UnknownLifeEvent(f"life event {life_event_id!r} is not available in "
+                                   f"{municipality}: its overlay "
+                                   f"{state.refused_life_events[key]} was refused")
+        return state.effective_life_events.get(key, standard)
+
+    def life_events(self, municipality: str | None = None) -> list[LifeEvent]:
+        """The newest version of each life event (effective for ``municipality``)."""
+        result = []
+        for life_event_id in sorted({eid for eid, _ in self._live.state.life_events}):
+            try:
+                result.append(self.life_event(life_event_id, municipality=municipality))
+            except UnknownLifeEvent:
+                continue
+        return result

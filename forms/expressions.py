@@ -19,6 +19,10 @@ municipality are at hand):
 ``applicant`` the verified sign-in: ``kind`` and, where the issuer gives them,
               ``birthdate``, ``address``, ``name_kana``
 
+and, in life events (:mod:`forms.lifeevents`; :attr:`Scope.life_event`), instead of
+``steps`` and ``computed``: ``household``, ``account`` and, in a dependent procedure's
+``after.when`` and ``form`` only, ``case`` (the upstream case as reported).
+
 and these reviewed functions (:data:`FUNCTIONS`): ``floor1000(n)`` (千円未満切捨て),
 ``share(amount, rate)`` (the exact share of an amount, rounded down to ¥1), ``sum(list)``,
 ``min(a, b, ...)``, ``max(a, b, ...)``, ``band(value, table)`` (the result of the band
@@ -47,7 +51,7 @@ import functools
 import logging
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -75,6 +79,11 @@ __all__ = [
 ENVIRONMENT = ("data", "steps", "computed", "params", "today", "events", "applicant")
 #: Names only eligibility rules read (filing, outside the workflow).
 FILING_ONLY = frozenset({"events", "applicant"})
+#: The names a life event's expressions may read (``case``: dependents only).
+LIFE_EVENT_ENVIRONMENT = ("data", "applicant", "household", "account", "events", "params",
+                          "today", "case")
+#: Every name some expression may read: what a compiled program binds.
+_ALL_NAMES = frozenset(ENVIRONMENT) | frozenset(LIFE_EVENT_ENVIRONMENT)
 
 #: CEL's own functions and macros an expression may call (no timestamps or durations: a
 #: case's dates are ISO strings, and time arithmetic goes through reviewed functions).
@@ -293,7 +302,7 @@ def _compiled(text: str) -> tuple[lark.Tree, celpy.Runner, frozenset[str]]:
     # The environment names it reads: only those are converted to CEL values.
     roots = frozenset(
         str(node.children[0]) for node in tree.iter_subtrees()
-        if node.data == "ident" and str(node.children[0]) in ENVIRONMENT
+        if node.data == "ident" and str(node.children[0]) in _ALL_NAMES
     )
     return tree, program, roots
 
@@ -321,6 +330,11 @@ class Scope:
     params: Mapping[str, Any] = field(default_factory=dict)
     filing: bool = False
     """An eligibility rule: ``events`` and ``applicant`` may be read too."""
+    life_event: bool = False
+    """A life event's expression: :data:`LIFE_EVENT_ENVIRONMENT` (``data`` is the
+    questionnaire)."""
+    case: bool = False
+    """In a life event: a dependent procedure's ``after.when`` or ``form`` (``case``)."""
 
 
 def _path(node: object) -> list[str] | None:
@@ -380,6 +394,8 @@ def _resolve(path: list[str], scope: Scope, local: set[str]) -> tuple[str | None
     root, rest = path[0], path[1:]
     if root in local:
         return None, None
+    if scope.life_event:
+        return _resolve_life_event(path, scope)
     if root not in ENVIRONMENT:
         known = ", ".join(n for n in ENVIRONMENT if scope.filing or n not in FILING_ONLY)
         return f"unknown name {root!r} (an expression may read: {known})", None
@@ -436,6 +452,30 @@ def _resolve(path: list[str], scope: Scope, local: set[str]) -> tuple[str | None
 
 #: What ``applicant`` holds of a verified sign-in (each only where the issuer gives it).
 _APPLICANT_CLAIMS = frozenset({"kind", "birthdate", "address", "name_kana"})
+#: A life event's ``applicant`` also holds the rest of the card's four facts.
+_LIFE_EVENT_CLAIMS = _APPLICANT_CLAIMS | {"name", "gender"}
+#: The keys of a life event's ``household`` and of a dependent's ``case``.
+_HOUSEHOLD_KEYS = frozenset({"verified", "size", "members"})
+_CASE_KEYS = frozenset({"status", "data", "steps", "computed", "documents"})
+
+
+def _resolve_life_event(path: list[str], scope: Scope) -> tuple[str | None, str | None]:
+    root, rest = path[0], path[1:]
+    shown = ".".join(path)
+    names = [n for n in LIFE_EVENT_ENVIRONMENT if scope.case or n != "case"]
+    if root not in LIFE_EVENT_ENVIRONMENT:
+        return f"unknown name {root!r} (a life event's expression may read: " \
+               f"{', '.join(names)})", None
+    if root == "case" and not scope.case:
+        return (f"{shown}: 'case' is known only to a dependent procedure's after.when and "
+                "form"), None
+    keys = {"applicant": _LIFE_EVENT_CLAIMS, "household": _HOUSEHOLD_KEYS,
+            "case": _CASE_KEYS}.get(root)
+    if keys is not None and rest and rest[0] not in keys:
+        return f"{shown}: {root!r} has no {rest[0]!r} (it has: {', '.join(sorted(keys))})", None
+    if root in ("data", "params", "today"):
+        return _resolve(path, replace(scope, life_event=False), set())
+    return None, None
 
 
 def _json_type(value: object) -> str | None:
@@ -545,6 +585,9 @@ class Bindings:
         today: dt.date | str,
         events: Mapping[str, Any] | None = None,
         applicant: Mapping[str, Any] | None = None,
+        household: Mapping[str, Any] | None = None,
+        account: Mapping[str, Any] | None = None,
+        case: Mapping[str, Any] | None = None,
     ) -> None:
         self._plain: dict[str, Any] = {
             "data": dict(data or {}),
@@ -553,6 +596,9 @@ class Bindings:
             "params": dict(params or {}),
             "events": dict(events or {}),
             "applicant": dict(applicant or {}),
+            "household": dict(household or {}),
+            "account": dict(account) if account is not None else None,
+            "case": dict(case or {}),
         }
         self._today = today if isinstance(today, str) else today.isoformat()
         self._converted: dict[str, Any] = {"today": celtypes.StringType(self._today)}

@@ -32,6 +32,8 @@ from forms.definition import DedupeRule, LocalizedText
 
 __all__ = [
     "Dependency",
+    "LedgerColumns",
+    "LedgerValue",
     "LifeEventDefinition",
     "OfferedProcedure",
     "PrefillRule",
@@ -94,6 +96,28 @@ class OfferedProcedure(_Strict):
     after: Dependency | None = None
 
 
+class LedgerValue(_Strict):
+    """A value of the 被災者台帳 read from one member's case: ``value`` is an expression
+    over ``case`` (the member's case as last reported) and the rest of the environment."""
+
+    procedure: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    value: str = Field(min_length=1)
+
+
+class LedgerColumns(_Strict):
+    """How the 被災者台帳 (one row per household of a disaster event) reads a bundle.
+
+    ``address`` and ``household_size`` are expressions over the bundle's answers and
+    household; ``grade`` gives the damage grade (a code, or ``{"code", "ja", "en"}``);
+    each of ``amounts`` gives an amount in yen decided by a member's case (null: none).
+    """
+
+    address: str | None = None
+    household_size: str | None = None
+    grade: LedgerValue | None = None
+    amounts: list[LedgerValue] = Field(default_factory=list)
+
+
 class LifeEventDefinition(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
@@ -111,6 +135,8 @@ class LifeEventDefinition(_Strict):
     prefill: dict[str, PrefillRule] = Field(
         default_factory=dict, description="JSON pointer into the questionnaire -> its source")
     procedures: list[OfferedProcedure] = Field(min_length=1)
+    ledger: LedgerColumns | None = Field(
+        default=None, description="The 被災者台帳's columns (disaster life events)")
 
     def offered(self, procedure_id: str) -> OfferedProcedure | None:
         return next((p for p in self.procedures if p.procedure == procedure_id), None)
@@ -131,4 +157,11 @@ class LifeEventDefinition(_Strict):
             if order[upstream] >= order[offered.procedure]:
                 raise ValueError(f"'{offered.procedure}' must come after '{upstream}', "
                                  "which it depends on")
+        ledger = self.ledger
+        named = ([ledger.grade] if ledger and ledger.grade else []) + (
+            list(ledger.amounts) if ledger else [])
+        for value in named:
+            if value.procedure not in order:
+                raise ValueError(f"the ledger reads '{value.procedure}', which this life "
+                                 "event does not offer")
         return self

@@ -13,6 +13,7 @@ import jinja2
 
 from documents.render import DocumentRenderer
 from forms.catalog import DEFAULT_ROOT, Catalog
+from forms.lifeevent_packages import LIFE_EVENTS_DIR
 from forms.municipalities import Municipality, load_municipalities
 from forms.packagerun import run_package
 from forms.packages import Procedure, check_package, load_package
@@ -45,6 +46,27 @@ def _template_problems(renderer: DocumentRenderer, procedure: Procedure) -> list
                 file=f"{label}/procedure.json", pointer=f"/documents/{index}/template",
                 message=f"template does not compile: {exc}"))
     return problems
+
+
+def _life_event_root(directory: Path) -> Path | None:
+    """The catalogue root of a life-event folder (``<root>/life-events/<id>/``)."""
+    if (directory / "life-event.json").is_file() and directory.parent.name == LIFE_EVENTS_DIR:
+        return directory.parent.parent
+    return None
+
+
+def _life_event_lines(loaded: Catalog, directory: Path) -> list[str]:
+    """What each life event under ``directory`` offers, example by example."""
+    lines = []
+    for event in loaded.life_events():
+        if directory.resolve() not in (event.directory, *event.directory.parents):
+            continue
+        offered = ", ".join(p.procedure for p in event.definition.procedures)
+        lines.append(f"life event {event.id}@{event.version}: {offered}")
+        for path in sorted((event.directory / "examples").glob("*.json")):
+            expected = json.loads(path.read_text("utf-8")).get("offered", [])
+            lines.append(f"  examples/{path.name}: offers {', '.join(expected) or 'nothing'}")
+    return lines
 
 
 def _municipality(found: Mapping[str, Municipality], code: str | None) -> Municipality:
@@ -89,8 +111,9 @@ def _run(procedures: list[Procedure], municipalities: Mapping[str, Municipality]
               help="The filing date eligibility rules and computations see "
               "(default: today in Japan)")
 def check(directory: Path, code: str | None, today: dt.datetime | None) -> None:
-    """Validate a procedure package, or a catalogue directory (packages, municipalities,
-    overlays) together with the packaged catalogue, without starting anything; then run
+    """Validate a procedure package, a life event (``life-events/<id>/``), or a catalogue
+    directory (packages, life events, municipalities, overlays) together with the packaged
+    catalogue, without starting anything; then run
     it: compile every template, and run each examples/valid-*.json (invalid-*.json:
     expecting refusal) through validation, eligibility and every computation, printing
     the computed values.
@@ -99,7 +122,17 @@ def check(directory: Path, code: str | None, today: dt.datetime | None) -> None:
     """
     day = today.date() if today is not None else dt.datetime.now(
         dt.timezone(dt.timedelta(hours=9))).date()
-    if _is_package(directory):
+    life_root = _life_event_root(directory)
+    if life_root is not None:
+        roots = [DEFAULT_ROOT] if life_root.resolve() == DEFAULT_ROOT.resolve() else [
+            DEFAULT_ROOT, life_root]
+        loaded = Catalog.load(*roots)
+        prefix = f"{LIFE_EVENTS_DIR}/{directory.name}/"
+        problems = [p for p in loaded.problems if p.file.startswith(prefix)]
+        names = [f"life event {directory.name}"]
+        for line in _life_event_lines(loaded, directory):
+            click.echo(line)
+    elif _is_package(directory):
         problems = check_package(directory)
         names = [directory.name]
         if not problems:
@@ -116,6 +149,8 @@ def check(directory: Path, code: str | None, today: dt.datetime | None) -> None:
         chosen = [p for p in loaded.procedures()
                   if p.directory.resolve().parent == directory.resolve()]
         problems = problems + _run(chosen, loaded.municipalities, code, day)
+        for line in _life_event_lines(loaded, directory):
+            click.echo(line)
     for problem in problems:
         click.echo(str(problem))
     if problems:

@@ -13,6 +13,8 @@ from typing import Any
 
 from temporalio.client import Client
 
+from adapters.http import CallPolicy
+from adapters.wiring import Adapters, build_adapters
 from documents.devpki import DevPKI
 from documents.fonts import find_japanese_font
 from documents.issuer import IssuesDocuments, build_configured_issuer, build_development_issuer
@@ -69,6 +71,10 @@ class Runtime:
         self.attachments = AttachmentStore(engine)
         self.notices = NoticeSetup.build(settings.notice_settings(), engine=engine,
                                          keys_dir=self.data.keys, public_url=settings.public_url)
+        self.adapters = adapters_from_settings(settings)
+        # The names the use cases and the activities take them by.
+        self.registry = self.adapters.registry
+        self.accounts = self.adapters.accounts
 
     def dev_issuer(self) -> DevIssuer:
         if not self.settings.development:
@@ -98,7 +104,8 @@ class Runtime:
                              trust_roots=roots, tsa=tsa,
                              dev_issuer=self.dev_issuer() if self.settings.development else None,
                              sign_in_url=self.settings.identity_provider_url,
-                             sessions=SessionStore(self.engine))
+                             sessions=SessionStore(self.engine),
+                             registry=self.registry, accounts=self.accounts)
 
     def _issuer_recipe(self) -> Recipe:
         """How to build the document issuer (also in a child process of the pool)."""
@@ -135,7 +142,22 @@ class Runtime:
                               issuer=self.document_issuer(), blobs=self.stores.blobs,
                               register=self.stores.register,
                               inbox=InboxChannel(self.stores.inbox),
-                              notices=self.notices.dispatcher(self.stores.inbox))
+                              notices=self.notices.dispatcher(self.stores.inbox),
+                              registry=self.registry, accounts=self.accounts)
+
+
+def adapters_from_settings(settings: Settings) -> Adapters:
+    """The resident registry and public-funds adapters the settings configure (or None).
+
+    :raises madoguchi.settings.SettingsError: if a token file cannot be read.
+    """
+    registry_token, accounts_token = settings.adapter_tokens()
+    policy = CallPolicy(connect_timeout=settings.adapter_connect_timeout,
+                        read_timeout=settings.adapter_read_timeout,
+                        attempts=settings.adapter_attempts, deadline=settings.adapter_deadline)
+    return build_adapters(registry_url=settings.registry_url, registry_token=registry_token,
+                          public_funds_url=settings.public_funds_url,
+                          public_funds_token=accounts_token, policy=policy)
 
 
 def blob_store_from_settings(settings: Settings, *, local_root: Path) -> BlobStore:

@@ -124,6 +124,27 @@ class Settings(BaseSettings):
     issuers_file: Path | None = Field(default=None, description="Trusted token issuers")
     identity_provider_url: str | None = None
 
+    # The municipality's systems (docs/adapters/): the resident registry (住民基本台帳) and
+    # the public-funds account registry (公金受取口座). Unset: not used (the resident types
+    # the data, and the case records it as not verified). `madoguchi up` sets them to its
+    # development registry.
+    registry_url: str | None = Field(
+        default=None, description="Resident registry interface (paths below it start /v1)")
+    registry_token_file: Path | None = Field(
+        default=None, description="File holding madoguchi's bearer token for the registry")
+    public_funds_url: str | None = Field(
+        default=None, description="Public-funds account interface (paths start /v1)")
+    public_funds_token_file: Path | None = Field(
+        default=None, description="File holding madoguchi's bearer token for it")
+    adapter_connect_timeout: float = Field(
+        default=2.0, gt=0, le=30, description="Seconds to connect to either (each attempt)")
+    adapter_read_timeout: float = Field(
+        default=3.0, gt=0, le=60, description="Seconds to wait for an answer (each attempt)")
+    adapter_attempts: int = Field(
+        default=3, ge=1, le=10, description="Tries per call (connect errors, timeouts, 5xx, 429)")
+    adapter_deadline: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds for one call, retries included")
+
     # The web processes: where rate limits count, which proxies name the client.
     rate_limit_storage: str = Field(
         default="memory://",
@@ -200,6 +221,14 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"MADOGUCHI_FORWARDED_ALLOW_IPS: {entry!r} is not an address or network"
                 ) from None
+        for url, token, name in ((self.registry_url, self.registry_token_file, "REGISTRY"),
+                                 (self.public_funds_url, self.public_funds_token_file,
+                                  "PUBLIC_FUNDS")):
+            if url and not url.startswith(("http://", "https://")):
+                raise ValueError(f"MADOGUCHI_{name}_URL must be an http:// or https:// URL")
+            if bool(url) != bool(token):
+                raise ValueError(f"MADOGUCHI_{name}_URL and MADOGUCHI_{name}_TOKEN_FILE go "
+                                 "together (the interface needs a bearer token)")
         if self.metrics_port is not None and self.metrics_port == self.sdk_metrics_port:
             raise ValueError("MADOGUCHI_METRICS_PORT and MADOGUCHI_SDK_METRICS_PORT must differ")
         return self
@@ -274,6 +303,21 @@ class Settings(BaseSettings):
             ),
         )
 
+    def adapter_tokens(self) -> tuple[str | None, str | None]:
+        """The bearer tokens of the resident registry and the public-funds registry (None
+        where the interface is not configured).
+
+        :raises SettingsError: if a token file cannot be read.
+        """
+        registry = accounts = None
+        if self.registry_token_file:
+            registry = read_secret(self.registry_token_file,
+                                   variable="MADOGUCHI_REGISTRY_TOKEN_FILE")
+        if self.public_funds_token_file:
+            accounts = read_secret(self.public_funds_token_file,
+                                   variable="MADOGUCHI_PUBLIC_FUNDS_TOKEN_FILE")
+        return registry, accounts
+
     def notice_settings(self) -> NoticeSettings:
         """The channels' settings, with the SMTP password read from its file if one is set.
 
@@ -298,6 +342,7 @@ class Settings(BaseSettings):
         self.temporal_api_key()
         self.s3_credentials()
         self.read_model_url  # noqa: B018 - reads the URL file
+        self.adapter_tokens()
         self.rate_limit_storage_url  # noqa: B018 - reads the URL file
         if not self.development:
             problems = self.production_problems(process)

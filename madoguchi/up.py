@@ -1,7 +1,8 @@
 """``madoguchi up``: the whole system on one machine, in one process tree.
 
-Starts the Temporal dev server (persisting to a SQLite file under the data directory), a
-worker and the web server; seeds demo data on first start; stops everything cleanly on
+Starts the Temporal dev server (persisting to a SQLite file under the data directory), the
+development resident and public-funds registry (``madoguchi dev-registry``), a worker and
+the web server; seeds demo data on first start; stops everything cleanly on
 Ctrl-C. Starting again on the same data directory keeps every application.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -119,6 +121,38 @@ def web_answers(port: int) -> bool:
         return False
 
 
+def registry_answers(port: int) -> bool:
+    """Whether the development registry on ``port`` answers its health check."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def dev_registry_token(data: DataDir) -> Path:
+    """The file holding the development registry's bearer token (made on first start)."""
+    path = data.keys / "dev-registry-token"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+    return path
+
+
+def dev_registry_command(port: int, token_file: Path) -> list[str]:
+    """The development registry as `madoguchi up` runs it: on loopback only."""
+    return [sys.executable, "-m", "madoguchi", "dev-registry", "--host", LOOPBACK,
+            "--port", str(port), "--token-file", str(token_file)]
+
+
+def dev_registry_env(port: int, token_file: Path) -> dict[str, str]:
+    """The settings that point web and workers at the development registry on ``port``."""
+    base = f"http://127.0.0.1:{port}"
+    return {"MADOGUCHI_REGISTRY_URL": f"{base}/registry",
+            "MADOGUCHI_REGISTRY_TOKEN_FILE": str(token_file),
+            "MADOGUCHI_PUBLIC_FUNDS_URL": f"{base}/public-funds",
+            "MADOGUCHI_PUBLIC_FUNDS_TOKEN_FILE": str(token_file)}
+
+
 def _stop(procs: list[subprocess.Popen], timeout: float = 20) -> None:
     """Stop children in reverse start order: web and worker before the server."""
     for proc in reversed(procs):
@@ -160,7 +194,10 @@ def seed_demo(data: DataDir, web_port: int) -> str | None:
               show_default=True, help="Temporal frontend port (the UI takes the next free one)")
 @click.option("--demo/--no-demo", default=True, show_default=True,
               help="Seed a demo application on first start")
-def up(data_dir: str, port: int, temporal_port: int, demo: bool) -> None:
+@click.option("--dev-registry/--no-dev-registry", default=True, show_default=True,
+              help="Run the development resident and public-funds registry (demo households); "
+                   "without it, the MADOGUCHI_REGISTRY_* settings of the environment apply")
+def up(data_dir: str, port: int, temporal_port: int, demo: bool, dev_registry: bool) -> None:
     """Start the Temporal dev server, a worker and the web server."""
     data = DataDir(Path(data_dir).expanduser().resolve())
     data.ensure()
@@ -176,6 +213,7 @@ def up(data_dir: str, port: int, temporal_port: int, demo: bool) -> None:
             raise UpError(f"port {p} is in use (is madoguchi already running?); "
                           f"choose another with {what}")
     ui_port = next_free_port(temporal_port + 1, avoid={port})
+    registry_port: int | None = None
     env = {**os.environ, "MADOGUCHI_DATA_DIR": str(data.root),
            "MADOGUCHI_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
            "MADOGUCHI_PUBLIC_URL": f"http://127.0.0.1:{port}", "PYTHONUNBUFFERED": "1"}
@@ -195,13 +233,25 @@ def up(data_dir: str, port: int, temporal_port: int, demo: bool) -> None:
         procs.append(server)
         _wait_until(lambda: port_answers(temporal_port), what="the Temporal dev server",
                     proc=server, timeout=60, log=log)
+        if dev_registry:
+            # Chosen once the server holds its ports (it takes some of its own choosing).
+            registry_port = chosen = next_free_port(ui_port + 1, avoid={port})
+            token_file = dev_registry_token(data)
+            registry_log = data.logs / "dev-registry.log"
+            registry = _spawn(dev_registry_command(chosen, token_file), env=env,
+                              log=registry_log)
+            procs.append(registry)
+            _wait_until(lambda: registry_answers(chosen),
+                        what="the development registry", proc=registry, timeout=60,
+                        log=registry_log)
+            env.update(dev_registry_env(chosen, token_file))
         click.echo("madoguchi: starting the worker and the web server ...")
         procs.append(_spawn([sys.executable, "-m", "madoguchi", "worker"], env=env))
         web = _spawn([sys.executable, "-m", "madoguchi", "web", "--port", str(port)], env=env)
         procs.append(web)
         _wait_until(lambda: web_answers(port), what="the web server", proc=web, timeout=60)
         seeded = seed_demo(data, port) if demo else None
-        _banner(data, port, ui_port, temporal_port, font, seeded)
+        _banner(data, port, ui_port, temporal_port, font, seeded, registry_port)
         while True:
             for proc in procs:
                 if proc.poll() is not None:
@@ -232,7 +282,7 @@ def dev_server_command(db: Path, temporal_port: int, ui_port: int) -> list[str]:
 
 
 def _banner(data: DataDir, port: int, ui_port: int, temporal_port: int, font: str,
-            seeded: str | None) -> None:
+            seeded: str | None, registry_port: int | None = None) -> None:
     lines = [
         "",
         "madoguchi is running / 起動しました",
@@ -243,6 +293,9 @@ def _banner(data: DataDir, port: int, ui_port: int, temporal_port: int, font: st
         f"  data directory       {data.root}",
         f"  document font        {font}",
     ]
+    if registry_port is not None:
+        lines.append(f"  dev registry         http://127.0.0.1:{registry_port} "
+                     "(住民基本台帳・公金受取口座, demo households)")
     if seeded:
         lines.append(f"  demo application     {seeded} (resident demo-1)")
     lines += [

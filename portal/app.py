@@ -16,6 +16,7 @@ from portal.api.routes import (
     documents,
     drafts,
     inbox,
+    life_events,
     preferences,
     procedures,
     push,
@@ -26,7 +27,8 @@ from portal.bodylimit import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, BodyLimit, BodyL
 from portal.deps import PortalContext
 from portal.errors import install_error_handlers
 from portal.headers import SecurityHeadersMiddleware, install_api_docs
-from portal.pages import auth, caseworker, notifications, public, resident
+from portal.pages import auth, caseworker, ledger, notifications, public, resident
+from portal.pages import life_events as life_event_pages
 from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
 
 #: Every router, in the order they are mounted: the API by resource, then the pages.
@@ -43,10 +45,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     queue.router,
     campaigns.router,
     catalog_admin.router,
+    life_events.router,
     auth.router,
     public.router,
     resident.router,
+    life_event_pages.router,
     caseworker.router,
+    ledger.router,
     notifications.router,
 )
 

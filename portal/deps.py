@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from adapters.models import PublicFundsAccounts, ResidentRegistry
 from documents.timestamps import LocalTimestampAuthority
 from forms.catalog import Catalog
 from identity.devissuer import DevIssuer
@@ -50,13 +51,18 @@ class PortalContext:
     #: Ended sessions and sessions' CSRF tokens; shared by all web processes when wired by
     #: madoguchi.runtime (the default is this process's alone).
     sessions: SessionStore = field(default_factory=SessionStore.in_memory)
+    #: The municipality's resident registry and public-funds account registry
+    #: (docs/adapters/); None where not configured.
+    registry: ResidentRegistry | None = None
+    accounts: PublicFundsAccounts | None = None
     app: Application = field(init=False)
 
     def __post_init__(self) -> None:
         self.app = Application.assemble(
             self.cases, register=self.register, blobs=self.blobs, inbox=self.inbox,
             notices=self.notices, catalog=self.catalog, drafts=self.drafts,
-            attachments=self.attachments, trust_roots=self.trust_roots)
+            attachments=self.attachments, trust_roots=self.trust_roots,
+            registry=self.registry, accounts=self.accounts)
 
 
 def context_of(request: Request) -> PortalContext:

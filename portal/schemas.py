@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from identity.principals import AnyPrincipal, Caseworker
 from records.deliveries import DeliveryRecord
 from services.cases import CaseDetails, WaitingOn
+from workflows.models import BundleMember, BundleView
 
 
 class ApplicationIn(BaseModel):
@@ -118,3 +119,42 @@ class ApplicationOut(BaseModel):
             deliveries=[] if resident else list(deliveries or []),
             url=f"/api/applications/{view.application_id}",
         )
+
+
+# ---- life events (#18) --------------------------------------------------------------------
+
+
+class LifeEventAnswersIn(BaseModel):
+    municipality: str = Field(examples=["131016"], pattern=r"^\d{6}$")
+    answers: dict[str, Any]
+
+
+class BundleIn(LifeEventAnswersIn):
+    selected: list[str] = Field(default_factory=list, max_length=32,
+                                description="The procedures ticked (the required ones are "
+                                "filed whatever this says)")
+    lang: Literal["ja", "en"] = "ja"
+    proxy: dict[str, Any] | None = Field(
+        default=None, description="Refused: a life event is filed by the resident themselves")
+
+
+class BundleWithdrawIn(BaseModel):
+    procedure: str | None = Field(default=None, max_length=64,
+                                  description="One procedure, or null for all of them")
+
+
+class BundleOut(BaseModel):
+    """A bundle as its applicant reads it right after filing (no internal keys)."""
+
+    bundle_id: str
+    life_event: str
+    life_event_version: str
+    title: dict[str, str]
+    municipality: str
+    status: Literal["open", "closed"]
+    submitted_at: datetime
+    members: list[BundleMember]
+
+    @classmethod
+    def build(cls, view: BundleView) -> BundleOut:
+        return cls.model_validate(view.model_dump(include=set(cls.model_fields)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from adapters.models import PublicFundsAccounts, ResidentRegistry
 from forms.catalog import Catalog
 from notices.dispatch import NoticeSetup
 from records.attachments import AttachmentStore
@@ -18,6 +19,7 @@ from services.cases import CaseService
 from services.catalogue import CatalogueService
 from services.documents import DocumentService
 from services.drafts import DraftService
+from services.life_events import LifeEventService
 from services.notices import NoticeService
 from services.refusals import not_configured
 
@@ -35,17 +37,20 @@ class Application:
     def __init__(self, cases: CaseService | None, catalogue: CatalogueService | None,
                  documents: DocumentService, drafts: DraftService | None = None,
                  attachments: AttachmentService | None = None,
-                 notices: NoticeService | None = None) -> None:
+                 notices: NoticeService | None = None,
+                 life_events: LifeEventService | None = None) -> None:
         self._cases, self._catalogue = cases, catalogue
         self.documents = documents
         self._drafts, self._attachments, self._notices = drafts, attachments, notices
+        self._life_events = life_events
 
     @classmethod
     def assemble(
         cls, cases: CaseService | None, *, register: DocumentRegister, blobs: BlobStore,
         inbox: InboxStore, notices: NoticeSetup | None = None, catalog: Catalog | None = None,
         drafts: DraftStore | None = None, attachments: AttachmentStore | None = None,
-        trust_roots: Sequence[Any] = (),
+        trust_roots: Sequence[Any] = (), registry: ResidentRegistry | None = None,
+        accounts: PublicFundsAccounts | None = None,
     ) -> Application:
         """Wire the use cases of one process from its stores and clients."""
         catalogue = cases.catalogue if cases is not None else (
@@ -56,7 +61,10 @@ class Application:
             return cls(None, catalogue, documents)
         return cls(cases, catalogue, documents, drafts=DraftService(cases, drafts),
                    attachments=AttachmentService(cases, attachments, blobs),
-                   notices=NoticeService(cases.keys, inbox, notices))
+                   notices=NoticeService(cases.keys, inbox, notices),
+                   life_events=LifeEventService(cases.client, cases, registry=registry,
+                                                accounts=accounts,
+                                                task_queue=cases.task_queue))
 
     @property
     def cases(self) -> CaseService:
@@ -81,6 +89,10 @@ class Application:
     @property
     def notices(self) -> NoticeService:
         return _present(self._notices, "notices")
+
+    @property
+    def life_events(self) -> LifeEventService:
+        return _present(self._life_events, "life_events")
 
 
 def _present(part: T | None, what: str) -> T:

@@ -110,6 +110,15 @@ class CaseService:
         self.campaigns = CampaignService(client, catalogue=self.catalogue, keys=self.keys,
                                          task_queue=task_queue)
 
+    @property
+    def client(self) -> Client:
+        """The workflow service client (for use cases beside cases, e.g. life events)."""
+        return self._client
+
+    @property
+    def task_queue(self) -> str:
+        return self._task_queue
+
     # ---- identities -----------------------------------------------------------------
 
     def applicant_key(self, applicant: Resident | Business) -> str:

@@ -38,6 +38,15 @@ class ApplicantKeys:
         """The workflow id of a filing: one per dedupe key, ever."""
         return "app-" + self.mac(dedupe_material)[:26]
 
+    def bundle_id(self, dedupe_material: str) -> str:
+        """The workflow id of a life event's bundle: one per household and event, ever."""
+        return "lev-" + self.mac(dedupe_material)[:26]
+
+    def household_key(self, household_id: str) -> str:
+        """Who belongs to a bundle's household (the registry's household id, keyed): those
+        whose sign-in finds the same household may open the bundle's status."""
+        return self.mac(f"household|{household_id}")[:32]
+
     def request_key(self, applicant_key: str, idempotency_key: str) -> str:
         """What a retried request (the same ``Idempotency-Key``) is recognized by."""
         return self.mac(f"request|{applicant_key}|{idempotency_key}")

@@ -31,7 +31,14 @@ from tests.support.hygiene import (  # noqa: F401 - the session-end process chec
 )
 from tests.support.pg import Postgres, running_postgres
 from tests.support.redis import Redis, running_redis
-from tests.support.stack import FIXTURES, SealedDocuments, Stack, binary, running_stack
+from tests.support.stack import (
+    FIXTURES,
+    DevRegistryProcess,
+    SealedDocuments,
+    Stack,
+    binary,
+    running_stack,
+)
 from workflows import search_attributes as sa
 from workflows.client import data_converter
 from workflows.codec import KeyRing
@@ -145,3 +152,15 @@ async def time_stack(time_env: WorkflowEnvironment, tmp_path: Path, catalog: Cat
             for case_id in built.started:
                 with contextlib.suppress(RPCError):
                     await time_env.client.get_workflow_handle(case_id).terminate("test over")
+
+
+@pytest.fixture
+def dev_registry(tmp_path: Path):
+    """The development resident and public-funds registry, a real ``madoguchi dev-registry``
+    process of this test's own (``.stop()`` it to take the registry down)."""
+    registry = DevRegistryProcess(tmp_path / "dev-registry")
+    registry.start()
+    try:
+        yield registry
+    finally:
+        registry.stop()

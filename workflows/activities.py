@@ -8,13 +8,16 @@ a non-retryable ``ApplicationError``.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hashlib
 from datetime import timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from adapters.models import AdapterUnavailable, PublicFundsAccounts, ResidentRegistry
 from documents.certified import (
     SealImageError,
     certified_values,
@@ -26,6 +29,14 @@ from documents.render import TemplateError
 from forms.catalog import Catalog, UnknownProcedure
 from forms.compute import included_values
 from forms.definition import DocumentDefinition
+from forms.expressions import ExpressionError
+from forms.filing import validate_application
+from forms.lifeevents_mapping import (
+    form_provenance,
+    life_event_bindings,
+    map_form,
+    typed_stand_ins,
+)
 from forms.municipalities import Municipality
 from forms.packages import Procedure
 from forms.schemaform import SchemaForm, answers
@@ -49,6 +60,8 @@ from records.register import (
 )
 from workflows.models import (
     BatchNoticeInput,
+    DependentFiling,
+    DependentFilingInput,
     DocumentRef,
     IssueDocumentInput,
     NoticeChannelsInput,
@@ -75,7 +88,11 @@ class CaseActivities:
         inbox: InboxChannel,
         notices: NoticeDispatcher,
         numbers: DocumentNumbers | None = None,
+        registry: ResidentRegistry | None = None,
+        accounts: PublicFundsAccounts | None = None,
     ) -> None:
+        self._registry = registry
+        self._accounts = accounts
         self._catalog = catalog
         self._municipalities = municipalities
         self._issuer = issuer
@@ -300,6 +317,103 @@ class CaseActivities:
             "corrected": request.supersedes is not None,  # a copy after a correction (補正)
             "answers": [vars(a) for a in answers(form.all_fields(request.data), "ja")],
         }
+
+
+    # ---- life events ---------------------------------------------------------------------
+
+    @activity.defn(name="prepare_dependent_filing")
+    async def prepare_dependent_filing(self, request: DependentFilingInput) -> DependentFiling:
+        """A dependent procedure's form, as its upstream case now allows it to be filed.
+
+        Re-reads the household and the public-funds account (they may have changed since
+        the submission); a system that is down leaves the submission's snapshot standing,
+        marked ``unverified``. The form is validated as a filing of the pinned procedure.
+
+        :raises ApplicationError: ``dependent_filing_invalid`` (non-retryable) when the
+            mapping fails or the procedure refuses the form: a defect of the definition.
+        """
+        offered = request.definition.offered(request.procedure)
+        if offered is None:
+            raise ApplicationError(f"the life event offers no {request.procedure}",
+                                   type="dependent_filing_invalid", non_retryable=True)
+        household, registry = await self._household(request)
+        account, accounts = await self._account(request)
+        bindings = life_event_bindings(
+            request.definition, answers=request.answers, applicant=request.applicant_claims,
+            household=household, account=account, events=request.events,
+            today=request.today, case=request.case)
+        try:
+            data = map_form(offered, bindings)
+        except ExpressionError as exc:
+            activity.logger.error("bundle %s: %s form mapping failed", request.bundle_id,
+                                  request.procedure)
+            raise ApplicationError(str(exc), {"errors": []}, type="dependent_filing_invalid",
+                                   non_retryable=True) from exc
+        procedure = self._procedure(request.procedure, request.procedure_version,
+                                    request.municipality)
+        municipality = self._municipalities.get(request.municipality)
+        if municipality is None:
+            raise ApplicationError(f"unknown municipality {request.municipality}",
+                                   type="unknown_municipality", non_retryable=True)
+        result = await asyncio.to_thread(
+            validate_application, procedure, municipality, data, owner=request.applicant_key,
+            today=dt.date.fromisoformat(request.today), applicant=request.applicant_claims)
+        if not result.valid:
+            problems = [{"path": e.path, "code": e.code} for e in result.errors]
+            # Paths and codes only: the messages may quote the values.
+            activity.logger.error("bundle %s: %s refused its mapped form: %s",
+                                  request.bundle_id, request.procedure,
+                                  ", ".join(f"{p['path']} {p['code']}" for p in problems))
+            raise ApplicationError("the procedure refused the mapped form",
+                                   {"errors": problems}, type="dependent_filing_invalid",
+                                   non_retryable=True)
+        provenance = form_provenance(offered, request.answer_provenance,
+                                     household_verified=registry == "verified" or (
+                                         registry == "not_read"
+                                         and bool(request.household.get("verified"))))
+        if accounts == "unavailable":
+            provenance = {k: "unverified" if v == "account" else v
+                          for k, v in provenance.items()}
+        return DependentFiling(data=data, provenance=provenance,  # type: ignore[arg-type]
+                               registry=registry, account=accounts)
+
+    async def _household(self, request: DependentFilingInput
+                         ) -> tuple[dict[str, Any], Literal["verified", "unavailable",
+                                                           "not_read"]]:
+        snapshot = dict(request.household)
+        if not snapshot.get("verified"):
+            snapshot.update(typed_stand_ins(request.definition, "registry", "household",
+                                            request.answers))
+        if self._registry is None or request.registry_person is None:
+            return snapshot, "not_read"
+        try:
+            record = await self._registry.person(request.registry_person)
+        except AdapterUnavailable:
+            activity.logger.warning("bundle %s: registry unavailable, snapshot used",
+                                    request.bundle_id)
+            return {**snapshot, "verified": False}, "unavailable"
+        if record is None:
+            return {**snapshot, "verified": False}, "unavailable"
+        return {"verified": True, "size": len(record.members),
+                "members": [m.model_dump(mode="json", exclude={"person_id"})
+                            for m in record.members]}, "verified"
+
+    async def _account(self, request: DependentFilingInput
+                       ) -> tuple[dict[str, Any] | None, Literal["verified", "unavailable",
+                                                                 "not_read"]]:
+        snapshot = request.account
+        if snapshot is None:
+            snapshot = typed_stand_ins(request.definition, "account", "account",
+                                       request.answers) or None
+        if self._accounts is None or request.registry_person is None:
+            return snapshot, "not_read"
+        try:
+            found = await self._accounts.account(request.registry_person)
+        except AdapterUnavailable:
+            activity.logger.warning("bundle %s: public-funds accounts unavailable, snapshot "
+                                    "used", request.bundle_id)
+            return snapshot, "unavailable"
+        return (found.model_dump(mode="json") if found else None), "verified"
 
 
 def _holder(data: dict[str, Any]) -> str | None:

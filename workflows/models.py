@@ -241,7 +241,8 @@ def initial_view(start: StartApplication, now: datetime) -> ApplicationView:
         correction_due_at=None, correction_comment=None, data=dict(start.data), step_data={},
         computed={}, actors={}, escalated=False, documents=[],
         timeline=[TimelineEntry(at=now, event="submitted", stage=stage, actor="applicant")],
-        proxy=start.proxy, request_key=start.request_key,
+        proxy=start.proxy, request_key=start.request_key, bundle_id=start.bundle_id,
+        provenance=dict(start.provenance),
     )
 
 
@@ -348,6 +349,7 @@ class BundleView(BaseModel):
     answers: dict[str, Any]
     provenance: dict[str, Provenance] = Field(default_factory=dict)
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    request_key: str | None = None  # StartBundle.request_key: a retried submission is no duplicate
 
 
 class BundleWithdrawal(BaseModel):
@@ -355,3 +357,35 @@ class BundleWithdrawal(BaseModel):
     service withdraws the filed cases one by one)."""
 
     actor: Actor
+    procedure: str | None = None  # one waiting procedure only (None: every one not yet filed)
+
+
+class DependentFilingInput(BaseModel):
+    """Activity input (``prepare_dependent_filing``): a dependent procedure's form, from the
+    bundle's facts and its upstream case as just reported."""
+
+    bundle_id: str
+    procedure: str
+    procedure_version: str  # the member's pinned definition
+    municipality: str
+    applicant_key: str
+    definition: LifeEventDefinition  # the bundle's pinned life event (params, prefill, form)
+    answers: dict[str, Any]
+    answer_provenance: dict[str, Provenance] = Field(default_factory=dict)
+    applicant_claims: dict[str, Any] = Field(default_factory=dict)
+    household: dict[str, Any] = Field(default_factory=dict)  # the snapshot at submission
+    account: dict[str, Any] | None = None  # the snapshot at submission
+    registry_person: str | None = None  # re-read now, when set
+    events: dict[str, Any] = Field(default_factory=dict)
+    case: dict[str, Any]  # the upstream case as expressions see it (forms.lifeevents)
+    today: str  # the date in Japan, from workflow time
+
+
+class DependentFiling(BaseModel):
+    """What ``prepare_dependent_filing`` returns: the form to file, and where its values
+    came from (``unverified``: a system was down and the submission's snapshot stood in)."""
+
+    data: dict[str, Any]
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    registry: Literal["verified", "unavailable", "not_read"] = "not_read"
+    account: Literal["verified", "unavailable", "not_read"] = "not_read"

@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     import jsonpointer
@@ -31,8 +31,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import (
         TERMINAL,
         ActionRequest,
+        Amendment,
         ApplicationView,
         CampaignFiling,
+        CaseReport,
         DocumentRef,
         IssueDocumentInput,
         NoticeChannelsInput,
@@ -102,6 +104,10 @@ class ProcedureWorkflow:
         self._notice_seq = 0
         self._deliveries: set[asyncio.Task[None]] = set()
         self._revocations: list[Revocation] = []
+        self._provenance = dict(start.provenance)
+        self._amendments = 0
+        self._rearm = False  # an amendment moved the case: the timers are recomputed
+        self._reported: Status | None = None  # the last status told to the bundle
         # What the portal set at start; see _sync_search_attributes.
         self._indexed: tuple[Any, ...] = (self._stage, self._status, None, self._due_at())
         self._record("submitted", actor="applicant")
@@ -120,15 +126,19 @@ class ProcedureWorkflow:
                                         application_id=start.application_id))
         while True:
             await self._drain_effects()
+            await self._report_status()
             self._sync_search_attributes()
             if self._status in TERMINAL:
                 break
             try:
+                # _rearm is set only by an amendment (cases of a bundle): cases without
+                # one wait exactly as before.
                 await workflow.wait_condition(
                     lambda: bool(self._pending_notices or self._pending_documents)
-                    or self._status in TERMINAL,
+                    or self._status in TERMINAL or self._rearm,
                     timeout=self._next_timer_delay(),
                 )
+                self._rearm = False
             except TimeoutError:
                 self._on_timer()
             self._sync_search_attributes()
@@ -234,6 +244,53 @@ class ProcedureWorkflow:
             self._finish("closed")
         else:
             self._notify("stage_expired")
+
+    # ---- a life event's bundle -----------------------------------------------------------
+
+    async def _report_status(self) -> None:
+        """Tell the bundle when the case is decided (issuing) or has ended."""
+        if self._start.bundle_id is None or self._status == self._reported:
+            return
+        if self._status == "issuing" or self._status in TERMINAL:
+            self._reported = self._status
+            await self._report()
+
+    async def _report(self, document: str | None = None) -> None:
+        """Signal the bundle (only cases of a bundle: others issue no command here). A
+        bundle that has ended cannot take it, and that must never fail the case."""
+        bundle_id = self._start.bundle_id
+        if bundle_id is None:
+            return
+        report = CaseReport(
+            application_id=self._start.application_id, procedure=self._definition.id,
+            status=self._status, stage=self._stage, document=document,
+            documents=list(self._documents), data=self._data, step_data=self._step_data,
+            computed=self._computed)
+        try:
+            await workflow.get_external_workflow_handle(bundle_id).signal("case_report", report)
+        except FailureError:
+            workflow.logger.info("case %s: its bundle took no report (ended)",
+                                 self._start.application_id)
+
+    @workflow.signal
+    def amend(self, amendment: Amendment) -> None:
+        """The bundle's upstream case changed this case's form (a re-survey changed the
+        grade): the case takes the new form and, if a later stage was reached, is reviewed
+        again from its first stage. A decided case keeps its decision (the bundle files a
+        new one)."""
+        if self._status in TERMINAL or self._status == "issuing":
+            workflow.logger.info("case %s: amendment ignored (decided)",
+                                 self._start.application_id)
+            return
+        self._data = dict(amendment.data)
+        self._provenance.update(amendment.provenance)
+        self._amendments += 1
+        self._record("amended", actor="system", comment=amendment.reason.get("ja"))
+        initial = self._definition.initial_stage
+        if self._stage != initial and self._status != "awaiting_correction":
+            self._enter(initial)
+            self._rearm = True
+        self._sync_search_attributes()
 
     # ---- updates and queries ------------------------------------------------------------
 
@@ -573,6 +630,7 @@ class ProcedureWorkflow:
         if document_type not in self._definition.issue_on_submit:
             # A copy of the filing is announced by the 'submitted' notice itself.
             self._notify("issued", document_title=ref.title.get("ja", ""))
+            await self._report(document=document_type)
 
     def _view(self) -> ApplicationView:
         return ApplicationView(
@@ -602,6 +660,9 @@ class ProcedureWorkflow:
             request_key=self._start.request_key,
             purged=self._purged,
             revocations=[r.model_copy() for r in self._revocations],
+            bundle_id=self._start.bundle_id,
+            provenance=dict(self._provenance),
+            amendments=self._amendments,
         )
 
 

@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 
 from workflows.activities import CaseActivities
 from workflows.campaign import CampaignWorkflow
+from workflows.life_event import LifeEventWorkflow
 from workflows.models import DEFAULT_TASK_QUEUE
 from workflows.procedure import DOCUMENTS_QUEUE_SUFFIX, NOTICES_QUEUE_SUFFIX, ProcedureWorkflow
 
@@ -45,10 +46,12 @@ def build_workers(
     workers = []
     if queue in ("cases", "all"):
         workers.append(Worker(client, task_queue=task_queue,
-                              workflows=[ProcedureWorkflow, CampaignWorkflow],
+                              workflows=[ProcedureWorkflow, CampaignWorkflow,
+                                         LifeEventWorkflow],
                               # Cases started before the notices pool existed deliver here.
                               activities=[activities.notice_channels, activities.deliver_notice,
-                                          activities.purge_case, activities.revoke_document],
+                                          activities.purge_case, activities.revoke_document,
+                                          activities.prepare_dependent_filing],
                               **common))
     if queue in ("documents", "all"):
         workers.append(Worker(client, task_queue=task_queue + DOCUMENTS_QUEUE_SUFFIX,

@@ -8,13 +8,12 @@ users and issues their tokens with the local development issuer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
+from identity.demo import DemoPerson, issue_demo_token, sign_in_personas
 from identity.devissuer import DevIssuer
 from identity.principals import Caseworker
 from portal.deps import context_of
@@ -24,88 +23,10 @@ from portal.web.render import page, redirect, render, same_site_path
 router = APIRouter(include_in_schema=False)
 
 
-@dataclass(frozen=True)
-class Persona:
-    """A demo user of the development sign-in page."""
-
-    id: str
-    name: str
-    description: dict[str, str]
-    kind: str  # resident | caseworker
-    name_kana: str | None = None
-    birthdate: date | None = None
-    address: str | None = None  # the registered address a card sign-in gives (基本4情報)
-    municipalities: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()
-    lang: str = "ja"
-
-
-PERSONAS: tuple[Persona, ...] = (
-    Persona(
-        "demo-1",
-        "山田 太郎",
-        {"ja": "住民（千代田区）", "en": "Resident (Chiyoda)"},
-        "resident",
-        name_kana="ヤマダ タロウ",
-        address="東京都千代田区九段南1-2-1",
-        birthdate=date(1985, 4, 1),
-    ),
-    Persona(
-        "demo-elderly",
-        "鈴木 キヨ",
-        {
-            "ja": "高齢の住民（87歳、大きな文字が見やすい方）",
-            "en": "Elderly resident (87, prefers large text)",
-        },
-        "resident",
-        name_kana="スズキ キヨ",
-        address="東京都千代田区神田駿河台2-1",
-        birthdate=date(1939, 2, 11),
-    ),
-    Persona(
-        "demo-nonnative",
-        "NGUYEN VAN AN",
-        {"ja": "外国籍の住民（英語で利用）", "en": "Non-native resident (uses English)"},
-        "resident",
-        name_kana="グエン ヴァン アン",
-        address="東京都千代田区麹町1-1",
-        birthdate=date(1996, 8, 30),
-        lang="en",
-    ),
-    Persona(
-        "demo-proxy",
-        "田中 一郎",
-        {"ja": "代理人（家族の代わりに申請する方）", "en": "Proxy (applies for a family member)"},
-        "resident",
-        name_kana="タナカ イチロウ",
-        address="東京都千代田区大手町1-1-1",
-        birthdate=date(1970, 12, 3),
-    ),
-    Persona(
-        "cw-131016-1",
-        "千代田区 受付・調査担当",
-        {"ja": "職員 千代田区（受付・調査）", "en": "Staff, Chiyoda (intake, survey)"},
-        "caseworker",
-        municipalities=("131016",),
-        roles=("reviewer", "surveyor"),
-    ),
-    Persona(
-        "cw-131016-2",
-        "千代田区 決裁者",
-        {"ja": "職員 千代田区（決裁）", "en": "Staff, Chiyoda (approval)"},
-        "caseworker",
-        municipalities=("131016",),
-        roles=("approver",),
-    ),
-    Persona(
-        "cw-141003-1",
-        "横浜市 担当",
-        {"ja": "職員 横浜市（すべての権限）", "en": "Staff, Yokohama (all roles)"},
-        "caseworker",
-        municipalities=("141003",),
-        roles=("reviewer", "surveyor", "approver"),
-    ),
-)
+#: The demo people of the development sign-in page: those of the one roster
+#: (identity.demo) marked for it, so a token from the page and from ``madoguchi dev-token``
+#: carry the same facts, which the development resident registry knows.
+PERSONAS: tuple[DemoPerson, ...] = sign_in_personas()
 
 
 def _dev_issuer(request: Request) -> DevIssuer | None:
@@ -161,15 +82,7 @@ async def login(
             next="",
             reason=None,
         )
-    if chosen.kind == "resident":
-        token = issuer.issue_resident(
-            chosen.id, chosen.name, name_kana=chosen.name_kana, birthdate=chosen.birthdate,
-            address=chosen.address,
-        )
-    else:
-        token = issuer.issue_caseworker(
-            chosen.id, chosen.municipalities, chosen.roles, name=chosen.name
-        )
+    token = issue_demo_token(issuer, chosen.id)
     principal = context_of(request).verifier.verify(token)
     default = "/staff" if isinstance(principal, Caseworker) else "/my"
     response = redirect(_safe_next(next_url, default))

@@ -27,6 +27,7 @@ from portal.deps import application_of
 from portal.links import verify_link
 from portal.statuses import status_of
 from portal.web import charts, i18n, session
+from portal.web.bundles import bundle_beside
 from portal.web.cases import (
     changes_view,
     computed_rows,
@@ -333,6 +334,7 @@ async def _case_page(
         done=done_title.title.model_dump() if done_title else None,
         all_errors=[e for errs in (input_errors or {}).values() for e in errs],
         overdue=bool(view.due_at and view.due_at < datetime.now(UTC)),
+        bundle=await bundle_beside(app, principal, view, lang),  # (#18)
     )
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, Response
 
 from forms.schemaform import SchemaForm
 from portal.deps import application_of
+from portal.web.bundles import life_event_entries
 from portal.web.render import error_page, page, render
 
 router = APIRouter(include_in_schema=False)
@@ -29,7 +30,8 @@ _TYPES = {
 @page
 async def home(request: Request, signed_out: str | None = None) -> Response:
     """The home page."""
-    return render(request, "home.html", signed_out=bool(signed_out))
+    return render(request, "home.html", signed_out=bool(signed_out),
+                  life_events=await life_event_entries(request))
 
 
 @router.get("/procedures")
@@ -49,7 +51,8 @@ async def procedures(request: Request) -> Response:
                 "documents": [d.title.model_dump() for d in definition.documents],
             }
         )
-    return render(request, "procedures.html", items=items)
+    return render(request, "procedures.html", items=items,
+                  life_events=await life_event_entries(request))
 
 
 @router.get("/static/{name:path}")

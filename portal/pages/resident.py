@@ -346,8 +346,15 @@ async def my_applications(request: Request) -> Response:
             {"id": row.id, "title": title, "status": row.status, "started_at": row.started_at,
              **status_view(app.catalogue, row)}  # (#17) reference, stage title
         )
+    lang = i18n.request_lang(request)
+    bundles = [{"id": b.bundle_id, "title": b.title, "submitted_at": b.submitted_at,
+                "status": b.status,
+                "members": [i18n.pick(m.title, lang) for m in b.members
+                            if m.state in ("filed", "waiting")]}
+               for b in await app.life_events.mine(principal)]  # (#18) above the cases
     return render(
-        request, "resident/list.html", principal=principal, rows=rows, draft_count=draft_count
+        request, "resident/list.html", principal=principal, rows=rows, draft_count=draft_count,
+        bundles=bundles,
     )
 
 

@@ -429,6 +429,137 @@ STRINGS: dict[str, tuple[str, str]] = {
     "computed.monthly": ("手当月額", "Monthly amount"),
     "computed.grant_amount.amount": ("交付決定額", "Grant amount"),
     "computed.final_amount.amount": ("確定額", "Final amount"),
+    # ---- h-pages (#18): life events, the bundle's status, the 被災者台帳 ----
+    "le.entry.title": ("くらしの出来事から申請する", "Apply by what happened"),
+    "le.entry.lead": ("一度答えるだけで、必要な手続きをまとめて申請できます。",
+                      "Answer once, and apply for every procedure that follows together."),
+    "le.choose.title": ("何がありましたか", "What happened?"),
+    "le.choose.lead": ("あてはまるものを選んでください。いくつかの質問に答えると、"
+                       "申請できる手続きをお知らせします。",
+                       "Choose what applies. After a few questions we show the procedures "
+                       "you can apply for."),
+    "le.choose.event": ("できごと", "What happened"),
+    "le.choose.municipality": ("お住まいの市区町村", "Your municipality"),
+    "le.choose.start": ("質問に答える", "Answer the questions"),
+    "le.prefilled": ("わかっている内容は、あらかじめ入力しました。"
+                     "それぞれ、どこから入力したかを表示しています。違っていたら直してください。",
+                     "What we already know is filled in, each with where it came from. "
+                     "Correct anything that is wrong."),
+    "prefill.source.card": ("マイナンバーカードで確認済み", "Checked with your My Number card"),
+    "prefill.source.registry": ("住民基本台帳から", "From the resident register"),
+    "prefill.source.account": ("公金受取口座から", "From your registered public-funds account"),
+    "prefill.source.declared": ("ご自身で入力", "Entered by you"),
+    "prefill.source.unverified": ("確認できませんでした（未確認）",
+                                  "Could not be checked (not verified)"),
+    "le.registry.unavailable.title": ("世帯の情報を確認できませんでした",
+                                      "We could not check your household"),
+    "le.registry.unavailable": ("いま住民基本台帳の情報を読めません。ご自身で入力してください。"
+                                "入力した内容は「未確認」として申請され、担当者が確認します。",
+                                "The resident register cannot be read right now. Please enter "
+                                "the details yourself: they are sent marked as not verified, "
+                                "and staff will check them."),
+    "le.registry.not_found": ("住民基本台帳で、あなたの世帯を見つけられませんでした。"
+                              "ご自身で入力してください。入力した内容は「未確認」として申請され、"
+                              "担当者が確認します。",
+                              "We could not find your household in the resident register. "
+                              "Please enter the details yourself: they are sent marked as not "
+                              "verified, and staff will check them."),
+    "le.offers.title": ("申請する手続きを選んでください", "Choose the procedures to apply for"),
+    "le.offers.intro": ("答えた内容から、申請できる手続きを選びました。"
+                        "申請しないものはチェックを外してください。",
+                        "From your answers, these procedures apply to you. Untick any you do "
+                        "not want."),
+    "le.offers.apply": ("申請できる手続き", "Procedures that apply"),
+    "le.offers.reason": ("理由", "Why"),
+    "le.offers.required": ("この手続きは必ず申請します（ほかの手続きのもとになります）。",
+                           "This one is always filed (the others build on it)."),
+    "le.offers.not": ("対象にならない手続き", "Procedures that do not apply"),
+    "le.check.intro": ("答えた内容と、申請する手続きを確認してください。"
+                       "この内容で、選んだ手続きをまとめて申請します。",
+                       "Check your answers and the procedures chosen: they are all filed "
+                       "together with these answers."),
+    "le.check.procedures": ("申請する手続き", "Procedures to file"),
+    "le.check.submit": ("まとめて申請する", "Apply for all of these"),
+    "le.receipts": ("申請控え（電子印つきのPDF）は、手続きごとに1通ずつ発行します。"
+                    "手続きごとに担当する部署が違い、それぞれの控えが申請の証明になるためです。"
+                    "この画面ですべての控えを見られます。",
+                    "A sealed receipt (PDF) is issued for each procedure: each is handled by "
+                    "its own department, and each receipt is your proof of that filing. This "
+                    "page lists them all."),
+    "le.existing.title": ("ご家族がすでに申請しています",
+                          "Someone in your household has already applied"),
+    "le.existing.body": ("この出来事の申請は、世帯で1つにまとめています。"
+                         "すでに申請された内容と、手続きの状況を確認できます。",
+                         "Applications for this are kept together, one per household. You can "
+                         "see what was filed and where each procedure stands."),
+    "le.existing.link": ("申請の状況を見る", "See the applications"),
+    "le.bundle.title": ("まとめて申請した手続きの状況", "Your applications, together"),
+    "le.bundle.filed": ("申請しました", "Your applications have been sent"),
+    "le.bundle.submitted": ("申請日時", "Sent"),
+    "le.bundle.id": ("受付番号", "Reference"),
+    "le.bundle.receipts": ("手続きごとに、申請控えと交付された書類を表示しています。",
+                           "Each procedure shows its receipt and the documents issued."),
+    "le.bundle.procedures": ("手続き", "Procedures"),
+    "le.bundle.waits": ("待っていること", "Waiting for"),
+    "le.bundle.stage": ("いまの段階", "Current step"),
+    "le.bundle.household": ("ご家族が申請した手続きの状況です。申請の内容と書類は、"
+                            "申請したご本人だけが見られます。",
+                            "These are the procedures a member of your household filed. "
+                            "Only they can see the answers and documents."),
+    "le.bundle.reason": ("理由", "Why"),
+    "le.bundle.open": ("詳しく見る", "Details"),
+    "le.bundle.withdraw_one": ("この手続きを取り下げる", "Withdraw this one"),
+    "le.bundle.withdraw_all": ("すべて取り下げる", "Withdraw all"),
+    "le.bundle.done.withdraw": ("手続きを取り下げました。", "The procedure was withdrawn."),
+    "le.bundle.done.withdraw_all": ("まだ終わっていない手続きを、すべて取り下げました。",
+                                    "Every procedure not yet finished was withdrawn."),
+    "le.withdraw.title_one": ("この手続きを取り下げますか", "Withdraw this procedure?"),
+    "le.withdraw.title_all": ("すべての手続きを取り下げますか", "Withdraw every procedure?"),
+    "le.withdraw.body_one": ("取り下げると、この手続きの審査は止まります。ほかの手続きは続きます。"
+                             "この手続きのあとに自動で申請される手続きも、申請されません。",
+                             "Withdrawing stops this procedure. The others go on; a procedure "
+                             "that would follow this one automatically is not filed."),
+    "le.withdraw.body_all": ("取り下げると、まだ終わっていない手続きの審査がすべて止まり、"
+                             "自動で申請される予定の手続きも申請されません。",
+                             "Withdrawing stops every procedure not yet finished, and none "
+                             "waiting to be filed automatically will be."),
+    "le.my.bundles": ("まとめて申請した手続き", "Applied together"),
+    "le.my.cases": ("申請ごとの一覧", "Each application"),
+    "le.staff.bundle": ("同じ世帯がまとめて申請した手続き", "Filed together by this household"),
+    "le.staff.this_case": ("この案件", "this case"),
+    "le.staff.note": ("待っていること・理由", "Waiting for, or why"),
+    "nav.ledger": ("被災者台帳", "Disaster victims' register"),
+    "ledger.title": ("被災者台帳", "Disaster victims' register"),
+    "ledger.lead": ("災害ごとに、世帯ごとの罹災の程度、申請、決定と支給額をまとめています。",
+                    "Per disaster: each household's damage grade, applications, decisions "
+                    "and amounts."),
+    "ledger.no_events": ("担当する市区町村に、登録された災害はありません。",
+                         "Your municipalities have no disaster events declared."),
+    "ledger.event": ("災害", "Disaster"),
+    "ledger.grade": ("罹災の程度", "Damage grade"),
+    "ledger.grade.none": ("未判定", "Not yet assessed"),
+    "ledger.status": ("状況", "Status"),
+    "ledger.status.open": ("審査中の案件あり", "With open cases"),
+    "ledger.status.decided": ("すべて決定済み", "All decided"),
+    "ledger.csv": ("CSV形式でダウンロード（都道府県への報告用）",
+                   "Download as CSV (for the prefecture)"),
+    "ledger.count": ("{n} 世帯", "{n} households"),
+    "ledger.household": ("世帯", "Household"),
+    "ledger.size": ("{n} 人世帯", "{n} people"),
+    "ledger.address": ("住所", "Address"),
+    "ledger.cases": ("申請と決定", "Applications and decisions"),
+    "ledger.amount": ("支給額の合計", "Total paid"),
+    "ledger.none": ("条件に合う世帯はありません。", "No households match."),
+    # the support grant's computed parts, where the procedure's messages name none
+    "computed.support.grade": ("被害の程度", "Damage grade"),
+    "computed.support.basic_full": ("基礎支援金の満額", "Basic support, full amount"),
+    "computed.support.additional_full": ("加算支援金の満額", "Additional support, full amount"),
+    "computed.support.single": ("単身世帯（4分の3）", "One-person household (three quarters)"),
+    "computed.support.basic": ("基礎支援金の額", "Basic support amount"),
+    "computed.support.additional": ("加算支援金の額", "Additional support amount"),
+    "computed.support.total": ("支給額", "Amount"),
+    "computed.condolence.amount": ("見舞金の額", "Condolence money"),
+    # ---- end h-pages ----
 }
 
 STATUS: dict[str, tuple[str, str]] = {

@@ -32,7 +32,8 @@ ALLOWED: dict[str, set[str]] = {
                   "workflows", "services", "portal"},
 }
 HTTP_FRAMEWORKS = {"fastapi", "starlette"}
-HTTP_FREE = ("forms", "identity", "records", "adapters", "documents", "notices", "workflows", "services")
+HTTP_FREE = ("forms", "identity", "records", "adapters", "documents", "notices", "workflows",
+             "services")
 ROUTE_PACKAGES = ("portal.api.routes", "portal.pages")
 
 

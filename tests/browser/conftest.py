@@ -95,7 +95,9 @@ class Kit:
 
     async def sign_in(self, page: Page, name: str) -> None:
         await page.goto("/login")
-        await page.get_by_role("button", name=re.compile(re.escape(name))).click()
+        # The button's name is 「この利用者でログイン: <name>（<label>）」, and a label may name
+        # someone else (山田 花子's says she is 山田 太郎's wife): match the name itself.
+        await page.get_by_role("button", name=re.compile(re.escape(": " + name))).click()
         await page.wait_for_load_state()
 
     async def audit(self, page: Page, name: str, *, javascript: bool = True) -> None:

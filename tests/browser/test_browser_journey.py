@@ -45,7 +45,7 @@ async def test_resident_and_caseworkers_complete_a_certificate(kit, javascript):
     await resident.goto("/my")
     await expect(resident).to_have_url(re.compile(r"/login\?next=/my"))
     await audit(resident, "login")
-    await resident.get_by_role("button", name=re.compile("山田 太郎")).click()
+    await resident.get_by_role("button", name=re.compile(": 山田 太郎（")).click()
     await expect(resident).to_have_url(re.compile(r"/my$"))
     await expect(resident.locator("h1")).to_have_text("申請した手続き")
     await audit(resident, "my-empty")

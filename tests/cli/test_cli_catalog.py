@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from forms.catalog import DEFAULT_ROOT
 from madoguchi.cli import main
+from tests.support.lifeevents import write_flood
 
 
 def test_check_a_good_package_and_the_packaged_catalogue(tmp_path):
@@ -203,3 +204,19 @@ def test_check_reports_a_bad_route_and_a_notice_text_naming_an_undeclared_value(
     assert ("my-grant/messages.ja.json#/notice.payment_instruction.body: unknown "
             "placeholder(s) ['amout']") in result.output
     assert "['amount'" not in result.output  # the declared value is allowed
+
+
+def test_check_a_life_event_and_its_problems_at_their_pointers(tmp_path):
+    folder = write_flood(tmp_path)
+    result = CliRunner().invoke(main, ["catalog", "check", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "life event flood@1.0.0: disaster-certificate, flood-support" in result.output
+    assert "examples/basic.json: offers disaster-certificate, flood-support" in result.output
+    broken = json.loads((folder / "life-event.json").read_text("utf-8"))
+    broken["procedures"][1]["eligible"] = "data.owner &&"
+    (folder / "life-event.json").write_text(json.dumps(broken), "utf-8")
+    for target in (folder, tmp_path):
+        result = CliRunner().invoke(main, ["catalog", "check", str(target)])
+        assert result.exit_code == 1
+        assert ("life-events/flood/life-event.json#/procedures/1/eligible: syntax error"
+                in result.output)

@@ -1,4 +1,5 @@
-"""`madoguchi up` keeps the Temporal dev server on loopback (issue #15).
+"""`madoguchi up` keeps the Temporal dev server and the development registry on loopback
+(issue #15, #18).
 
 The dev server has no TLS and no authorization: whoever reaches its frontend can decide
 cases (the codec refuses what they send, but they can still terminate or reset), and its
@@ -14,9 +15,19 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from madoguchi.up import dev_server_command, free_port, next_free_port, port_answers
+from madoguchi.datadir import DataDir
+from madoguchi.up import (
+    dev_registry_command,
+    dev_registry_token,
+    dev_server_command,
+    free_port,
+    next_free_port,
+    port_answers,
+    registry_answers,
+)
 
 LOOPBACK_HEX = {"0100007F",  # 127.0.0.1 in /proc/net/tcp
                 "00000000000000000000000001000000",  # ::1 in /proc/net/tcp6
@@ -85,3 +96,36 @@ def test_the_dev_server_listens_on_loopback_only(dev_server):
         for port in (temporal_port, ui_port):
             with pytest.raises(OSError):
                 socket.create_connection((address, port), timeout=2).close()
+
+
+def test_the_dev_registry_listens_on_loopback_only_and_wants_its_token(tmp_path):
+    """The development registry (fictional households, one bearer token), as `up` runs it."""
+    data = DataDir(tmp_path / "var")
+    data.ensure()
+    token_file = dev_registry_token(data)
+    assert token_file.stat().st_mode & 0o077 == 0  # the token is the registry's only lock
+    assert dev_registry_token(data).read_text() == token_file.read_text()  # made once
+    port = free_port()
+    proc = subprocess.Popen(dev_registry_command(port, token_file),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not registry_answers(port):
+            assert proc.poll() is None, "the dev registry exited"
+            assert time.monotonic() < deadline, "the dev registry did not start"
+            time.sleep(0.1)
+        sockets = listening(proc.pid)
+        assert port in {p for _, p in sockets}
+        assert [(a, p) for a, p in sockets if a not in LOOPBACK_HEX] == []
+        address = other_address()
+        if address is not None:
+            with pytest.raises(OSError):
+                socket.create_connection((address, port), timeout=2).close()
+        url = f"http://127.0.0.1:{port}/registry/v1/persons/RR-131016-0001"
+        assert httpx.get(url, timeout=5).status_code == 401
+        token = token_file.read_text().strip()
+        reply = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert reply.status_code == 200 and reply.json()["head"] == "山田 太郎"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -85,11 +86,38 @@ def _wait_for(check, timeout: float = 30):
     raise AssertionError("condition not met in time")
 
 
+def _the_dev_registry_serves_web_and_worker(up: Up, data: Path) -> None:
+    """`up` runs the development registry (issue #18) and hands its URLs and token to the
+    web server and the worker, and to nobody outside the machine."""
+    port = int(re.search(r"dev registry +http://127\.0\.0\.1:(\d+)", up.output()).group(1))
+    token = (data / "keys" / "dev-registry-token").read_text().strip()
+    found = httpx.post(f"http://127.0.0.1:{port}/registry/v1/persons/search",
+                       json={"name": "山田 太郎", "birthdate": "1985-04-01",
+                             "address": "東京都千代田区九段南1-2-1"},
+                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert found.status_code == 200 and len(found.json()["members"]) == 3
+    handed = []
+    for pid in up.children():
+        environ = dict(item.split("=", 1) for item in
+                       Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
+        command = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+        if command[2:4] in (["madoguchi", "web"], ["madoguchi", "worker"]):
+            assert environ["MADOGUCHI_REGISTRY_URL"] == f"http://127.0.0.1:{port}/registry"
+            assert environ["MADOGUCHI_PUBLIC_FUNDS_URL"] == f"http://127.0.0.1:{port}/public-funds"
+            assert environ["MADOGUCHI_REGISTRY_TOKEN_FILE"] == str(data / "keys"
+                                                                  / "dev-registry-token")
+            handed.append(command[3])
+        if command[2:4] == ["madoguchi", "dev-registry"]:
+            assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert sorted(handed) == ["web", "worker"]
+
+
 def test_kill_everything_mid_case_then_restart_and_finish(installation, tmp_path):
     data, port, temporal_port = installation
     first = Up(data, port, temporal_port, tmp_path / "first.log")
     try:
         first.wait_ready()
+        _the_dev_registry_serves_web_and_worker(first, data)
         issuer = DevIssuer.load_or_create(data / "keys")
         resident = {"Authorization": "Bearer " + issuer.issue_resident("demo-1", "山田 太郎")}
         surveyor = {"Authorization": "Bearer " + issuer.issue_caseworker(

@@ -17,6 +17,7 @@ from temporalio.worker import Replayer
 from workflows.campaign import CampaignWorkflow
 from workflows.client import data_converter
 from workflows.codec import KeyRing
+from workflows.life_event import LifeEventWorkflow
 from workflows.procedure import ProcedureWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("**/*.json"))
@@ -29,7 +30,7 @@ def test_there_are_recorded_histories():
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path, test_keys: KeyRing):
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    replayer = Replayer(workflows=[ProcedureWorkflow, CampaignWorkflow],
+    replayer = Replayer(workflows=[ProcedureWorkflow, CampaignWorkflow, LifeEventWorkflow],
                         data_converter=data_converter(test_keys))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

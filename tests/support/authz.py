@@ -254,6 +254,33 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ("POST", "/staff/cases/{application_id}/documents/{document_id}/revoke/confirm"): Row(
             {"staff"}, f"/staff/cases/{app}/documents/{doc}/revoke/confirm", page=True
         ),
+        # -- life events (h-service): residents file for themselves; a bundle nobody filed
+        # is found by nobody; the ledger is its municipality's staff's --------------------
+        **life_event_rows(w),
+    }
+
+
+def life_event_rows(w: World) -> dict[tuple[str, str], Row]:
+    answers = {"json": {"municipality": "131016", "answers": {}}}
+    ledger = {"params": {"municipality": "131016", "event": "2026-typhoon-15"}}
+    nobody = "lev-" + "a" * 26
+    return {
+        ("GET", "/api/life-events"): Row(EVERYONE, kwargs={"params": {"municipality": "131016"}}),
+        ("GET", "/api/life-events/{life_event_id}/questionnaire"): Row(
+            RESIDENTS, "/api/life-events/disaster/questionnaire",
+            {"params": {"municipality": "131016"}}),
+        ("POST", "/api/life-events/{life_event_id}/offers"): Row(
+            RESIDENTS, "/api/life-events/disaster/offers", answers),
+        ("POST", "/api/life-events/{life_event_id}/bundles"): Row(
+            RESIDENTS, "/api/life-events/disaster/bundles", answers),
+        ("GET", "/api/bundles"): Row(SIGNED_IN),
+        ("GET", "/api/bundles/{bundle_id}"): Row(set(), f"/api/bundles/{nobody}"),
+        ("POST", "/api/bundles/{bundle_id}/withdraw"): Row(
+            set(), f"/api/bundles/{nobody}/withdraw", {"json": {"procedure": None}}),
+        ("GET", "/api/cases/{application_id}/bundle"): Row(
+            {"own", "staff"}, f"/api/cases/{w.application}/bundle"),
+        ("GET", "/api/ledger"): Row({"staff"}, kwargs=ledger),
+        ("GET", "/api/ledger.csv"): Row({"staff"}, kwargs=ledger),
     }
 
 

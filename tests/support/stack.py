@@ -1,4 +1,5 @@
-"""A whole installation for one test (Stack), wired like `madoguchi up`, and waiting helpers."""
+"""A whole installation for one test (Stack), wired like `madoguchi up`, the development
+registry as a real process (DevRegistryProcess), and waiting helpers."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import secrets
 import shutil
+import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,12 +24,16 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from adapters.http import CallPolicy
+from adapters.models import PublicFundsAccounts, ResidentRegistry
+from adapters.wiring import Adapters, build_adapters
 from documents.issuer import DocumentIssuer
 from documents.timestamps import LocalTimestampAuthority
 from forms.catalog import Catalog
 from forms.municipalities import load_municipalities
 from identity.devissuer import DevIssuer
 from identity.verify import TokenVerifier
+from madoguchi.up import dev_registry_command, free_port, registry_answers
 from notices.dispatch import NoticeSettings, NoticeSetup
 from notices.inbox import InboxChannel
 from portal.app import create_app
@@ -102,6 +110,8 @@ class Stack:
     blobs: LocalBlobStore
     task_queue: str
     started: list[str] = field(default_factory=list)  # cases to terminate after the test
+    registry: ResidentRegistry | None = None  # as the portal context and workers get them
+    accounts: PublicFundsAccounts | None = None
 
     def resident(self, sub: str = "demo-1", name: str = "山田 太郎") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.issuer.issue_resident(sub, name)}"}
@@ -116,9 +126,12 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
                       documents: SealedDocuments, *, task_queue: str | None = None,
                       id_secret: bytes | None = None,
                       notice_settings: NoticeSettings | None = None,
+                      adapters: Adapters | None = None,
                       ) -> tuple[Stack, CaseActivities]:
     """Wire a Stack like `madoguchi up` does, with the test's client and a data dir
-    (``notice_settings``: e.g. a municipality's webhook; default: inbox only)."""
+    (``notice_settings``: e.g. a municipality's webhook; default: inbox only; ``adapters``:
+    e.g. ``dev_registry.adapters()``; default: none configured)."""
+    adapters = adapters or Adapters()
     task_queue = task_queue or f"tq-{uuid.uuid4().hex[:12]}"
     engine = make_engine(f"sqlite:///{data_dir / 'madoguchi.db'}")
     create_schema(engine)
@@ -138,14 +151,17 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
                             catalog=catalog, attachments=attachments,
                             drafts=DraftStore(engine, KeyRing.generate("draft-test")),
                             trust_roots=documents.trust_roots, tsa=documents.tsa,
-                            dev_issuer=issuer, sessions=SessionStore(engine))
+                            dev_issuer=issuer, sessions=SessionStore(engine),
+                            registry=adapters.registry, accounts=adapters.accounts)
     app = create_app(lambda: None)  # type: ignore[arg-type,return-value]
     app.state.portal = context  # ASGITransport runs no lifespan: set the context here
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal")
     activities = CaseActivities(catalog=catalog, municipalities=municipalities,
                                 issuer=documents.issuer, blobs=blobs, register=register,
-                                inbox=InboxChannel(inbox), notices=notices.dispatcher(inbox))
-    stack = Stack(client, http, issuer, cases, inbox, register, blobs, task_queue)
+                                inbox=InboxChannel(inbox), notices=notices.dispatcher(inbox),
+                                registry=adapters.registry, accounts=adapters.accounts)
+    stack = Stack(client, http, issuer, cases, inbox, register, blobs, task_queue,
+                  registry=adapters.registry, accounts=adapters.accounts)
     return stack, activities
 
 
@@ -153,7 +169,7 @@ async def start_stack(client: Client, data_dir: Path, catalog: Catalog,
 async def running_stack(client: Client, data_dir: Path, catalog: Catalog,
                         documents: SealedDocuments, **options: Any) -> AsyncIterator[Stack]:
     """A Stack with its workers running; ``options`` go to start_stack (task_queue,
-    id_secret, notice_settings), so a second Stack can take over the first one's cases."""
+    id_secret, notice_settings, adapters), so a second Stack can take over the first one's cases."""
     built, activities = await start_stack(client, data_dir, catalog, documents, **options)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as executor:
         async with contextlib.AsyncExitStack() as running:
@@ -163,3 +179,62 @@ async def running_stack(client: Client, data_dir: Path, catalog: Catalog,
                 await running.enter_async_context(worker)
             yield built
     await built.http.aclose()
+
+
+class DevRegistryProcess:
+    """``madoguchi dev-registry`` as a real process on a free loopback port, as `madoguchi up`
+    runs it; :meth:`stop` it to see what a resident sees when the registry is down, and
+    :meth:`start` it again on the same port."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.token_file = folder / "dev-registry-token"
+        self.token = secrets.token_urlsafe(24)
+        self.token_file.write_text(self.token + "\n")
+        self.log = folder / "dev-registry.log"
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def registry_url(self) -> str:
+        return f"{self.base_url}/registry"
+
+    @property
+    def public_funds_url(self) -> str:
+        return f"{self.base_url}/public-funds"
+
+    def adapters(self, policy: CallPolicy | None = None) -> Adapters:
+        """Clients of this process, as madoguchi.runtime builds them from the settings."""
+        return build_adapters(registry_url=self.registry_url, registry_token=self.token,
+                              public_funds_url=self.public_funds_url,
+                              public_funds_token=self.token, policy=policy)
+
+    def start(self, timeout: float = 30) -> None:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(dev_registry_command(self.port, self.token_file),
+                                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                                         stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while not registry_answers(self.port):
+            if self.proc.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-2000:]
+                pytest.fail(f"madoguchi dev-registry exited: {tail}")
+            if time.monotonic() > deadline:
+                self.stop()
+                pytest.fail("madoguchi dev-registry did not answer in time")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop the process (registry down); its port then refuses connections."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
