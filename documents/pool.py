@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,11 +25,35 @@ Recipe = tuple[Callable[..., DocumentIssuer], tuple[Any, ...]]
 _issuer: DocumentIssuer | None = None  # one per child process, built by _start
 
 
-def _start(recipe: Recipe) -> None:
+def _start(recipe: Recipe, owner: int) -> None:
     global _issuer
+    _exit_with(owner)
     build, args = recipe
     _issuer = build(*args)
     _issuer.renderer.font_family  # noqa: B018 - fail at start when no Japanese font
+
+
+def _exit_with(owner: int, interval: float = 1.0) -> None:
+    """Leave when process ``owner`` (the worker that made the pool) is gone.
+
+    A pool child waits for work on a queue whose write end it holds itself, so it never
+    sees its worker die; it also holds the forkserver's "alive" pipe and the resource
+    tracker's, which keep those two running as long as it runs. After a SIGKILL of the
+    worker all three were found alive under init 90 minutes after a test run (issue #22).
+    The child's parent is the forkserver, not the worker: watch the worker's pid itself.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the pid now belongs to another user's process
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-worker", daemon=True).start()
 
 
 def _issue(template_dir: Path, template_name: str, context: Mapping[str, Any],
@@ -47,7 +74,8 @@ class ProcessPoolIssuer:
         # (a forked Temporal client or SQLite connection would be unsafe to use).
         context = multiprocessing.get_context("forkserver")
         self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=processes, mp_context=context, initializer=_start, initargs=(recipe,))
+            max_workers=processes, mp_context=context, initializer=_start,
+            initargs=(recipe, os.getpid()))
         self.processes = processes
 
     def issue(self, template_dir: Path, template_name: str, context: Mapping[str, Any], *,

@@ -7,7 +7,7 @@ import sys
 import click
 
 from identity.config import IssuerConfigError
-from madoguchi import catalog, devregistry, devtoken, keys, serve, up
+from madoguchi import catalog, db, devregistry, devtoken, keys, serve, up
 from madoguchi import verify as verify_command
 from madoguchi.settings import SettingsError
 
@@ -37,5 +37,6 @@ main.add_command(serve.web)
 main.add_command(devtoken.dev_token)
 main.add_command(keys.keys)
 main.add_command(catalog.catalog)
+main.add_command(db.db)
 main.add_command(verify_command.verify)
 main.add_command(devregistry.dev_registry)

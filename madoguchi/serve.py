@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 import uvicorn
@@ -51,10 +51,10 @@ QUEUES: tuple[Queue, ...] = ("cases", "documents", "notices", "all")
 T = TypeVar("T")
 
 
-def _settings(data_dir: str | None) -> Settings:
+def _settings(data_dir: str | None, process: Literal["web", "worker"]) -> Settings:
     try:
         settings = load_settings(data_dir=data_dir) if data_dir else load_settings()
-        settings.check_startable()
+        settings.check_startable(process)
     except SettingsError as exc:
         raise click.ClickException(f"invalid settings / 設定の誤り: {exc}") from None
     return settings
@@ -172,7 +172,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 )
 def worker(data_dir: str | None, queue: Queue) -> None:
     """Run the workflow and activity workers."""
-    settings = _settings(data_dir)
+    settings = _settings(data_dir, "worker")
     obs.configure_logging(settings, f"worker-{queue}")
 
     async def main() -> None:
@@ -245,7 +245,7 @@ def build_web_app(settings: Settings, *, metrics: obs.Metrics | None = None) -> 
 )
 def web(data_dir: str | None, host: str, port: int) -> None:
     """Run the HTTP API and pages."""
-    settings = _settings(data_dir)
+    settings = _settings(data_dir, "web")
     if settings.development and not _loopback(host):
         # Development mode hands anyone an approver's session from the demo sign-in.
         click.echo(

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 from temporalio.service import TLSConfig
 
 from notices.dispatch import NoticeSettings
@@ -327,13 +328,15 @@ class Settings(BaseSettings):
         password = read_secret(self.smtp_password_file, variable="MADOGUCHI_SMTP_PASSWORD_FILE")
         return self.notices.model_copy(update={"smtp_password": SecretStr(password)})
 
-    def check_startable(self) -> None:
+    def check_startable(self, process: Literal["web", "worker", "any"] = "any") -> None:
         """Fail now, with the variable's name, on what would otherwise fail mid-case.
 
         Production refuses to invent keys: every process of an installation must share
         the same payload keys and id secret, so they must exist before any process starts.
 
-        :raises SettingsError: on the first problem found.
+        :param process: which process starts: a worker counts no rate limits.
+        :raises SettingsError: on the first problem found; in production, naming every
+            development stand-in found (see :meth:`production_problems`).
         """
         self.temporal_tls_config()
         self.temporal_api_key()
@@ -342,13 +345,56 @@ class Settings(BaseSettings):
         self.adapter_tokens()
         self.rate_limit_storage_url  # noqa: B018 - reads the URL file
         if not self.development:
-            keys = self.data_dir / "keys"
-            for name in ("payload-keys.json", "id-secret"):
-                if not (keys / name).is_file():
-                    raise SettingsError(
-                        f"MADOGUCHI_DATA_DIR: {keys / name} is missing; in production every "
-                        "process shares the installation's keys (see docs/deploying.md)"
-                    )
+            problems = self.production_problems(process)
+            if problems:
+                raise SettingsError("\n".join(problems))
+
+    def production_problems(self, process: Literal["web", "worker", "any"] = "any"
+                            ) -> list[str]:
+        """What a production start refuses, one message per problem (all of them at once,
+        a line each, so an operator fixes them in one go): development stand-ins that work on one
+        machine and fail, or open a door, when deployed."""
+        problems = []
+        if make_url(self.read_model_url).get_backend_name() == "sqlite":
+            problems.append(
+                "MADOGUCHI_DATABASE_URL: production keeps the read models in PostgreSQL "
+                "(postgresql+psycopg://...); a SQLite file belongs to one machine and the web "
+                "and worker processes cannot share it")
+        if process != "worker" and \
+                self.rate_limit_storage_url.removeprefix("async+").startswith("memory://"):
+            problems.append(
+                "MADOGUCHI_RATE_LIMIT_STORAGE: production counts rate limits in Redis "
+                "(redis://host:6379); memory:// counts in each web process alone, so every "
+                "added process multiplies the limits")
+        if self.issuers_file is not None:
+            from identity.config import IssuerConfigError, load_trusted_issuers
+
+            try:
+                trusted = load_trusted_issuers(self.issuers_file)
+            except IssuerConfigError as exc:
+                problems.append(f"MADOGUCHI_ISSUERS_FILE: {exc}")
+            else:
+                dev = [i.issuer for i in trusted if _is_development_issuer(i.issuer)]
+                if dev:
+                    problems.append(
+                        f"MADOGUCHI_ISSUERS_FILE: trusts the development issuer ({dev[0]}); "
+                        "its signing key lies in a data directory and it signs anyone in as "
+                        "anyone: remove it")
+        keys = self.data_dir / "keys"
+        for name in ("payload-keys.json", "id-secret"):
+            if not (keys / name).is_file():
+                problems.append(
+                    f"MADOGUCHI_DATA_DIR: {keys / name} is missing; in production every "
+                    "process shares the installation's keys (see docs/deploying.md)")
+        return problems
+
+
+def _is_development_issuer(issuer: str) -> bool:
+    from identity.devissuer import DEV_BUSINESS_ISSUER, DEV_RESIDENT_ISSUER, DEV_STAFF_ISSUER
+
+    host = issuer.split("://", 1)[-1].split("/", 1)[0].lower()
+    return issuer in (DEV_RESIDENT_ISSUER, DEV_STAFF_ISSUER, DEV_BUSINESS_ISSUER) or \
+        host.endswith(".madoguchi.invalid")
 
 
 def load_settings(**overrides: object) -> Settings:

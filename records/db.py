@@ -35,20 +35,24 @@ from sqlalchemy import (
     create_engine,
     event,
     make_url,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.schema import CreateIndex, CreateTable
 
 __all__ = [
     "UTCDateTime",
     "create_schema",
+    "head_revision",
     "inbox_entries",
     "insert_ignore",
     "issued_documents",
     "make_engine",
     "metadata",
+    "schema_revision",
+    "tables_registered",
+    "upgrade_schema",
 ]
 
 #: How long a SQLite connection waits for another writer before failing, in milliseconds.
@@ -155,7 +159,9 @@ def make_engine(url: str) -> Engine:
     # Rows hold personal data (notice texts, names in titles): keep bound parameters out of
     # exception messages and SQL logs, which end up in Temporal failures and log files.
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+        engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+        event.listen(engine, "handle_error", _without_row_values)
+        return engine
 
     kwargs: dict[str, Any] = {
         "connect_args": {"check_same_thread": False},
@@ -183,6 +189,23 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _without_row_values(context: Any) -> None:
+    """Drop PostgreSQL's DETAIL from a failed statement's error (found on a real server):
+    a constraint violation's "Failing row contains (...)" or "Key (...)=(...)" would carry
+    the row's personal data into Temporal failures and logs. The detail stays readable by
+    code (``exc.orig.diag``), never in ``str(exc)``."""
+    orig = context.original_exception
+    diag = getattr(orig, "diag", None)
+    if diag is None or not getattr(diag, "message_detail", None):
+        return
+    terse = str(diag.message_primary or type(orig).__name__)
+    orig.args = (terse,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        module, name = type(orig).__module__, type(orig).__name__
+        wrapped.args = (f"({module}.{name}) {terse}", *wrapped.args[1:])
+
+
 def _private_file(path: Path) -> None:
     """Create the SQLite file owner-only (0600) before SQLite does, whatever the umask:
     SQLite gives its ``-wal`` and ``-shm`` files the database file's mode."""
@@ -197,18 +220,76 @@ def _private_file(path: Path) -> None:
         os.close(fd)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create the tables and indexes that do not exist yet.
+#: The Alembic scripts of the read models: every schema change is a revision there.
+MIGRATIONS = Path(__file__).with_name("migrations")
 
-    Idempotent, and safe when the worker and the portal start at the same moment: it uses
-    ``CREATE ... IF NOT EXISTS`` rather than inspect-then-create.
+#: The PostgreSQL advisory lock held while upgrading (any constant: ours is "窓口").
+_UPGRADE_LOCK = 0x7A93_53E3
+
+
+def create_schema(engine: Engine) -> None:
+    """Bring the schema to the newest revision: create it on an empty database, upgrade
+    an existing one (the Alembic revisions in ``records/migrations/versions``).
+
+    Safe when several processes (web, workers) start at the same moment: the upgrade runs
+    in one transaction under a lock (PostgreSQL: an advisory lock, the DDL being
+    transactional; SQLite: ``BEGIN IMMEDIATE``, the file's write lock), so the second
+    process waits and then finds nothing left to do. A database created before there
+    were migrations (by ``CREATE ... IF NOT EXISTS``) upgrades too: the baseline revision
+    creates only what is missing.
     """
-    _import_table_modules()
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            conn.execute(CreateTable(table, if_not_exists=True))
-            for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
-                conn.execute(CreateIndex(index, if_not_exists=True))
+    upgrade_schema(engine)
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Upgrade the read models to ``revision``; (revision before, revision after)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
+        before = MigrationContext.configure(conn).get_current_revision()
+        if before is None or before != _head():
+            command.upgrade(_alembic_config(conn), revision)
+        after = MigrationContext.configure(conn).get_current_revision()
+        conn.commit()
+    return before, after
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: no schema yet)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision this code knows."""
+    return _head()
+
+
+def _alembic_config(conn: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+_heads: list[str] = []
+
+
+def _head() -> str:
+    if not _heads:
+        from alembic.script import ScriptDirectory
+
+        _heads.append(ScriptDirectory(str(MIGRATIONS)).get_current_head() or "")
+    return _heads[0]
 
 
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
@@ -225,15 +306,19 @@ def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> boo
         dialect_insert = postgresql.insert
     else:
         raise NotImplementedError(f"read models support SQLite and PostgreSQL, not {dialect}")
-    pk = [column.name for column in table.primary_key.columns]
-    stmt = dialect_insert(table).values(values).on_conflict_do_nothing(index_elements=pk)
-    return conn.execute(stmt).rowcount == 1
+    pk = list(table.primary_key.columns)
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT construct's rowcount under
+    # SQLAlchemy 2.1 (found on a real PostgreSQL); a returned key is unambiguous.
+    stmt = (dialect_insert(table).values(values)
+            .on_conflict_do_nothing(index_elements=[c.name for c in pk]).returning(*pk))
+    return conn.execute(stmt).first() is not None
 
 
-def _import_table_modules() -> None:
+def tables_registered() -> None:
     """Import every module of this package, so tables defined beside their store (e.g.
-    ``records/drafts.py``) are registered on ``metadata`` before the schema is created."""
+    ``records/drafts.py``) are registered on ``metadata`` (the migrations compare it)."""
     import records
 
     for module in pkgutil.iter_modules(records.__path__):
-        importlib.import_module(f"records.{module.name}")
+        if module.name != "migrations":
+            importlib.import_module(f"records.{module.name}")

@@ -8,7 +8,7 @@ started from the binaries the pip packages install next to this Python, never do
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,12 @@ from documents.seal import load_pem_certificates
 from documents.timestamps import LocalTimestampAuthority
 from forms.catalog import Catalog
 from forms.municipalities import load_municipalities
+from tests.support.hygiene import (  # noqa: F401 - the session-end process check (#22)
+    pytest_configure,
+    pytest_sessionfinish,
+)
+from tests.support.pg import Postgres, running_postgres
+from tests.support.redis import Redis, running_redis
 from tests.support.stack import (
     FIXTURES,
     DevRegistryProcess,
@@ -71,6 +77,20 @@ async def time_env(test_keys: KeyRing) -> AsyncIterator[WorkflowEnvironment]:
     ))
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL 15 server, started the first time a test asks for it."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Redis]:
+    """A real Redis 7 server, started the first time a test asks for it."""
+    with running_redis() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,12 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # --- Debian packages ---------------------------------------------------------------
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-ipaexfont
           poppler-utils)
-# The tests also drive a real browser and check PDFs and QR codes with Debian's tools.
-[ -n "$extra" ] && packages+=(chromium qpdf zbar-tools libnss3-tools redis-server)
+# The tests also drive a real browser and check PDFs and QR codes with Debian's tools,
+# and run the deployed shape for real: read models on PostgreSQL 15, rate limits in
+# Redis 7, web processes behind Caddy (tests/support/pg.py, redis.py, proxy.py start
+# their own instances on free loopback ports; the packages' system services are unused).
+[ -n "$extra" ] && packages+=(chromium qpdf zbar-tools libnss3-tools redis-server
+                              postgresql-15 caddy)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
@@ -32,6 +36,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+fi
+if [ -n "$extra" ] && [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+  # PostgreSQL refuses to run as root: the test fixture runs it as this user. Debian's
+  # package creates it; a machine where it was removed gets it back here.
+  useradd --system --home-dir /var/lib/postgresql --shell /usr/sbin/nologin postgres
 fi
 
 # --- Python ------------------------------------------------------------------------

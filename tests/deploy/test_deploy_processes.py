@@ -19,17 +19,12 @@ import uuid
 from pathlib import Path
 
 import httpx
-import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
-from temporalio.testing import WorkflowEnvironment
 
 from identity.devissuer import DevIssuer
 from madoguchi.up import free_port
 from records.secretfile import read_or_create
+from tests.support.processes import Proc, get, new_namespace, wait_for
 from tests.support.stack import documents_of
-from workflows import search_attributes as sa
 from workflows.codec import KeyRing
 
 EXAMPLE = (
@@ -43,81 +38,10 @@ EXAMPLE = (
 RESIDENT_NAME = "山田 太郎"
 
 
-async def _namespace(env: WorkflowEnvironment) -> str:
-    """A fresh namespace with madoguchi's search attributes, as an installation has."""
-    name = f"madoguchi-{uuid.uuid4().hex[:8]}"
-    await env.client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(
-            namespace=name, workflow_execution_retention_period={"seconds": 86400}
-        )
-    )
-    kinds = {
-        "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    }
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=name,
-            search_attributes={k.name: kinds[k.indexed_value_type.name] for k in sa.ALL_KEYS},
-        )
-    )
-    return name
-
-
-class Proc:
-    def __init__(self, name: str, args: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name = name
-        self.log = logs / f"{name}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "madoguchi", *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=open(self.log, "wb"),  # noqa: SIM115 - owned by the child
-            stderr=subprocess.STDOUT,
-        )
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def alive(self) -> None:
-        if self.proc.poll() is not None:
-            pytest.fail(f"{self.name} exited {self.proc.returncode}:\n{self.output()[-3000:]}")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-
-def _wait_for(check, procs: list[Proc], timeout: float = 30, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for p in procs:
-            p.alive()
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    logs = "\n".join(f"--- {p.name}\n{p.output()[-2000:]}" for p in procs)
-    raise AssertionError(f"{what} not met within {timeout} s\n{logs}")
-
-
-def _get(url: str, **kw) -> httpx.Response | None:
-    try:
-        return httpx.get(url, timeout=5, **kw)
-    except httpx.HTTPError:
-        return None
-
-
 async def test_web_and_one_worker_per_queue_as_processes_to_an_issued_pdf_on_s3(
     dev_env, s3_server, tmp_path
 ):
-    namespace = await _namespace(dev_env)
+    namespace = await new_namespace(dev_env)
     bucket = s3_server.new_bucket()
     secrets = tmp_path / "secrets"
     key_id_file, secret_file = s3_server.credential_files(secrets)
@@ -184,14 +108,14 @@ async def test_web_and_one_worker_per_queue_as_processes_to_an_issued_pdf_on_s3(
     url = f"http://127.0.0.1:{web_port}"
     started = time.monotonic()
     try:
-        _wait_for(
-            lambda: (r := _get(f"{url}/healthz")) is not None and r.status_code == 200,
+        wait_for(
+            lambda: (r := get(f"{url}/healthz")) is not None and r.status_code == 200,
             procs,
             timeout=120,
             what="web ready",
         )
         for worker in (cases, documents, notices):
-            _wait_for(
+            wait_for(
                 lambda w=worker: '"worker ready"' in w.output(),
                 procs,
                 timeout=120,
@@ -234,7 +158,7 @@ async def test_web_and_one_worker_per_queue_as_processes_to_an_issued_pdf_on_s3(
                 f"{url}/api/applications/{app_id}", headers=resident, timeout=30
             ).json()
 
-        (doc,) = _wait_for(
+        (doc,) = wait_for(
             lambda: documents_of(case(), "certificate"),
             procs,
             timeout=60,
@@ -254,7 +178,7 @@ async def test_web_and_one_worker_per_queue_as_processes_to_an_issued_pdf_on_s3(
 
         # Metrics: ours per process, and the Temporal SDK's.
         def scrape(port: int) -> str:
-            reply = _get(f"http://127.0.0.1:{port}/metrics")
+            reply = get(f"http://127.0.0.1:{port}/metrics")
             return reply.text if reply is not None else ""
 
         # Each pool did its own queue's work and nothing else.
@@ -272,7 +196,7 @@ async def test_web_and_one_worker_per_queue_as_processes_to_an_issued_pdf_on_s3(
             'madoguchi_http_requests_total{method="POST",route='
             '"/api/applications/{application_id}/actions",status="200"} 3.0' in scrape(web_metrics)
         )
-        _wait_for(
+        wait_for(
             lambda: (
                 'madoguchi_cases_overdue{procedure="disaster-certificate"} 0.0'
                 in scrape(cases_metrics)

@@ -1,4 +1,5 @@
-"""The read-model store: engine settings, schema, UTC datetimes, insert-or-ignore."""
+"""The read-model store: engine settings, schema, UTC datetimes, insert-or-ignore; on
+SQLite and PostgreSQL (tests/records/conftest.py) except for SQLite's own settings."""
 
 from __future__ import annotations
 
@@ -7,21 +8,19 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import inspect, select, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from records.db import (
     create_schema,
     inbox_entries,
     insert_ignore,
-    issued_documents,
     make_engine,
     metadata,
 )
 
 
 @pytest.fixture
-def engine(tmp_path):
+def sqlite_engine(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
     create_schema(engine)
     yield engine
@@ -41,8 +40,8 @@ def _row(key: str, created_at: datetime) -> dict:
     }
 
 
-def test_sqlite_connections_use_wal_and_busy_timeout(engine):
-    with engine.connect() as conn:
+def test_sqlite_connections_use_wal_and_busy_timeout(sqlite_engine):
+    with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
 
@@ -84,13 +83,6 @@ def test_insert_ignore_inserts_once_and_never_changes_the_row(engine):
     assert len(rows) == 1
     assert rows[0]["event"] == "submitted"
     assert rows[0]["created_at"] == first
-
-
-def test_postgresql_insert_is_on_conflict_do_nothing():
-    # No PostgreSQL server here: check the statement the PostgreSQL path builds.
-    stmt = postgresql.insert(issued_documents).on_conflict_do_nothing(index_elements=["id"])
-    sql = str(stmt.compile(dialect=postgresql.dialect()))
-    assert "ON CONFLICT (id) DO NOTHING" in sql
 
 
 def test_in_memory_database_is_shared_between_threads():

@@ -1,4 +1,5 @@
-"""InboxStore against a real SQLite file: idempotent adds, ordering, read flags."""
+"""InboxStore on SQLite and PostgreSQL (tests/records/conftest.py): idempotent adds,
+ordering, read flags."""
 
 from __future__ import annotations
 
@@ -9,23 +10,10 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from records.db import create_schema, inbox_entries, make_engine
+from records.db import inbox_entries, make_engine
 from records.inbox import InboxEntry, InboxStore
 
 T0 = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'records.db'}"
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

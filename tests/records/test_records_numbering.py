@@ -17,10 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'madoguchi.db'}"
-    create_schema(make_engine(url))
-    return url
+def db_url(db_url: str) -> str:
+    """The backend's database (tests/records/conftest.py), with the schema."""
+    engine = make_engine(db_url)
+    create_schema(engine)
+    engine.dispose()
+    return db_url
 
 
 def test_format() -> None:

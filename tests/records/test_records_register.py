@@ -1,4 +1,4 @@
-"""DocumentRegister against a real SQLite file."""
+"""DocumentRegister on SQLite and PostgreSQL (tests/records/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from records.db import create_schema, make_engine
 from records.register import DocumentRegister, IssuedDocument
 
 JST = timezone(timedelta(hours=9))
@@ -17,11 +16,8 @@ SHA = hashlib.sha256(PDF).hexdigest()
 
 
 @pytest.fixture
-def register(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
-    create_schema(engine)
-    yield DocumentRegister(engine)
-    engine.dispose()
+def register(engine):
+    return DocumentRegister(engine)
 
 
 def document(doc_id: str = "wf-1:certificate", **changes) -> IssuedDocument:

@@ -7,11 +7,6 @@ the tests that need it.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -24,38 +19,16 @@ from madoguchi.settings import SettingsError, load_settings
 from madoguchi.up import free_port
 from portal.app import create_app
 from portal.ratelimit import RateLimitMiddleware, TrustedProxies
+from tests.support.redis import running_redis
 
 APPS = "/api/applications"
 
 
 @pytest.fixture
-def redis_url(tmp_path) -> Iterator[str]:
+def redis_url() -> Iterator[str]:
     """A redis-server of its own on a free loopback port, stopped after the test."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is missing: deploy/local/setup.sh --test installs it")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            # Not listening yet: try again.
-            with contextlib.suppress(OSError), \
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with running_redis() as server:
+        yield server.url
 
 
 def _second_app(stack, **options):
@@ -193,11 +166,9 @@ def test_development_mode_is_served_on_loopback(monkeypatch, tmp_path, host):
 
 
 def test_production_mode_is_served_on_a_public_address(monkeypatch, tmp_path):
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    (keys / "payload-keys.json").write_text("{}")
-    (keys / "id-secret").write_text("00")
-    result, seen = _run_web(monkeypatch, tmp_path, {"MADOGUCHI_MODE": "production"},
+    from tests.support.production import production_env
+
+    result, seen = _run_web(monkeypatch, tmp_path, production_env(tmp_path),
                             "--host", "0.0.0.0")
     assert result.exit_code == 0, result.output
     assert seen["host"] == "0.0.0.0"
