@@ -58,6 +58,14 @@ def stop_own_multiprocessing_helpers() -> None:
     would end with the session's process, but the check runs before that."""
     from multiprocessing import forkserver, resource_tracker
 
+    # The public verify endpoints' shared verifier closes its children at exit, after this
+    # check: close it now, or the forkserver (its children's parent) never ends and
+    # stopping it waits for ever.
+    from documents import bounded
+
+    if bounded._shared is not None:
+        with contextlib.suppress(Exception):
+            bounded._shared.close()
     with contextlib.suppress(Exception):
         forkserver._forkserver._stop()  # type: ignore[attr-defined]
     with contextlib.suppress(Exception):
