@@ -11,7 +11,6 @@ screenshots to docs/images/life-events-*.png.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -251,9 +250,8 @@ async def test_the_disaster_questionnaire_prefilled_from_card_register_and_accou
     await _photo(resident, "check")
 
 
-# ---- the whole bundle (needs LifeEventWorkflow, h-engine's) ------------------------------
+# ---- the whole bundle ---------------------------------------------------------------------
 
-ENGINE = importlib.util.find_spec("workflows.life_event") is not None
 SUPPORT = "livelihood-recovery-support"
 CERTIFICATE = "disaster-certificate"
 
@@ -322,7 +320,6 @@ async def _staff(kit) -> tuple[Page, Page]:
     return staff, approver
 
 
-@pytest.mark.skipif(not ENGINE, reason="LifeEventWorkflow comes with h-engine")
 @pytest.mark.usefixtures("dev_registry")
 async def test_the_disaster_bundle_once_through_the_pages(kit, stack):
     """Done when (#18): filed once; the certificate worked to 全壊 on the staff pages; the
@@ -407,7 +404,6 @@ async def test_the_disaster_bundle_once_through_the_pages(kit, stack):
     await expect(resident.locator("#done")).to_contain_text("すべて取り下げました")
 
 
-@pytest.mark.skipif(not ENGINE, reason="LifeEventWorkflow comes with h-engine")
 @pytest.mark.usefixtures("dev_registry")
 async def test_the_birth_bundle_through_the_pages(kit, stack):
     example = json.loads((DEFAULT_ROOT / "life-events" / "birth" / "examples"

@@ -20,7 +20,6 @@ from forms.catalog import DEFAULT_ROOT, Catalog
 from tests.support.lifeevents import write_flood
 from tests.support.pages import csrf_of, signed_in
 from tests.support.stack import running_stack
-from workflows import search_attributes as sa
 
 BASE = "/life-events/131016/flood"
 APPLICANT = {"/applicant/name/family": "山田", "/applicant/name/given": "太郎",
@@ -198,8 +197,6 @@ async def test_the_household_comes_from_the_resident_register_and_says_so(regist
         assert "住民基本台帳から" not in down
 
 
-@pytest.mark.skipif(not hasattr(sa, "EVENT_ID"),
-                    reason="the bundle's search attributes come with h-engine")
 async def test_the_ledger_lists_the_caseworkers_disaster_events_only(flood_stack):
     async with signed_in(flood_stack, "cw-131016-1") as http:
         first = await http.get("/staff/ledger")
