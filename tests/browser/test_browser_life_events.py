@@ -5,7 +5,8 @@ tests/support/lifeevents.py: the way in from the home page, choosing, the questi
 with each prefilled value's source (one corrected → 「ご自身で入力」; no registry → the
 "could not be checked" notice), the offers, the check page; the questionnaire at 200 % zoom
 (reflows, no sideways scrolling, still answerable); axe-core (WCAG 2.2 AA) on every page met;
-screenshots to docs/images/life-events-*.png.
+screenshots to test-artifacts/screenshots/ (docs/images/ with
+MADOGUCHI_DOC_SCREENSHOTS=1, see tests/support/screenshots.py).
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from forms.pointers import resolve
 from forms.schemaform import SchemaForm
 from tests.support.browser import act, continue_, reload_until, typed
 from tests.support.lifeevents import write_flood
+from tests.support.screenshots import screenshot_folder
 from tests.support.stack import running_stack
-
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 @pytest.fixture
@@ -46,8 +46,8 @@ async def stack(request, dev_env, tmp_path, sealed_documents):
 
 
 async def _photo(page: Page, name: str) -> None:
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(IMAGES / f"life-events-{name}.png"), full_page=True)
+    await page.screenshot(path=str(screenshot_folder() / f"life-events-{name}.png"),
+                          full_page=True)
 
 
 async def test_questionnaire_offers_and_check_in_chromium(kit):
