@@ -7,7 +7,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 .venv/bin/ruff check .
 status=0
-.venv/bin/pytest "$@" || status=$?
+.venv/bin/pytest --durations=30 "$@" || status=$?
 if [ "$status" -eq 5 ]; then
   echo "test.sh: pytest collected no tests: that is a failure, not a pass" >&2
   exit 1
