@@ -3,8 +3,9 @@
 A form schema is data a municipality writes; this module exists to refuse, at load
 time and with a pointer to the spot, what would otherwise surface as a confusing error
 in front of a resident: an unknown keyword value, a ``$ref`` to nothing, a field without
-a Japanese or English title, an unknown ``x-choices`` source or a malformed
-``x-attachment`` rule.
+a Japanese or English title, an unknown ``x-choices`` source, a malformed
+``x-attachment`` rule, or a ``format`` this installation does not check (jsonschema
+ignores those silently: the field would accept anything).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from forms.schemas import (
     COMMON_DIR,
     SCHEMA_DIALECT,
     build_registry,
+    format_checker,
     schema_chain,
 )
 
@@ -75,6 +77,30 @@ def _unresolvable_refs(schema: dict, registry: Registry) -> list[tuple[str, str]
     return problems
 
 
+def _unchecked_formats(schema: dict) -> list[tuple[str, str]]:
+    """``(pointer, message)`` for every ``format`` that the form checker cannot check."""
+    known = format_checker().checkers
+    problems: list[tuple[str, str]] = []
+
+    def walk(node: object, pointer: str, is_map: bool) -> None:
+        if isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{pointer}/{index}", False)
+        elif isinstance(node, dict):
+            if not is_map and isinstance(node.get("format"), str) \
+                    and node["format"] not in known:
+                problems.append((f"{pointer}/format",
+                                 f"format {node['format']!r} is not checked here "
+                                 f"(checked: {', '.join(sorted(known))})"))
+            for key, value in node.items():
+                if not is_map and key in _DATA_KEYWORDS:
+                    continue
+                walk(value, f"{pointer}/{escape(key)}", not is_map and key in _SCHEMA_MAPS)
+
+    walk(schema, "", False)
+    return problems
+
+
 def check_schema(
     problems: ProblemLog,
     relative: str,
@@ -100,7 +126,7 @@ def check_schema(
         )
     if meta_errors:
         return False
-    for pointer, message in _unresolvable_refs(schema, registry):
+    for pointer, message in _unresolvable_refs(schema, registry) + _unchecked_formats(schema):
         problems.add(relative, pointer, message)
     _check_fields(problems, relative, schema, registry)
     return len(problems.items) == before

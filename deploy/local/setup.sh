@@ -58,5 +58,8 @@ stamp="$repo/.venv/.madoguchi-installed${extra}"
 if [ ! -f "$stamp" ] || [ "$repo/pyproject.toml" -nt "$stamp" ]; then
   say "installing madoguchi${extra} into .venv (a few minutes the first time)"
   "$repo/.venv/bin/pip" install --quiet --disable-pip-version-check -e "$repo$extra"
+  # No longer a dependency (pyproject.toml says why); an older .venv still has it, and
+  # jsonschema would import it in every process.
+  "$repo/.venv/bin/pip" uninstall --quiet --yes rfc3987-syntax 2>/dev/null || true
   touch "$stamp"
 fi

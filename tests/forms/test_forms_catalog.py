@@ -1,5 +1,7 @@
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,6 +143,34 @@ def test_schema_and_reference_mistakes_are_located(tmp_path):
         ("pkg/procedure.json", "/stages/1/actions/1/compute/damage_grade/function"),
         ("pkg/procedure.json", "/stages/1/actions/1/compute/damage_grade/input"),
     }
+
+
+def test_a_format_nothing_checks_is_a_problem_not_a_field_that_takes_anything(tmp_path):
+    # jsonschema skips a format it has no checker for: "iri" here (its checker's package
+    # is not installed), or a typo. A property that is itself called "format" is a name.
+    package = _copy(tmp_path, "pkg")
+
+    def add_fields(schema):
+        schema["properties"]["homepage"] = {"type": "string", "format": "iri",
+                                            "title": "ホームページ", "x-title-en": "Homepage"}
+        schema["properties"]["format"] = {"type": "string", "format": "emial",
+                                          "title": "形式", "x-title-en": "Format",
+                                          "examples": [{"format": "not-a-schema"}]}
+
+    _edit(package / "form.schema.json", add_fields)
+    problems = {(p.pointer, p.message.split(" (")[0]) for p in check_package(package)}
+    assert problems == {
+        ("/properties/homepage/format", "format 'iri' is not checked here"),
+        ("/properties/format/format", "format 'emial' is not checked here"),
+    }
+
+
+def test_no_process_pays_for_grammars_of_formats_no_form_uses():
+    # rfc3987-syntax compiled 39 Lark grammars on import (~0.8 CPU s per process).
+    probe = "import sys, forms.validation, jsonschema; print('rfc3987_syntax' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).resolve().parents[2])
+    assert result.stdout.strip() == "False"
 
 
 def test_messages_need_every_notice_and_known_placeholders(tmp_path):
