@@ -11,7 +11,11 @@ Runs in one process pinned to one CPU, with a warm renderer (as a document worke
 Iterations alternate between the variants so that machine noise hits them alike. Reports
 medians, rates, the ratio issued/raw (goal ≥ 0.8) and the process's peak RSS.
 
-    .venv/bin/python benchmarks/documents.py [-n 30] [--json]
+    .venv/bin/python benchmarks/documents.py --single [-n 30] [--json]
+
+Without ``--single`` (and with a baseline tree: ``--baseline``, default ``/work/baseline``
+when it exists) it compares this code with the baseline in one run (issue #21): see
+:mod:`benchmarks.documents_compare`, which prints the ``GOAL`` lines.
 """
 
 from __future__ import annotations
@@ -73,7 +77,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=30, help="iterations per variant")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--single", action="store_true",
+                        help="this tree only, in one process (no baseline comparison)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="the baseline worktree (default /work/baseline if present)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (>= 3)")
     args = parser.parse_args()
+    from benchmarks.documents_compare import DEFAULT_BASELINE, compare
+
+    baseline = args.baseline or (DEFAULT_BASELINE if DEFAULT_BASELINE.is_dir() else None)
+    if not args.single and baseline is not None:
+        compare(REPO, baseline, rounds=args.rounds, n=min(args.n, 8), as_json=args.json)
+        return
 
     cpu = min(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpu})

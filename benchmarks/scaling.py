@@ -63,6 +63,9 @@ from benchmarks._harness import (
 VARIANTS = (1, 2)
 GOAL = 1.8
 SATURATED = 0.9  # share of all cores busy from which the machine counts as saturated
+#: Issue #21 part 4: a second documents worker may cost at most this much more CPU per
+#: document than one (more would be contention of ours: locks, the database, the queue).
+PER_DOC_TOLERANCE = 0.10
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -328,6 +331,14 @@ def summarize(
             "cpu_s_by_process": by_process,
             "cpu_s": by_group,
             "cpu_s_per_doc": round(measured / median([s["documents"] for s in runs]), 3),
+            # Issue #21 part 4: the documents workers' own CPU per document (render + seal
+            # + store + register; with their pool children) and the Temporal dev server's
+            # (SQLite) share of all measured CPU.
+            "documents_cpu_s_per_doc": round(
+                median([sum(v for k, v in s["cpu"].items() if _group(k) == "documents")
+                        / s["documents"] for s in runs]), 4),
+            "temporal_share": round(by_group.get("temporal", 0.0) / measured, 3)
+            if measured else None,
             "cores_used": round(used, 2),
             "cpu_share_of_cores": round(used / ncores, 3),
             "machine_busy": round(busy, 3),
@@ -357,6 +368,15 @@ def summarize(
             f"{two['other_work_cores']:.2f}): a second worker found no free core, so the ratio "
             "is bounded by the CPU, not by the number of workers"
         )
+    per_doc = ratio(two["documents_cpu_s_per_doc"], one["documents_cpu_s_per_doc"])
+    result["cpu_per_doc"] = {
+        "one_worker_s": one["documents_cpu_s_per_doc"],
+        "two_workers_s": two["documents_cpu_s_per_doc"],
+        "two_over_one": per_doc,
+        "within": PER_DOC_TOLERANCE,
+        "met": per_doc <= 1 + PER_DOC_TOLERANCE,
+        "temporal_share": {"1": one["temporal_share"], "2": two["temporal_share"]},
+    }
     result["ratio"] = {
         "docs_per_s_2_over_1": scale,
         "steady_2_over_1": steady,
@@ -415,6 +435,14 @@ def render(result: dict[str, Any]) -> str:
     ]
     if r["note"]:
         lines.append(f"  {r['note']}")
+    c = result["cpu_per_doc"]
+    lines.append(
+        f"GOAL documents CPU per document, 2 workers vs 1: {c['two_workers_s'] * 1000:.1f} ms "
+        f"vs 1 worker {c['one_worker_s'] * 1000:.1f} ms = {c['two_over_one']:.2f}x (target "
+        f"within {c['within']:.0%}) -> {'met' if c['met'] else 'not met'}")
+    share = c["temporal_share"]
+    lines.append(f"  Temporal dev server (SQLite) share of the measured CPU: {share['1']:.0%} "
+                 f"with 1 documents worker, {share['2']:.0%} with 2")
     return "\n".join(lines)
 
 

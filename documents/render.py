@@ -23,6 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from documents.fonts import find_japanese_font
+from documents.render_cache import DataImageCache, StylesheetCache, use_fast_compression
 from documents.wareki import format_seireki, format_wareki
 
 __all__ = ["PDF_VARIANT", "PDF_VERSION", "DocumentRenderer", "TemplateError"]
@@ -87,8 +88,9 @@ def pdf_identifier_for(identifier: str) -> bytes:
 
 
 class DocumentRenderer:
-    """Warm renderer: imports WeasyPrint lazily once, keeps a FontConfiguration and a
-    Jinja2 environment cache per template dir.
+    """Warm renderer: imports WeasyPrint lazily once, keeps a FontConfiguration, a
+    Jinja2 environment per template dir, the parsed stylesheets and large ``data:``
+    images (:mod:`documents.render_cache`).
 
     Templates are rendered with autoescaping on and ``StrictUndefined`` (a typo in a
     template is an error, not an empty field), with the filters ``wareki``
@@ -110,6 +112,8 @@ class DocumentRenderer:
         self._weasyprint: Any = None
         self._font_config: Any = None
         self._font_family: str | None = None
+        self._stylesheets = StylesheetCache()
+        self._images = DataImageCache()
 
     @property
     def font_family(self) -> str:
@@ -206,9 +210,15 @@ class DocumentRenderer:
             base = Path(template_dir).resolve()
             fetcher = _confined_url_fetcher(weasyprint, base)
             try:
-                document = weasyprint.HTML(
+                page = weasyprint.HTML(
                     string=html, base_url=f"{base.as_uri()}/", url_fetcher=fetcher
-                ).render(font_config=self._font_config)
+                )
+                sheets = self._stylesheets.take(page, fetcher, self._font_config)
+                document = page.render(
+                    font_config=self._font_config,
+                    stylesheets=sheets,
+                    cache=self._images.cache,
+                )
                 document.metadata.title = title
                 document.metadata.lang = lang
                 files = [
@@ -234,6 +244,8 @@ class DocumentRenderer:
             except weasyprint.urls.FatalURLFetchingError as exc:
                 cause = exc.__cause__ or exc
                 raise TemplateError(f"template {template_name}: {exc}: {cause}") from exc
+            finally:
+                self._images.forget_files()
 
     def _load_weasyprint(self) -> Any:
         if self._weasyprint is None:
@@ -242,6 +254,7 @@ class DocumentRenderer:
             from weasyprint.text.fonts import FontConfiguration
 
             self._font_config = FontConfiguration()
+            use_fast_compression()
             self._weasyprint = weasyprint
         return self._weasyprint
 
