@@ -40,6 +40,7 @@ from forms.validation import validate_data
 from identity.assurance import AssuranceTooLow, check_assurance
 from identity.principals import AnyPrincipal, Business, Caseworker, Resident
 from identity.proxy import ProxyFilingInvalid, parse_proxy_filing
+from services.admission import DEFAULT_IN_FLIGHT, Admission
 from services.campaigns import CampaignService
 from services.catalogue import CatalogueService
 from services.facts import CaseFacts, FactsCache
@@ -100,8 +101,10 @@ class CaseService:
         facts_cache_size: int = 20_000,
         facts_ttl: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        admission: Admission | None = None,
     ) -> None:
         self._client = client
+        self._admission = admission or Admission(DEFAULT_IN_FLIGHT)
         self._facts = FactsCache(facts_cache_size, facts_ttl, clock)
         self._attachments = attachments
         self._task_queue = task_queue
@@ -211,8 +214,14 @@ class CaseService:
 
     async def _start(self, start: StartApplication, definition: Any, municipality: str,
                      key: str) -> None:
+        async with self._admission.slot():  # a surge is refused here: 503, nothing started
+            await self._start_workflow(start, definition, municipality, key)
+
+    async def _start_workflow(self, start: StartApplication, definition: Any,
+                              municipality: str, key: str) -> None:
         await self._client.start_workflow(
             ProcedureWorkflow.run, start, id=start.application_id, task_queue=self._task_queue,
+            rpc_timeout=self._admission.start_timeout,
             # One case per id, ever: the server refuses the second, race-free.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
