@@ -147,7 +147,7 @@ class Settings(BaseSettings):
 
     # Admission control of filings (services/admission.py), per web process.
     intake_max_in_flight: int = Field(
-        default=32, ge=1, le=10_000,
+        default=8, ge=1, le=10_000,
         description="Filings one web process starts at once; beyond, 503 + Retry-After")
     intake_admission_wait: float = Field(
         default=0.25, ge=0, le=5, description="Seconds a filing waits for a free slot")

@@ -149,8 +149,10 @@ class CaseService:
 
         :raises Refused: ``forbidden`` (caseworker, wrong kind of applicant, sign-in too
             weak), ``not_found`` (procedure, municipality), ``invalid`` (field errors,
-            proxy details), ``conflict`` (duplicate, campaign not open).
+            proxy details), ``conflict`` (duplicate, campaign not open), ``unavailable``
+            (``busy``: not admitted now, nothing filed; see services/admission.py).
         """
+        began = time.monotonic()
         if isinstance(principal, Caseworker):
             raise Refused("forbidden", "applicants_only", "申請は住民・事業者の方のみ行えます。",
                           "Only residents and businesses can file applications.")
@@ -192,7 +194,7 @@ class CaseService:
             application_id = base_id if generation == 1 else f"{base_id}-{generation}"
             start = start.model_copy(update={"application_id": application_id})
             try:
-                await self._start(start, definition, municipality.code, key)
+                await self._start(start, definition, municipality.code, key, began)
             except WorkflowAlreadyStartedError as exc:
                 existing = await self._existing(application_id)
                 if start.request_key is not None and existing.applicant == key:
@@ -213,15 +215,15 @@ class CaseService:
         return view
 
     async def _start(self, start: StartApplication, definition: Any, municipality: str,
-                     key: str) -> None:
-        async with self._admission.slot():  # a surge is refused here: 503, nothing started
-            await self._start_workflow(start, definition, municipality, key)
+                     key: str, began: float) -> None:
+        async with self._admission.slot(began) as left:  # a surge is refused: nothing started
+            await self._start_workflow(start, definition, municipality, key, left)
 
     async def _start_workflow(self, start: StartApplication, definition: Any,
-                              municipality: str, key: str) -> None:
+                              municipality: str, key: str, deadline: timedelta) -> None:
         await self._client.start_workflow(
             ProcedureWorkflow.run, start, id=start.application_id, task_queue=self._task_queue,
-            rpc_timeout=self._admission.start_timeout,
+            rpc_timeout=deadline,
             # One case per id, ever: the server refuses the second, race-free.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
