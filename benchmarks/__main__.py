@@ -12,13 +12,16 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import engine, intake, life_events, processed, scaling
+from benchmarks import engine, goals, intake, life_events, processed, scaling
 from benchmarks._harness import REPO
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    parser.add_argument("--full", action="store_true", help="the goals of #21 at full size")
+    parser.add_argument("--baseline", type=Path, default=Path("/work/baseline"),
+                        help="a worktree of today's code, for the goals' same-run baselines")
     args = parser.parse_args()
     began = time.monotonic()
     asyncio.run(engine.run(n=6, rounds=2, concurrency=3, out=args.out))
@@ -35,6 +38,12 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "documents.json").write_text(documents.stdout)
     print("documents (one core):", documents.stdout)
+    if args.full:
+        asyncio.run(goals.run(baseline=args.baseline, rounds=3, n=60, concurrency=50,
+                              intake_scale=1.0, surge_seconds=60, out=args.out))
+    else:
+        asyncio.run(goals.run(baseline=args.baseline, rounds=3, n=12, concurrency=12,
+                              intake_scale=0.25, surge_seconds=10, out=args.out))
     print(f"all benchmarks: {time.monotonic() - began:.0f} s; JSON in {args.out}/")
 
 

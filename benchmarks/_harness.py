@@ -195,7 +195,7 @@ class Installation:
             env={**self.env, **(extra_env or {})},
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=str(REPO),
+            cwd=self.env.get("PYTHONPATH", str(REPO)),
             start_new_session=True,
             preexec_fn=die_with_parent,
         )
@@ -331,9 +331,13 @@ class Installation:
 
 @contextlib.contextmanager
 def installation(
-    *, env: dict[str, str] | None = None, catalog_dir: Path | None = None, keep: bool = False
+    *, env: dict[str, str] | None = None, catalog_dir: Path | None = None, keep: bool = False,
+    code: Path | None = None,
 ) -> Iterator[Installation]:
-    """A fresh installation directory and ports; every process it started is stopped after."""
+    """A fresh installation directory and ports; every process it started is stopped after.
+
+    ``code``: the source tree its processes run (default this one; e.g. a worktree of an
+    older commit, for a baseline measured in the same run)."""
     root = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
     temporal_port, web_port = free_port(), free_port()
     task_queue = f"bench-{os.getpid()}"
@@ -346,7 +350,7 @@ def installation(
     datadir.id_secret()
     base = {
         **os.environ,
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": str(code or REPO),
         "PYTHONUNBUFFERED": "1",
         "MADOGUCHI_MODE": "development",
         "MADOGUCHI_DATA_DIR": str(data),
@@ -354,6 +358,9 @@ def installation(
         "MADOGUCHI_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "MADOGUCHI_TASK_QUEUE": task_queue,
         "MADOGUCHI_LOG_LEVEL": "WARNING",
+        # Throughput benchmarks measure the engine, not admission control (benchmarks.surge
+        # sets its own limit); older trees ignore the setting.
+        "MADOGUCHI_INTAKE_MAX_IN_FLIGHT": "10000",
     }
     for key in [k for k in base if k.startswith("MADOGUCHI_SMTP_")]:
         del base[key]

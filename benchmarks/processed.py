@@ -96,6 +96,7 @@ async def run(
     rounds: int = 2,
     out: Path | None = None,
     quiet: bool = False,
+    code: Path | None = None,
 ) -> dict[str, Any]:
     from aiosmtpd.controller import Controller
 
@@ -111,7 +112,7 @@ async def run(
     }
     runs: list[dict[str, Any]] = []
     try:
-        with installation(env=env) as inst:
+        with installation(env=env, code=code) as inst:
             inst.start_temporal()
             inst.start_worker("all")
             inst.start_web()

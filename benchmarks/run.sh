@@ -1,5 +1,13 @@
 #!/usr/bin/env bash
-# The short version of every benchmark (~2 min on a 2-core machine): bash benchmarks/run.sh [--out DIR]
+# Every benchmark, then the goals of #21 against today's code (a worktree, --baseline DIR,
+# default /work/baseline) with a speed probe; ~10 min on 2 cores, --full for the long one:
+#   bash benchmarks/run.sh [--full] [--out DIR] [--baseline DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python -m benchmarks "$@"
+python="${MADOGUCHI_PYTHON:-.venv/bin/python}"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+"$python" -m benchmarks "$@" 2>&1 | tee "$log"
+echo
+echo "== summary: each goal with its same-run baseline, and the machine-speed probe =="
+grep -E '^(GOAL|PROBE) ' "$log" || echo "(no goal lines: see the output above)"

@@ -41,6 +41,7 @@ from records.jti import RecordsReplayStore
 from records.register import DocumentRegister
 from records.s3blobs import S3BlobStore
 from records.sessions import SessionStore
+from services.admission import Admission
 from services.cases import CaseService
 from workflows.activities import CaseActivities
 from workflows.codec import KeyRing
@@ -88,8 +89,11 @@ class Runtime:
         return (load_trusted_issuers(configured) if configured else []) + dev
 
     def case_service(self, client: Client) -> CaseService:
+        admission = Admission(self.settings.intake_max_in_flight,
+                              wait=self.settings.intake_admission_wait)
         return CaseService(client, catalog=self.catalog, id_secret=self.data.id_secret(),
-                           task_queue=self.settings.task_queue, attachments=self.attachments)
+                           task_queue=self.settings.task_queue, attachments=self.attachments,
+                           admission=admission)
 
     def portal_context(self, client: Client) -> PortalContext:
         roots, tsa = self.seal_verification()

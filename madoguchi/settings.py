@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     adapter_deadline: float = Field(
         default=10.0, gt=0, le=120, description="Seconds for one call, retries included")
 
+    # Admission control of filings (services/admission.py), per web process.
+    intake_max_in_flight: int = Field(
+        default=8, ge=1, le=10_000,
+        description="Filings one web process starts at once; beyond, 503 + Retry-After")
+    intake_admission_wait: float = Field(
+        default=0.25, ge=0, le=5, description="Seconds a filing waits for a free slot")
+
     # The web processes: where rate limits count, which proxies name the client.
     rate_limit_storage: str = Field(
         default="memory://",

@@ -87,11 +87,21 @@ def _busy(request: Request, why: str) -> Response:
     )
 
 
+def _retry_after(exc: Refused) -> dict[str, str] | None:
+    """``Retry-After`` for a refusal that means "not now" (a 503): the seconds it names,
+    else the workflow service's."""
+    if exc.kind != "unavailable":
+        return None
+    named = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+    return {"Retry-After": str(named if isinstance(named, int) else BUSY_RETRY_AFTER)}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Refused) -> Response:
         return error_response(
-            status_of(exc), exc.code, exc.message["ja"], exc.message["en"], exc.details
+            status_of(exc), exc.code, exc.message["ja"], exc.message["en"], exc.details,
+            headers=_retry_after(exc),
         )
 
     @app.exception_handler(IdentityError)

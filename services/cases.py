@@ -40,6 +40,7 @@ from forms.validation import validate_data
 from identity.assurance import AssuranceTooLow, check_assurance
 from identity.principals import AnyPrincipal, Business, Caseworker, Resident
 from identity.proxy import ProxyFilingInvalid, parse_proxy_filing
+from services.admission import DEFAULT_IN_FLIGHT, Admission
 from services.campaigns import CampaignService
 from services.catalogue import CatalogueService
 from services.facts import CaseFacts, FactsCache
@@ -100,8 +101,10 @@ class CaseService:
         facts_cache_size: int = 20_000,
         facts_ttl: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        admission: Admission | None = None,
     ) -> None:
         self._client = client
+        self._admission = admission or Admission(DEFAULT_IN_FLIGHT)
         self._facts = FactsCache(facts_cache_size, facts_ttl, clock)
         self._attachments = attachments
         self._task_queue = task_queue
@@ -146,8 +149,10 @@ class CaseService:
 
         :raises Refused: ``forbidden`` (caseworker, wrong kind of applicant, sign-in too
             weak), ``not_found`` (procedure, municipality), ``invalid`` (field errors,
-            proxy details), ``conflict`` (duplicate, campaign not open).
+            proxy details), ``conflict`` (duplicate, campaign not open), ``unavailable``
+            (``busy``: not admitted now, nothing filed; see services/admission.py).
         """
+        began = time.monotonic()
         if isinstance(principal, Caseworker):
             raise Refused("forbidden", "applicants_only", "申請は住民・事業者の方のみ行えます。",
                           "Only residents and businesses can file applications.")
@@ -189,7 +194,7 @@ class CaseService:
             application_id = base_id if generation == 1 else f"{base_id}-{generation}"
             start = start.model_copy(update={"application_id": application_id})
             try:
-                await self._start(start, definition, municipality.code, key)
+                await self._start(start, definition, municipality.code, key, began)
             except WorkflowAlreadyStartedError as exc:
                 existing = await self._existing(application_id)
                 if start.request_key is not None and existing.applicant == key:
@@ -210,9 +215,15 @@ class CaseService:
         return view
 
     async def _start(self, start: StartApplication, definition: Any, municipality: str,
-                     key: str) -> None:
+                     key: str, began: float) -> None:
+        async with self._admission.slot(began) as left:  # a surge is refused: nothing started
+            await self._start_workflow(start, definition, municipality, key, left)
+
+    async def _start_workflow(self, start: StartApplication, definition: Any,
+                              municipality: str, key: str, deadline: timedelta) -> None:
         await self._client.start_workflow(
             ProcedureWorkflow.run, start, id=start.application_id, task_queue=self._task_queue,
+            rpc_timeout=deadline,
             # One case per id, ever: the server refuses the second, race-free.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,

@@ -546,6 +546,11 @@ class ProcedureWorkflow:
         recipient = (f"applicant:{self._start.applicant.key}" if rule.to == "applicant"
                      else f"municipality:{self._start.municipality}")
         self._notice_seq += 1
+        # Every patch of a delivery is decided here, before its first await: a marker issued
+        # after the lookup (a local activity) can land in a later workflow task under load,
+        # and such a history did not replay. Cases from before keep the order they recorded.
+        early = workflow.patched("notice-patches-first-v1")
+        queued = workflow.patched("notices-queue-v1") if early else False
         channels = ["inbox"]
         if rule.channels != ["inbox"] and workflow.patched("notice-channels-v1"):
             # Which of the wanted channels reach the recipient is read now, not decided at
@@ -565,8 +570,9 @@ class ProcedureWorkflow:
                     start_to_close_timeout=timedelta(seconds=10), retry_policy=_ACTIVITY_RETRY,
                 )
         # Notices have their own worker pool; cases from before it keep the cases queue.
-        queue = (workflow.info().task_queue + NOTICES_QUEUE_SUFFIX
-                 if workflow.patched("notices-queue-v1") else None)
+        if not early:
+            queued = workflow.patched("notices-queue-v1")
+        queue = workflow.info().task_queue + NOTICES_QUEUE_SUFFIX if queued else None
         for channel in channels:
             notice = NoticeInput(
                 key=f"{self._start.application_id}:{self._notice_seq}:{event}:{channel}",

@@ -189,7 +189,7 @@ async def _file(wizard: Wizard, data: dict) -> Response:
     except InvalidData as exc:
         return wizard._first_problem(data, exc.errors)
     except Refused as exc:
-        if exc.kind not in ("conflict", "forbidden"):
+        if exc.kind not in ("conflict", "forbidden", "unavailable"):  # busy: answers kept
             raise
         wizard.refusal = {"message": exc.message, "link": await _own_case(wizard, exc)}
         return wizard.check(data)
