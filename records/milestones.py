@@ -1,6 +1,7 @@
 """A case's milestones for the statistics read model, derived from its timeline.
 
-One pure function serves both writers: the workflow (which hands new milestones to the
+Pure (pydantic, no database): workflow code imports it. One pure function serves both
+writers: the workflow (which hands new milestones to the
 ``record_milestones`` local activity) and ``madoguchi stats rebuild`` (which reads each
 case's ``view`` query). Same input, same milestones, same keys: a retry or a rebuild never
 counts twice. Nothing personal: the opaque application id, codes, times, outcomes.
@@ -10,17 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
-
-from workflows.models import TimelineEntry
 
 __all__ = [
     "CHANNELS",
     "CaseFacts",
     "Channel",
     "Milestone",
+    "MilestoneBatch",
     "MilestoneKind",
     "channel_of",
     "disaster_event_of",
@@ -39,6 +39,19 @@ _NOT_DECISIVE = frozenset({"issued", "document_failed", "revocation_requested", 
                            "amended"})
 _OUTCOMES: dict[str, Outcome] = {"completed": "approved", "rejected": "rejected",
                                  "closed": "closed", "withdrawn": "withdrawn"}
+
+
+class TimelineEntry(Protocol):
+    """What is read of a case's timeline entry (``workflows.models.TimelineEntry``)."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def actor(self) -> str | None: ...
 
 
 class CaseFacts(BaseModel):
@@ -100,6 +113,9 @@ def milestones_of(facts: CaseFacts, timeline: Sequence[TimelineEntry], status: s
 
     :param status: the case's status now; ``issuing`` counts as decided with
         ``final_outcome`` (approved unless it is ``rejected``).
+
+    The decision is the caseworker action after which the first document (other than a
+    copy of the filing) was issued, else the last decisive entry of a case that ended.
     """
     common = facts.model_dump()
     out: list[Milestone] = []
@@ -127,12 +143,32 @@ def milestones_of(facts: CaseFacts, timeline: Sequence[TimelineEntry], status: s
                 first_action_seen = True
                 add("first_action", index, entry)
             add("action", index, entry)
+    issued_after = _issuing_action(timeline)
     decided = _decision(status, final_outcome)
-    if decided is not None:
+    if issued_after is not None:
+        # The first document a caseworker's decision issued (a 罹災証明書 stays open for a
+        # re-survey after it): the decision, once and for good.
+        outcome: Outcome = "rejected" if decided == "rejected" else "approved"
+        add("decided", issued_after, timeline[issued_after], outcome)
+    elif decided is not None:
         index = _decisive_index(timeline)
         if index is not None:
             add("decided", index, timeline[index], decided)
     return out
+
+
+def _issuing_action(timeline: Sequence[TimelineEntry]) -> int | None:
+    """The caseworker action the first issued document (not a 申請控え) followed."""
+    last_action: int | None = None
+    for index, entry in enumerate(timeline):
+        if entry.event == "issued":
+            if last_action is not None:
+                return last_action
+        elif entry.actor == "applicant":
+            last_action = None  # what follows the applicant's filing is its copy
+        elif _by_caseworker(entry) and entry.event != "claimed":
+            last_action = index
+    return None
 
 
 def _by_caseworker(entry: TimelineEntry) -> bool:
@@ -151,3 +187,9 @@ def _decisive_index(timeline: Sequence[TimelineEntry]) -> int | None:
         if timeline[index].event not in _NOT_DECISIVE:
             return index
     return None
+
+
+class MilestoneBatch(BaseModel):
+    """The input of the ``record_milestones`` activity: a case's new milestones."""
+
+    milestones: list[Milestone]
