@@ -9,7 +9,7 @@ counts twice. Nothing personal: the opaque application id, codes, times, outcome
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -52,6 +52,8 @@ class TimelineEntry(Protocol):
     def stage(self) -> str: ...
     @property
     def actor(self) -> str | None: ...
+    @property
+    def comment(self) -> str | None: ...
 
 
 class CaseFacts(BaseModel):
@@ -108,11 +110,14 @@ def disaster_event_of(data: dict[str, Any]) -> str | None:
 
 
 def milestones_of(facts: CaseFacts, timeline: Sequence[TimelineEntry], status: str,
-                  final_outcome: str | None = None) -> list[Milestone]:
+                  final_outcome: str | None = None,
+                  copies: Collection[str] = ()) -> list[Milestone]:
     """Every milestone the timeline shows so far.
 
     :param status: the case's status now; ``issuing`` counts as decided with
         ``final_outcome`` (approved unless it is ``rejected``).
+    :param copies: ids of the documents that are copies of the filing (申請控え): they
+        are no decision's document, and no ``issued`` milestone.
 
     The decision is the caseworker action after which the first document (other than a
     copy of the filing) was issued, else the last decisive entry of a case that ended.
@@ -136,14 +141,14 @@ def milestones_of(facts: CaseFacts, timeline: Sequence[TimelineEntry], status: s
             add("correction_answered", index, entry)
         elif entry.event == "withdrawn":
             add("withdrawn", index, entry)
-        elif entry.event == "issued":
+        elif entry.event == "issued" and entry.comment not in copies:
             add("issued", index, entry)
         if _by_caseworker(entry):
             if not first_action_seen:
                 first_action_seen = True
                 add("first_action", index, entry)
             add("action", index, entry)
-    issued_after = _issuing_action(timeline)
+    issued_after = _issuing_action(timeline, copies)
     decided = _decision(status, final_outcome)
     if issued_after is not None:
         # The first document a caseworker's decision issued (a 罹災証明書 stays open for a
@@ -157,15 +162,15 @@ def milestones_of(facts: CaseFacts, timeline: Sequence[TimelineEntry], status: s
     return out
 
 
-def _issuing_action(timeline: Sequence[TimelineEntry]) -> int | None:
+def _issuing_action(timeline: Sequence[TimelineEntry], copies: Collection[str]) -> int | None:
     """The caseworker action the first issued document (not a 申請控え) followed."""
     last_action: int | None = None
     for index, entry in enumerate(timeline):
-        if entry.event == "issued":
+        if entry.event == "issued" and entry.comment not in copies:
             if last_action is not None:
                 return last_action
         elif entry.actor == "applicant":
-            last_action = None  # what follows the applicant's filing is its copy
+            last_action = None
         elif _by_caseworker(entry) and entry.event != "claimed":
             last_action = index
     return None

@@ -8,7 +8,7 @@ published CSV byte for byte. Runs offline of any request; never per page view.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from temporalio.client import Client
 
@@ -22,12 +22,15 @@ __all__ = ["milestones_of_view", "rebuild"]
 QUERY = "WorkflowType = 'ProcedureWorkflow'"
 
 
-def milestones_of_view(view: ApplicationView, standard_days: int) -> list[Milestone]:
-    """A case's milestones from what its ``view`` query answers."""
+def milestones_of_view(view: ApplicationView, standard_days: int,
+                       copy_types: Collection[str] = ()) -> list[Milestone]:
+    """A case's milestones from what its ``view`` query answers (``copy_types``: the
+    definition's ``issue_on_submit``)."""
     facts = CaseFacts(application_id=view.application_id, procedure=view.procedure,
                       municipality=view.municipality, channel=channel_of(view),
                       disaster_event=disaster_event_of(view.data), standard_days=standard_days)
-    return milestones_of(facts, view.timeline, view.status)
+    copies = {d.id for d in view.documents if d.type in copy_types}
+    return milestones_of(facts, view.timeline, view.status, copies=copies)
 
 
 async def rebuild(client: Client, store: MilestoneStore, catalog: Catalog, *,
@@ -47,7 +50,8 @@ async def rebuild(client: Client, store: MilestoneStore, catalog: Catalog, *,
             continue  # past retention: its rows stay as they were recorded
         definition = catalog.get(view.procedure, view.procedure_version,
                                  view.municipality).definition
-        rows.extend(milestones_of_view(view, definition.processing_period.days))
+        rows.extend(milestones_of_view(view, definition.processing_period.days,
+                                       definition.issue_on_submit))
         count += 1
         if progress is not None and count % 100 == 0:
             progress(count)

@@ -265,8 +265,10 @@ class ProcedureWorkflow:
             municipality=start.municipality, channel=channel_of(start),
             disaster_event=disaster_event_of(start.data),
             standard_days=self._definition.processing_period.days)
+        copies = {d.id for d in self._documents
+                  if d.type in self._definition.issue_on_submit}
         new = [m for m in milestones_of(facts, self._timeline, self._status,
-                                        self._final_outcome)
+                                        self._final_outcome, copies)
                if m.key not in self._milestones_sent]
         if not new or not workflow.patched("statistics-v1"):
             return
