@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "dev-registry": "madoguchi.devregistry:dev_registry",
     "dev-token": "madoguchi.devtoken:dev_token",
     "keys": "madoguchi.keys:keys",
+    "stats": "madoguchi.stats:stats",
     "up": "madoguchi.up:up",
     "verify": "madoguchi.verify:verify",
     "web": "madoguchi.serve:web",
