@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -20,8 +20,8 @@ from fastapi.responses import Response
 from portal.deps import application_of
 from portal.web import i18n, session
 from portal.web.render import page, render
-from portal.web.statistics_source import StatsQuery, statistics_of
-from portal.web.statistics_view import Measure, group_titles, groups
+from portal.web.statistics_source import CachedStatistics, StatsQuery, statistics_of
+from portal.web.statistics_view import Group, Measure, group_titles, groups
 from portal.web.stattexts import stat_text
 
 router = APIRouter(include_in_schema=False)
@@ -55,8 +55,8 @@ def _query(request: Request) -> tuple[StatsQuery, bool]:
     return query, bad
 
 
-def _etag(request: Request, kind: str, query: StatsQuery, lang: str = "") -> str:
-    version = statistics_of(request).version()
+def _etag(stats: CachedStatistics, kind: str, query: StatsQuery, lang: str = "") -> str:
+    version = stats.version()
     digest = hashlib.sha256(
         f"{version}|{kind}|{lang}|{query.model_dump_json()}".encode()).hexdigest()[:32]
     return f'"{digest}"'
@@ -69,9 +69,9 @@ def _not_modified(request: Request, etag: str, cache: str = _CACHE) -> Response 
     return None
 
 
-def _download(request: Request, kind: str, name: str, build: Any,
-              query: StatsQuery) -> Response:
-    etag = _etag(request, kind, query)
+def _download(request: Request, stats: CachedStatistics, kind: str, name: str,
+              build: Callable[[], bytes | str], query: StatsQuery) -> Response:
+    etag = _etag(stats, kind, query)
     cached = _not_modified(request, etag)
     if cached is not None:
         return cached
@@ -88,7 +88,7 @@ async def statistics_csv(request: Request) -> Response:
     """The published statistics as CSV (UTF-8, one row per cell of the table)."""
     query, _ = _query(request)
     stats = statistics_of(request)
-    return _download(request, "csv", "madoguchi-statistics.csv",
+    return _download(request, stats, "csv", "madoguchi-statistics.csv",
                      lambda: stats.csv(query), query)
 
 
@@ -97,7 +97,7 @@ async def statistics_json(request: Request) -> Response:
     """The published statistics as JSON (the CSV's rows, with their columns)."""
     query, _ = _query(request)
     stats = statistics_of(request)
-    return _download(request, "json", "madoguchi-statistics.json",
+    return _download(request, stats, "json", "madoguchi-statistics.json",
                      lambda: stats.json(query), query)
 
 
@@ -105,8 +105,8 @@ async def statistics_json(request: Request) -> Response:
 async def statistics_dataset(request: Request) -> Response:
     """The dataset's description (DCAT-style JSON: publisher, licence, columns, units)."""
     stats = statistics_of(request)
-    return _download(request, "dataset", "madoguchi-dataset.json",
-                     lambda: stats.dataset(), StatsQuery())
+    return _download(request, stats, "dataset", "madoguchi-dataset.json",
+                     stats.dataset, StatsQuery())
 
 
 @router.get("/statistics")
@@ -118,17 +118,21 @@ async def statistics_page(request: Request) -> Response:
     query, bad = _query(request)
     # A signed-in reader's page carries their name and CSRF token: never cached.
     anonymous = session.current_principal(request) is None
-    etag = _etag(request, "page", query,
+    stats = statistics_of(request)
+    etag = _etag(stats, "page", query,
                  f"{lang}|{request.cookies.get('madoguchi_text', '')}") if anonymous else ""
     cached = _not_modified(request, etag, "no-cache") if anonymous else None
     if cached is not None:
         return cached
-    table = statistics_of(request).published(query)
-    measures = [Measure(c.name, dict(c.title), c.unit) for c in table.columns]
     titles = {p.definition.id: p.definition.title.model_dump() for p in app.catalogue.latest()}
     names = {m.code: m.name.model_dump() for m in app.catalogue.municipalities()}
-    events = {e.id: e.title for e in getattr(table, "events", ())}
-    title_of = group_titles(app.catalogue, lang, events)
+
+    def build() -> list[Group]:
+        table = stats.published(query)
+        measures = [Measure(c.name, dict(c.title), c.unit) for c in table.columns]
+        return groups(table.rows, measures, lang=lang,
+                      title_of=group_titles(app.catalogue, lang))
+
     filters = {k: v for k, v in {"procedure": query.procedure,
                                  "municipality": query.municipality,
                                  "from": query.start, "to": query.end}.items() if v}
@@ -141,7 +145,7 @@ async def statistics_page(request: Request) -> Response:
         query=("?" + urlencode(filters)) if filters else "",
         procedure_options=sorted((k, i18n.pick(v, lang)) for k, v in titles.items()),
         municipality_options=[(k, i18n.pick(v, lang)) for k, v in sorted(names.items())],
-        groups=groups(table.rows, measures, lang=lang, title_of=title_of),
+        groups=stats.cached("groups", (query, lang), build),
     )
     if anonymous and not bad:
         response.headers["ETag"] = etag

@@ -150,12 +150,12 @@ def _describe(months: Sequence[str], measures: Sequence[Measure],
     return ("。" if lang == "ja" else ". ").join(lines)
 
 
-def group_titles(catalogue: CatalogueService, lang: str,
-                 events: Mapping[str, Any] | None = None) -> Callable[[str, str, str], str]:
-    """The heading of a group: 罹災証明書（千代田区）, or with its disaster event."""
+def group_titles(catalogue: CatalogueService, lang: str) -> Callable[[str, str, str], str]:
+    """The heading of a group: 罹災証明書（千代田区）, or with its disaster event's name."""
     titles = {p.definition.id: p.definition.title.model_dump() for p in catalogue.latest()}
     names = {m.code: m.name.model_dump() for m in catalogue.municipalities()}
-    events = events or {}
+    events = {e.id: e.name.model_dump() for m in catalogue.municipalities()
+              for e in m.disaster_events}
 
     def title_of(procedure: str, municipality: str, event: str) -> str:
         values = {"procedure": i18n.pick(titles.get(procedure), lang) or procedure,
