@@ -1,0 +1,175 @@
+"""The public statistics page in a real Chromium (#20): Japanese and English, every chart
+and table against the CSV of the same data, axe-core, JavaScript off, 375 px, 200 % zoom.
+
+The data is the system's own: cases filed through the API (12 in Chiyoda, 3 in
+Yokohama, two of Chiyoda's withdrawn) are recorded into the statistics read model by the
+workers, as in production. The test knows what it filed, so it computes the one measure
+it can tell independently (cases filed per municipality this month, and that Yokohama's
+3 are suppressed) and holds the page against it; every other cell is held against the
+CSV.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from portal.web.i18n import JST
+from tests.support.filing import APPS, act, example, filing
+from tests.support.stack import eventually
+from tests.support.statistics_page import compare, csv_cells, html_cells, page_number
+
+PROCEDURE, TOKYO, YOKOHAMA = "disaster-certificate", "131016", "141003"
+FILED = {TOKYO: 12, YOKOHAMA: 3}
+WITHDRAWN = {TOKYO: 2}
+
+
+async def _file_cases(stack, catalog) -> None:
+    for municipality, count in FILED.items():
+        for n in range(count):
+            body = {**filing(example(catalog)), "municipality": municipality}
+            headers = stack.resident(f"stats-{municipality}-{n}")
+            created = await stack.http.post(APPS, json=body, headers=headers)
+            assert created.status_code == 201, created.text
+            app_id = created.json()["id"]
+            stack.started.append(app_id)
+            if n < WITHDRAWN.get(municipality, 0):
+                assert (await act(stack.http, app_id, headers, "withdraw")).status_code == 200
+
+
+async def _published(http: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
+    """The CSV once every filed case is in it, and the units of its columns."""
+    dataset = (await http.get("/statistics/dataset.json")).json()
+    units = _units(dataset)
+
+    async def complete():
+        text = (await http.get("/statistics/data.csv")).text
+        cells = csv_cells(text, units)
+        month = datetime.now(UTC).astimezone(JST).strftime("%Y-%m")
+        filed = cells.get((PROCEDURE, TOKYO, "", month, "filed"))
+        return text if filed and float(filed) == FILED[TOKYO] else None
+
+    return await eventually(complete, timeout=30), units
+
+
+def _units(dataset: dict) -> dict[str, str]:
+    """Column name -> unit ("count", "share", "days") from the DCAT description."""
+    units = {}
+    for column in dataset.get("columns") or dataset.get("dct:columns") or []:
+        unit = str(column.get("unit", "count")).lower()
+        units[column["name"]] = ("share" if "share" in unit or "ratio" in unit or unit == "%"
+                                 else "days" if "day" in unit else "count")
+    return {k: v for k, v in units.items() if k not in ("procedure", "municipality", "event",
+                                                          "month")}
+
+
+async def _page_cells(page: Page) -> dict:
+    return html_cells(await page.content())
+
+
+async def _charts_match_their_tables(page: Page) -> int:
+    """Every chart: role img named by its title, described, and its bar labels are its
+    table's cells in order. Returns how many charts there were."""
+    charts = page.locator("svg.chart")
+    count = await charts.count()
+    for i in range(count):
+        chart = charts.nth(i)
+        assert await chart.get_attribute("role") == "img"
+        ident = (await chart.get_attribute("aria-labelledby")).removesuffix("-title")
+        title = (await page.locator(f"[id='{ident}-title']").text_content() or "").strip()
+        assert title, ident
+        assert (await page.locator(f"[id='{ident}-desc']").text_content() or "").strip()
+        await expect(page.get_by_role("img", name=title, exact=True)).to_have_count(1)
+        table = page.locator(f"[id='{ident}-table']")
+        assert await table.locator("caption").count() == 1
+        rows = await table.locator("tbody tr").all()
+        columns = len(await table.locator("thead th").all()) - 1
+        cells = [[(await r.locator("td").nth(c).inner_text()).replace("※", "").strip()
+                  for r in rows] for c in range(columns)]
+        labels = [t.strip() for t in await chart.locator("text").all_text_contents()]
+        for series in cells:
+            for cell in series:
+                shown = "—" if cell.startswith("—") else cell
+                assert shown in labels, (ident, shown, labels)
+    return count
+
+
+async def _no_horizontal_scroll(page: Page) -> None:
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"the page scrolls sideways by {overflow}px"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+async def test_the_statistics_page_says_what_the_csv_says(kit, portal, catalog, javascript):
+    stack = portal.stack
+    await _file_cases(stack, catalog)
+    async with httpx.AsyncClient(base_url=portal.url) as http:
+        csv_text, units = await _published(http)
+    month = datetime.now(UTC).astimezone(JST).strftime("%Y-%m")
+    published = csv_cells(csv_text, units)
+
+    page = await kit.open(javascript=javascript)
+    await page.goto("/statistics")
+    await expect(page.locator("h1")).to_have_text("手続きの統計")
+    cells = await _page_cells(page)
+    assert not compare(cells, published, units), compare(cells, published, units)
+    # The measure the test knows itself: what it filed, and Yokohama's 3 suppressed.
+    assert page_number(cells[(PROCEDURE, TOKYO, "", month, "filed")]) == FILED[TOKYO]
+    assert page_number(cells[(PROCEDURE, YOKOHAMA, "", month, "filed")]) is None
+    assert await page.locator("#stats-suppressed").count() == 1
+    assert "10件より少ない" in await page.locator("#stats-suppressed").inner_text()
+    assert await _charts_match_their_tables(page) >= 2
+    if javascript:
+        await kit.audit(page, "statistics-ja")
+
+    # English: the same numbers, English words.
+    await page.get_by_role("link", name="Switch to English").click()
+    await expect(page.locator("h1")).to_have_text("Statistics of the procedures")
+    assert await _page_cells(page) == cells
+    assert "fewer than 10 cases" in await page.locator("#stats-suppressed").inner_text()
+    await _charts_match_their_tables(page)
+    if javascript:
+        await kit.audit(page, "statistics-en")
+
+    # The filter is a plain GET form: Yokohama only.
+    await page.select_option("#f-municipality", YOKOHAMA)
+    await page.get_by_role("button", name="Show").click()
+    await page.wait_for_url(re.compile(r"municipality=141003"))
+    filtered = await _page_cells(page)
+    assert filtered and {k[1] for k in filtered} == {YOKOHAMA}
+    csv_link = await page.get_by_role("link", name="CSV (for spreadsheets)").get_attribute("href")
+    assert csv_link == "/statistics/data.csv?municipality=141003"
+    async with httpx.AsyncClient(base_url=portal.url) as http:
+        only = csv_cells((await http.get(csv_link)).text, units)
+    assert not compare(filtered, only, units)
+
+    # 375 px and 200 % zoom (1280 px at 200 %: 640 CSS px): nothing scrolls sideways.
+    await page.goto("/statistics?lang=ja")
+    for width, height in ((375, 800), (640, 450)):
+        await page.set_viewport_size({"width": width, "height": height})
+        await _no_horizontal_scroll(page)
+        await expect(page.locator("svg.chart").first).to_be_visible()
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+
+async def test_the_downloads_open_from_the_page(kit, portal, catalog):
+    """The links download the files a reader's program gets (same bytes as over HTTP)."""
+    page = await kit.open()
+    await page.goto("/statistics")
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name="CSV形式（表計算ソフト向け）").click()
+    download = await info.value
+    assert download.suggested_filename.endswith(".csv")
+    body = (await download.path()).read_bytes()
+    async with httpx.AsyncClient(base_url=portal.url) as http:
+        assert body == (await http.get("/statistics/data.csv")).content
+        dataset = await http.get("/statistics/dataset.json")
+    assert json.loads(dataset.content)  # a JSON document
+    await asyncio.sleep(0)
