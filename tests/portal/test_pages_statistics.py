@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from portal.web.statistics_source import PublishedCache
 from portal.web.workload import UNASSIGNED, workload
 from services.queues import CaseSummary
 from tests.support.filing import APPS, act, example, filing
@@ -87,3 +88,25 @@ def test_overdue_is_past_the_due_date_and_closed_cases_are_not_work():
     assert work.per_stage == {"review": (3, 2), "survey": (1, 0)}
     assert [(x.assignee, x.open, x.overdue) for x in work.loads] == [
         ("a", 2, 1), (UNASSIGNED, 1, 1), ("b", 1, 0)]
+
+
+def test_the_published_cache_keeps_one_version_and_a_bounded_number_of_answers():
+    cache = PublishedCache(size=2)
+    built: list[str] = []
+
+    def build(name: str):
+        def make():
+            built.append(name)
+            return name.upper()
+        return make
+
+    assert cache.get("v1", ("csv", None), build("a")) == "A"
+    assert cache.get("v1", ("csv", None), build("a")) == "A"  # kept
+    assert built == ["a"]
+    cache.get("v1", ("json", None), build("b"))
+    cache.get("v1", ("csv", None), build("a"))  # used: "b" is now the oldest
+    cache.get("v1", ("page", None), build("c"))  # over the bound: "b" dropped
+    cache.get("v1", ("json", None), build("b"))
+    assert built == ["a", "b", "c", "b"]
+    cache.get("v2", ("csv", None), build("a"))  # a new version: everything built again
+    assert built[-1] == "a" and len(built) == 5
