@@ -7,14 +7,19 @@ workers, as in production. The test knows what it filed, so it computes the one 
 it can tell independently (cases filed per municipality this month, and that Yokohama's
 3 are suppressed) and holds the page against it; every other cell is held against the
 CSV.
+
+``MADOGUCHI_DOCS_SCREENSHOTS=1`` also writes docs/images/statistics-*.png (on purpose, for
+docs/statistics-pages.md; a plain run writes its screenshots to test-artifacts/ only).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,6 +32,7 @@ from tests.support.statistics_page import compare, csv_cells, html_cells, page_n
 
 PROCEDURE, TOKYO, YOKOHAMA = "disaster-certificate", "131016", "141003"
 FILED = {TOKYO: 12, YOKOHAMA: 3}
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 WITHDRAWN = {TOKYO: 2}
 
 
@@ -67,6 +73,17 @@ def _units(dataset: dict) -> dict[str, str]:
                                  else "days" if "day" in unit else "count")
     return {k: v for k, v in units.items() if k not in ("procedure", "municipality", "event",
                                                           "month")}
+
+
+async def _for_docs(page: Page, name: str, *, clip_to: str | None = None) -> None:
+    """A screenshot for the docs, only when asked for (MADOGUCHI_DOCS_SCREENSHOTS=1)."""
+    if not os.environ.get("MADOGUCHI_DOCS_SCREENSHOTS"):
+        return
+    target = IMAGES / f"statistics-{name}.png"
+    if clip_to:
+        await page.locator(clip_to).first.screenshot(path=str(target))
+    else:
+        await page.screenshot(path=str(target), full_page=False)
 
 
 async def _page_cells(page: Page) -> dict:
@@ -128,6 +145,8 @@ async def test_the_statistics_page_says_what_the_csv_says(kit, portal, catalog, 
     assert await _charts_match_their_tables(page) >= 2
     if javascript:
         await kit.audit(page, "statistics-ja")
+        await _for_docs(page, "page")
+        await _for_docs(page, "section", clip_to="section.stats-group")
 
     # English: the same numbers, English words.
     await page.get_by_role("link", name="Switch to English").click()
@@ -137,6 +156,7 @@ async def test_the_statistics_page_says_what_the_csv_says(kit, portal, catalog, 
     await _charts_match_their_tables(page)
     if javascript:
         await kit.audit(page, "statistics-en")
+        await _for_docs(page, "section-en", clip_to="section.stats-group")
 
     # The filter is a plain GET form: Yokohama only.
     await page.select_option("#f-municipality", YOKOHAMA)
@@ -156,6 +176,8 @@ async def test_the_statistics_page_says_what_the_csv_says(kit, portal, catalog, 
         await page.set_viewport_size({"width": width, "height": height})
         await _no_horizontal_scroll(page)
         await expect(page.locator("svg.chart").first).to_be_visible()
+        if javascript:
+            await _for_docs(page, f"narrow-{width}", clip_to="section.stats-group")
     await page.set_viewport_size({"width": 1280, "height": 900})
 
 
