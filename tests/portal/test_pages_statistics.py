@@ -1,10 +1,16 @@
-"""The statistics pages over the ASGI app (#20): the dashboard's work in hand kept to the
-caseworker's municipality, and the public page's downloads."""
+"""The statistics pages over the ASGI app (#20): the public page and its downloads (headers,
+contents, caching), the page's tables against the CSV, and the dashboard kept to the
+caseworker's municipality (its work in hand and its unsuppressed measures)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from portal.web.statistics_source import PublishedCache
 from portal.web.workload import UNASSIGNED, workload
@@ -12,6 +18,8 @@ from services.queues import CaseSummary
 from tests.support.filing import APPS, act, example, filing
 from tests.support.pages import signed_in
 from tests.support.stack import eventually
+from tests.support.statistics_page import compare, csv_cells, html_cells
+from tests.support.statistics_table import COLUMNS, TableReader, sample_rows
 from workflows.references import spoken_reference
 
 TOKYO, YOKOHAMA = "131016", "141003"
@@ -110,3 +118,123 @@ def test_the_published_cache_keeps_one_version_and_a_bounded_number_of_answers()
     assert built == ["a", "b", "c", "b"]
     cache.get("v2", ("csv", None), build("a"))  # a new version: everything built again
     assert built[-1] == "a" and len(built) == 5
+
+
+UNITS = {c.name: c.unit for c in COLUMNS}
+
+
+@pytest.fixture
+def published(stack) -> TableReader:
+    """The sample table as the installation's statistics (the pages read only this)."""
+    small = {"filed": 4, "decided": 1, "days_median": 3.0, "days_p90": 3.0,
+             "within_period_share": 1.0, "corrected_share": 0.0, "online_share": 0.25}
+    reader = TableReader(sample_rows(), internal_rows=[
+        {**r, **small} for r in sample_rows() if r["filed"] is None])
+    stack.http._transport.app.state.portal.app.statistics = reader
+    return reader
+
+
+async def test_the_downloads_answer_with_their_types_names_and_caching(stack, published):
+    http = stack.http
+    expected = {
+        "/statistics/data.csv": ("text/csv; charset=utf-8", "madoguchi-statistics.csv"),
+        "/statistics/data.json": ("application/json", "madoguchi-statistics.json"),
+        "/statistics/dataset.json": ("application/ld+json", "madoguchi-dataset.json"),
+    }
+    tags = {}
+    for path, (media, name) in expected.items():
+        reply = await http.get(path)
+        assert reply.status_code == 200
+        assert reply.headers["content-type"].startswith(media), reply.headers["content-type"]
+        assert reply.headers["content-disposition"] == f'attachment; filename="{name}"'
+        assert reply.headers["cache-control"] == "public, max-age=300, must-revalidate"
+        assert reply.headers["access-control-allow-origin"] == "*"
+        tags[path] = reply.headers["etag"]
+        again = await http.get(path, headers={"If-None-Match": tags[path]})
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["etag"] == tags[path]
+    assert len(set(tags.values())) == 3
+    rows = list(csv.DictReader(io.StringIO((await http.get("/statistics/data.csv")).text)))
+    assert len(rows) == len(sample_rows())
+    suppressed = [r for r in rows if r["municipality"] == YOKOHAMA and r["month"] == "2026-08"]
+    assert suppressed[0]["filed"] == "" and suppressed[0]["days_median"] == ""
+    body = json.loads((await http.get("/statistics/data.json")).content)
+    assert len(body["rows"]) == len(rows)
+    # Filtered downloads: the filter is in the answer and in its ETag.
+    only = await http.get("/statistics/data.csv", params={"municipality": YOKOHAMA})
+    assert {r["municipality"] for r in csv.DictReader(io.StringIO(only.text))} == {YOKOHAMA}
+    assert only.headers["etag"] != tags["/statistics/data.csv"]
+    # A new version of the read model: a new ETag, the old one no longer answers 304.
+    published.version_id = "v2"
+    moved = await http.get("/statistics/data.csv",
+                           headers={"If-None-Match": tags["/statistics/data.csv"]})
+    assert moved.status_code == 200 and moved.headers["etag"] != tags["/statistics/data.csv"]
+
+
+async def test_the_page_says_what_the_csv_says_and_is_computed_once_per_version(
+        stack, published):
+    http = stack.http
+    page = await http.get("/statistics")
+    assert page.status_code == 200
+    published_cells = csv_cells((await http.get("/statistics/data.csv")).text, UNITS)
+    cells = html_cells(page.text)
+    assert not compare(cells, published_cells, UNITS), compare(cells, published_cells, UNITS)
+    assert cells[("disaster-certificate", YOKOHAMA, "", "2026-08", "filed")].startswith("—")
+    assert cells[("disaster-certificate", TOKYO, "", "2026-08", "filed")] == "42"
+    assert cells[("disaster-certificate", TOKYO, "", "2026-08", "online_share")] == "60.5%"
+    # The disaster event's own section, named as the municipality declared it.
+    assert "罹災証明書の交付申請（千代田区・令和8年台風第15号）" in page.text
+    assert page.text.count('role="img"') == 4 * 3  # three charts per section
+    english = await http.get("/statistics?lang=en")
+    assert html_cells(english.text) == cells
+    assert "(Chiyoda City, Typhoon No. 15 (2026))" in english.text
+    # Cached per version: the page and CSV asked the service once each, whatever the
+    # language; an anonymous reader's ETag answers 304.
+    assert published.calls.count("published") == 1 and published.calls.count("csv") == 1
+    assert page.headers["cache-control"] == "no-cache"
+    again = await http.get("/statistics?lang=ja",  # the language is in the ETag
+                           headers={"If-None-Match": page.headers["etag"]})
+    assert again.status_code == 304
+    other = await http.get("/statistics?lang=en", headers={"If-None-Match": page.headers["etag"]})
+    assert other.status_code == 200
+    published.version_id = "v2"
+    assert (await http.get("/statistics")).status_code == 200
+    assert published.calls.count("published") == 2
+
+
+async def test_the_filters_and_a_month_that_cannot_be_read(stack, published):
+    http = stack.http
+    page = await http.get("/statistics", params={"procedure": "child-allowance",
+                                                  "from": "2026-09", "to": "2026-10"})
+    cells = html_cells(page.text)
+    assert {(k[0], k[3]) for k in cells} == {("child-allowance", "2026-09"),
+                                             ("child-allowance", "2026-10")}
+    assert 'href="/statistics/data.csv?procedure=child-allowance&amp;from=2026-09&amp;to=2026-10"' \
+        in page.text
+    bad = await http.get("/statistics", params={"from": "September"})
+    assert bad.status_code == 200 and "2026-04 のように入力してください" in bad.text
+    assert "etag" not in bad.headers
+    none = await http.get("/statistics", params={"from": "2030-01"})
+    assert 'id="stats-none"' in none.text
+
+
+async def test_a_signed_in_readers_page_is_never_cached(stack, published):
+    async with signed_in(stack, "demo-1") as http:
+        page = await http.get("/statistics")
+        assert page.status_code == 200
+        assert page.headers["cache-control"] == "no-store" and "etag" not in page.headers
+
+
+async def test_the_dashboard_shows_the_own_municipalitys_measures_unsuppressed(
+        stack, published):
+    """The internal table has small cells of both municipalities: each caseworker sees
+    their own, with the small numbers, and none of the other's."""
+    async with signed_in(stack, "cw-141003-1") as http:
+        page = (await http.get("/staff/dashboard")).text
+        cells = html_cells(page)
+        assert cells and {k[1] for k in cells} == {YOKOHAMA}
+        assert cells[("disaster-certificate", YOKOHAMA, "", "2026-08", "filed")] == "4"
+        assert "—" not in "".join(cells.values())
+    async with signed_in(stack, "cw-131016-1") as http:
+        cells = html_cells((await http.get("/staff/dashboard")).text)
+        assert cells and {k[1] for k in cells} == {TOKYO}
