@@ -75,23 +75,27 @@ def bar_chart(
     top, plot_h, bottom, left = 28, 170, 64, 8
     bar_w, gap = 30, 18
     group_w = bar_w * len(series) + gap
-    legend_h = 26 if len(series) > 1 else 0
-    width = max(left * 2 + group_w * len(categories), 200)
+    # The legend one series a line: a long name never widens (and so shrinks) the chart.
+    legend_h = 24 * len(series) + 4 if len(series) > 1 else 0
+    longest = max((sum(1.0 if ord(c) > 0x2E7F else 0.6 for c in one.name) for one in series),
+                  default=0)
+    width = max(left * 2 + group_w * len(categories), 200,
+                round(left + 32 + longest * 14) if legend_h else 0)
     height = legend_h + top + plot_h + bottom
     base = legend_h + top + plot_h
     values = [v for s in series for v in s.values if v is not None]
     scale = peak or max(values, default=0) or 1
     parts = [_defs(chart_id)]
     if legend_h:
-        x = left
         for index, one in enumerate(series):
             fill, outline = _fill(chart_id, index)
+            y = 4 + index * 24
             parts.append(
-                f'<rect x="{x}" y="4" width="18" height="18" fill="{fill}" stroke="{outline}"/>'
-                f'<text x="{x + 24}" y="18" font-size="14" fill="{_TEXT}">{escape(one.name)}</text>'
+                f'<rect x="{left}" y="{y}" width="18" height="18" fill="{fill}" '
+                f'stroke="{outline}"/>'
+                f'<text x="{left + 24}" y="{y + 14}" font-size="14" fill="{_TEXT}">'
+                f"{escape(one.name)}</text>"
             )
-            x += 40 + round(sum(1.0 if ord(c) > 0x2E7F else 0.6 for c in one.name) * 14)
-        width = max(width, x)
     parts.append(
         f'<line x1="{left}" y1="{base}" x2="{width - left}" y2="{base}" stroke="{_AXIS}"/>'
     )
