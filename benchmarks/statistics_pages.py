@@ -35,7 +35,8 @@ GOAL_MS = 50.0
 
 def speed_probe(rounds: int = 5) -> float:
     """CPU seconds of a fixed computation (median of ``rounds``)."""
-    values = [random.Random(20).random() for _ in range(200_000)]
+    seeded = random.Random(20)
+    values = [seeded.random() for _ in range(200_000)]
     taken = []
     for _ in range(rounds):
         began = time.process_time()
@@ -86,18 +87,19 @@ async def run(n: int = 100_000, requests: int = 200, out: Path | None = None) ->
 
     probe_before = speed_probe()
     with tempfile.TemporaryDirectory(prefix="bench-stats-") as folder:
-        async with installation(Path(folder), n) as (app, bump, seeded_s), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://portal") as http:
+        async with installation(Path(folder), n) as (app, bump, seeded_s, source), \
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                  base_url="http://portal") as http:
             figures = await measure(http, requests, bump)
     probe = median([probe_before, speed_probe()])
-    result = {"cases": n, "requests": requests, "seed_s": round(seeded_s, 1),
+    result = {"cases": n, "requests": requests, "seed_s": round(seeded_s, 1), "source": source,
               "speed_probe_s": round(probe, 4), "goal_p95_ms": GOAL_MS, **figures,
               "transport": "ASGI in-process (httpx.ASGITransport)"}
     met = all(figures[k]["warm"]["p95_ms"] <= GOAL_MS for k in figures)
     result["goal_met"] = met
     rows = [(kind, phase, s["p50_ms"], s["p95_ms"], s["n"])
             for kind, phases in figures.items() for phase, s in phases.items()]
-    print(table(f"statistics pages, {n:,} cases (ASGI in-process)",
+    print(table(f"statistics pages, {n:,} cases ({source}; ASGI in-process)",
                 ("answer", "phase", "p50 ms", "p95 ms", "n"), rows))
     per_probe = {k: round(figures[k]["warm"]["p95_ms"] / (probe * 1000), 2) for k in figures}
     result["p95_per_probe"] = per_probe

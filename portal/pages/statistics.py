@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from portal.deps import application_of
 from portal.web import i18n, session
-from portal.web.render import page, render
+from portal.web.render import base_context, environment, html_response, page, render
 from portal.web.statistics_source import CachedStatistics, StatsQuery, statistics_of
 from portal.web.statistics_view import Group, Measure, group_titles, groups
 from portal.web.stattexts import stat_text
@@ -136,8 +136,7 @@ async def statistics_page(request: Request) -> Response:
     filters = {k: v for k, v in {"procedure": query.procedure,
                                  "municipality": query.municipality,
                                  "from": query.start, "to": query.end}.items() if v}
-    response = render(
-        request, "statistics.html",
+    values = dict(
         s=lambda key, **values: stat_text(key, lang, **values),
         chosen=query,
         refusal={"ja": stat_text("bad_month", "ja"), "en": stat_text("bad_month", "en")}
@@ -145,9 +144,20 @@ async def statistics_page(request: Request) -> Response:
         query=("?" + urlencode(filters)) if filters else "",
         procedure_options=sorted((k, i18n.pick(v, lang)) for k, v in titles.items()),
         municipality_options=[(k, i18n.pick(v, lang)) for k, v in sorted(names.items())],
-        groups=stats.cached("groups", (query, lang), build),
     )
-    if anonymous and not bad:
-        response.headers["ETag"] = etag
-        response.headers["Cache-Control"] = "no-cache"  # revalidate: a 304 is cheap
+    if not anonymous or bad:
+        return render(request, "statistics.html",
+                      groups=stats.cached("groups", (query, lang), build), **values)
+
+    def html() -> str:
+        context = {**base_context(request), **values, "groups": build()}
+        return environment().get_template("statistics.html").render(context)
+
+    # An anonymous reader's page is the same for everyone who asks with this address,
+    # language and text size: rendered once per version (the header's links carry the
+    # address, so it is part of the key).
+    key = (request.url.path, request.url.query, lang, request.cookies.get("madoguchi_text"))
+    response = html_response(request, stats.cached("html", key, html), lang)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "no-cache"  # revalidate: a 304 is cheap
     return response
