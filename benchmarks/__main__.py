@@ -12,8 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import engine, intake, life_events, processed, scaling
-from benchmarks import statistics_pages
+from benchmarks import engine, intake, life_events, processed, scaling, statistics_pages
 from benchmarks._harness import REPO
 
 
