@@ -10,7 +10,7 @@ statistics read model; the test knows what it filed, so it computes the measure 
 tell independently (cases filed per municipality this month, Yokohama's 3 suppressed) and
 holds the page against it, and every other cell against the CSV.
 
-``MADOGUCHI_DOCS_SCREENSHOTS=1`` also writes docs/images/statistics-*.png (on purpose, for
+``MADOGUCHI_DOC_SCREENSHOTS=1`` also writes docs/images/statistics-*.png (on purpose, for
 docs/statistics-pages.md; a plain run writes its screenshots to test-artifacts/ only).
 """
 
@@ -78,8 +78,8 @@ def _units(dataset: dict) -> dict[str, str]:
 
 
 async def _for_docs(page: Page, name: str, *, clip_to: str | None = None) -> None:
-    """A screenshot for the docs, only when asked for (MADOGUCHI_DOCS_SCREENSHOTS=1)."""
-    if not os.environ.get("MADOGUCHI_DOCS_SCREENSHOTS"):
+    """A screenshot for the docs, only when asked for (MADOGUCHI_DOC_SCREENSHOTS=1)."""
+    if not os.environ.get("MADOGUCHI_DOC_SCREENSHOTS"):
         return
     target = IMAGES / f"statistics-{name}.png"
     if clip_to:
