@@ -27,6 +27,9 @@ from portal.web.stattexts import stat_text
 router = APIRouter(include_in_schema=False)
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: What a procedure id and a municipality code look like; anything else filters nothing.
+_PROCEDURE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_MUNICIPALITY = re.compile(r"^\d{6}$")
 #: Published once a day or so; a reader may keep an answer five minutes, then asks again
 #: with its ETag (a 304 costs next to nothing).
 _CACHE = "public, max-age=300, must-revalidate"
@@ -47,9 +50,10 @@ def _query(request: Request) -> tuple[StatsQuery, bool]:
     params = request.query_params
     start, end = params.get("from"), params.get("to")
     bad = bool((start and not _month(start)) or (end and not _month(end)))
+    procedure, municipality = params.get("procedure", ""), params.get("municipality", "")
     query = StatsQuery(
-        procedure=params.get("procedure") or None,
-        municipality=params.get("municipality") or None,
+        procedure=procedure if _PROCEDURE.match(procedure) else None,
+        municipality=municipality if _MUNICIPALITY.match(municipality) else None,
         start=_month(start), end=_month(end),
     )
     return query, bad

@@ -216,6 +216,10 @@ async def test_the_filters_and_a_month_that_cannot_be_read(stack, published):
     assert "etag" not in bad.headers
     none = await http.get("/statistics", params={"from": "2030-01"})
     assert 'id="stats-none"' in none.text
+    # What is not a procedure id or a municipality code filters nothing (and is not echoed).
+    junk = await http.get("/statistics", params={"procedure": "<script>x", "municipality": "1"})
+    assert html_cells(junk.text) == html_cells((await http.get("/statistics")).text)
+    assert "<script>x" not in junk.text
 
 
 async def test_a_signed_in_readers_page_is_never_cached(stack, published):
