@@ -164,4 +164,5 @@ async def statistics_page(request: Request) -> Response:
     response = html_response(request, stats.cached("html", key, html), lang)
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = "no-cache"  # revalidate: a 304 is cheap
+    response.headers["Vary"] = "Cookie"  # language, text size, signed in or not
     return response
