@@ -51,9 +51,9 @@ class Column:
 COLUMNS = (
     Column("filed", {"ja": "申請件数", "en": "Applications filed"}, "count"),
     Column("decided", {"ja": "決定件数", "en": "Decided"}, "count"),
-    Column("days_median", {"ja": "日数（中央値）", "en": "Days (median)"}, "days"),
-    Column("days_p90", {"ja": "日数（90%）", "en": "Days (90th pct.)"}, "days"),
-    Column("within_period_share", {"ja": "期間内", "en": "In time"}, "share"),
+    Column("median_days", {"ja": "日数（中央値）", "en": "Days (median)"}, "days"),
+    Column("p90_days", {"ja": "日数（90%）", "en": "Days (90th pct.)"}, "days"),
+    Column("within_standard_share", {"ja": "期間内", "en": "In time"}, "share"),
     Column("online_share", {"ja": "オンライン", "en": "Online"}, "share"),
 )
 
@@ -100,9 +100,9 @@ class SyntheticCases:
                 "procedure": procedure, "municipality": municipality, "event": event,
                 "month": month, "filed": None if small else len(members),
                 "decided": None if small else len(durations),
-                "days_median": None if few else round(statistics.median(durations), 1),
-                "days_p90": None if few else round(durations[int(len(durations) * 0.9)], 1),
-                "within_period_share": None if few else round(
+                "median_days": None if few else round(statistics.median(durations), 1),
+                "p90_days": None if few else round(durations[int(len(durations) * 0.9)], 1),
+                "within_standard_share": None if few else round(
                     sum(d <= 14 for d in durations) / len(durations), 4),
                 "online_share": None if small else round(
                     sum(o for o, _, _ in members) / len(members), 4),

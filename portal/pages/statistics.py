@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -89,18 +88,17 @@ def _download(request: Request, stats: CachedStatistics, kind: str, name: str,
 
 @router.get("/statistics/data.csv")
 async def statistics_csv(request: Request) -> Response:
-    """The published statistics as CSV (UTF-8, one row per cell of the table)."""
-    query, _ = _query(request)
-    stats = statistics_of(request)
+    """The published statistics as CSV (UTF-8, one row per cell of the table): the whole
+    dataset, as open data is published (a reader filters it in their spreadsheet)."""
+    stats, query = statistics_of(request), StatsQuery()
     return _download(request, stats, "csv", "madoguchi-statistics.csv",
                      lambda: stats.csv(query), query)
 
 
 @router.get("/statistics/data.json")
 async def statistics_json(request: Request) -> Response:
-    """The published statistics as JSON (the CSV's rows, with their columns)."""
-    query, _ = _query(request)
-    stats = statistics_of(request)
+    """The published statistics as JSON (the CSV's rows), the whole dataset."""
+    stats, query = statistics_of(request), StatsQuery()
     return _download(request, stats, "json", "madoguchi-statistics.json",
                      lambda: stats.json(query), query)
 
@@ -137,15 +135,11 @@ async def statistics_page(request: Request) -> Response:
         return groups(table.rows, measures, lang=lang,
                       title_of=group_titles(app.catalogue, lang))
 
-    filters = {k: v for k, v in {"procedure": query.procedure,
-                                 "municipality": query.municipality,
-                                 "from": query.start, "to": query.end}.items() if v}
     values = dict(
         s=lambda key, **values: stat_text(key, lang, **values),
         chosen=query,
         refusal={"ja": stat_text("bad_month", "ja"), "en": stat_text("bad_month", "en")}
         if bad else None,
-        query=("?" + urlencode(filters)) if filters else "",
         procedure_options=sorted((k, i18n.pick(v, lang)) for k, v in titles.items()),
         municipality_options=[(k, i18n.pick(v, lang)) for k, v in sorted(names.items())],
     )

@@ -126,6 +126,12 @@ def statistics_of(request: Request) -> CachedStatistics:
     found = getattr(application_of(request), "statistics", None)
     if found is None:
         raise not_configured("statistics")
+    if hasattr(found, "public_table"):  # services.statistics.StatisticsService
+        from services.statistics import COLUMNS  # type: ignore[import-not-found]
+
+        from portal.web.statistics_adapter import ServiceReader
+
+        found = ServiceReader(found, COLUMNS)
     cache = getattr(request.app.state, "statistics_cache", None)
     if cache is None:
         cache = request.app.state.statistics_cache = PublishedCache()

@@ -29,7 +29,7 @@ class Measure:
 
     name: str
     title: dict[str, str]
-    unit: str  # "count", "share" (0..1), "days"
+    unit: str  # "count", "share" (0..1), "days", "hours"
 
 
 #: The charts drawn for each group: (id, title ja/en, measure names, full bar value).
@@ -39,10 +39,10 @@ CHARTS: tuple[tuple[str, dict[str, str], tuple[str, ...], float | None], ...] = 
      ("filed", "decided"), None),
     ("days", {"ja": "決定までの日数（中央値と90%の人）",
               "en": "Days to a decision (median and 90th percentile)"},
-     ("days_median", "days_p90"), None),
+     ("median_days", "p90_days"), None),
     ("shares", {"ja": "期間内の決定・補正・オンラインの割合",
                 "en": "Decided in time, corrected, filed online"},
-     ("within_period_share", "corrected_share", "online_share"), 1.0),
+     ("within_standard_share", "correction_share", "online_share"), 1.0),
 )
 
 
@@ -82,7 +82,7 @@ def format_value(value: Any, unit: str, lang: str) -> Cell:
     number = float(value)
     if unit == "share":
         return Cell(f"{number * 100:.1f}%", number)
-    if unit == "days":
+    if unit in ("days", "hours"):
         return Cell(f"{number:.1f}", number)
     return Cell(f"{int(number):,}" if number.is_integer() else f"{number:,.1f}", number)
 

@@ -22,9 +22,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "show": ("表示する", "Show"),
     "downloads": ("データのダウンロード（オープンデータ）", "Download the data (open data)"),
     "downloads.lead": (
-        "このページと同じ数字を、表計算ソフトやプログラムで使える形で配布しています。"
+        "すべての手続き・市区町村・月の数字を、表計算ソフトやプログラムで使える形で配布しています。"
         "クリエイティブ・コモンズ 表示 4.0（CC BY 4.0）で自由に使えます。",
-        "The same numbers as this page, for spreadsheets and programs. Free to reuse "
+        "Every procedure's, municipality's and month's numbers, for spreadsheets and "
+        "programs. Free to reuse "
         "under Creative Commons Attribution 4.0 (CC BY 4.0).",
     ),
     "csv": ("CSV形式（表計算ソフト向け）", "CSV (for spreadsheets)"),

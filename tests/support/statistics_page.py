@@ -37,7 +37,7 @@ def agrees(page_text: str, value: str, unit: str) -> bool:
     if shown is None:
         return False
     number = float(value)
-    tolerance = {"share": 0.0005, "days": 0.05}.get(unit, 0.0)
+    tolerance = {"share": 0.0005, "days": 0.05, "hours": 0.05}.get(unit, 0.0)
     return abs(shown - number) <= tolerance + 1e-9
 
 
@@ -45,6 +45,10 @@ def csv_cells(text: str, measures: Iterable[str]) -> Cells:
     """The CSV's cells by key and measure (the empty event as "")."""
     cells: Cells = {}
     for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))):
+        if "period_kind" in row:  # the service's keys: a month, all months, or an event
+            kind, period = row["period_kind"], row["period"]
+            row = {**row, "event": period if kind == "disaster_event" else "",
+                   "month": period if kind == "month" else "all"}
         key = tuple(str(row.get(k) or "") for k in KEYS)
         for measure in measures:
             cells[(*key, measure)] = row.get(measure) or ""

@@ -33,13 +33,13 @@ class Column:
 COLUMNS = (
     Column("filed", {"ja": "申請件数", "en": "Applications filed"}, "count"),
     Column("decided", {"ja": "決定件数", "en": "Decided"}, "count"),
-    Column("days_median", {"ja": "決定までの日数（中央値）", "en": "Days to decision (median)"},
+    Column("median_days", {"ja": "決定までの日数（中央値）", "en": "Days to decision (median)"},
            "days"),
-    Column("days_p90", {"ja": "決定までの日数（90%）", "en": "Days to decision (90th pct.)"},
+    Column("p90_days", {"ja": "決定までの日数（90%）", "en": "Days to decision (90th pct.)"},
            "days"),
-    Column("within_period_share", {"ja": "期間内に決定した割合", "en": "Decided in time"},
+    Column("within_standard_share", {"ja": "期間内に決定した割合", "en": "Decided in time"},
            "share"),
-    Column("corrected_share", {"ja": "補正があった割合", "en": "Corrected at least once"},
+    Column("correction_share", {"ja": "補正があった割合", "en": "Corrected at least once"},
            "share"),
     Column("online_share", {"ja": "オンライン申請の割合", "en": "Filed online"}, "share"),
 )
@@ -113,10 +113,10 @@ def sample_rows() -> list[dict[str, Any]]:
                 "procedure": procedure, "municipality": municipality, "event": event,
                 "month": month, "filed": None if small else filed,
                 "decided": None if small else decided,
-                "days_median": None if decided < 10 else round(6.5 + filed / 20, 1),
-                "days_p90": None if decided < 10 else round(14.0 + filed / 10, 1),
-                "within_period_share": None if decided < 10 else round(0.7 + filed / 1000, 4),
-                "corrected_share": None if small else round(0.125 + filed / 2000, 4),
+                "median_days": None if decided < 10 else round(6.5 + filed / 20, 1),
+                "p90_days": None if decided < 10 else round(14.0 + filed / 10, 1),
+                "within_standard_share": None if decided < 10 else round(0.7 + filed / 1000, 4),
+                "correction_share": None if small else round(0.125 + filed / 2000, 4),
                 "online_share": None if small else round(0.5 + filed / 400, 4),
             })
     return rows
