@@ -1,0 +1,153 @@
+"""A case's milestones for the statistics read model, derived from its timeline.
+
+One pure function serves both writers: the workflow (which hands new milestones to the
+``record_milestones`` local activity) and ``madoguchi stats rebuild`` (which reads each
+case's ``view`` query). Same input, same milestones, same keys: a retry or a rebuild never
+counts twice. Nothing personal: the opaque application id, codes, times, outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from workflows.models import TimelineEntry
+
+__all__ = [
+    "CHANNELS",
+    "CaseFacts",
+    "Channel",
+    "Milestone",
+    "MilestoneKind",
+    "channel_of",
+    "disaster_event_of",
+    "milestones_of",
+]
+
+Channel = Literal["online", "proxy", "counter", "life_event"]
+CHANNELS: tuple[Channel, ...] = ("online", "proxy", "counter", "life_event")
+MilestoneKind = Literal["filed", "first_action", "action", "correction_requested",
+                        "correction_answered", "decided", "withdrawn", "issued"]
+Outcome = Literal["approved", "rejected", "closed", "withdrawn"]
+
+#: Timeline events that never decide a case (they come after, or beside, a decision).
+_NOT_DECISIVE = frozenset({"issued", "document_failed", "revocation_requested", "revoked",
+                           "deadline_reminder", "deadline_escalation", "stage_reminder",
+                           "amended"})
+_OUTCOMES: dict[str, Outcome] = {"completed": "approved", "rejected": "rejected",
+                                 "closed": "closed", "withdrawn": "withdrawn"}
+
+
+class CaseFacts(BaseModel):
+    """What every milestone row of a case carries (codes only, no personal data)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    application_id: str
+    procedure: str
+    municipality: str
+    channel: Channel
+    disaster_event: str | None = None
+    standard_days: int  # 標準処理期間 of the pinned definition, calendar days
+
+
+class Milestone(BaseModel):
+    """One row of the read model; ``key`` is unique within the case."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    application_id: str
+    key: str
+    kind: MilestoneKind
+    at: datetime
+    procedure: str
+    municipality: str
+    channel: Channel
+    disaster_event: str | None = None
+    standard_days: int
+    stage: str | None = None
+    outcome: Outcome | None = None
+
+
+def channel_of(start: Any) -> Channel:
+    """How the case was filed: at the counter (#19's ``filed_by``/``channel``), in a life
+    event's bundle, by a proxy, else online. Reads what a StartApplication or an
+    ApplicationView holds."""
+    for name in ("channel", "filed_by"):
+        value = getattr(start, name, None)
+        value = getattr(value, "kind", value)
+        if value == "counter":
+            return "counter"
+    if getattr(start, "bundle_id", None):
+        return "life_event"
+    if getattr(start, "proxy", None):
+        return "proxy"
+    return "online"
+
+
+def disaster_event_of(data: dict[str, Any]) -> str | None:
+    """The disaster event a case is about (a code such as ``2026-typhoon-10``), if any."""
+    value = data.get("disaster_event")
+    return value if isinstance(value, str) and value else None
+
+
+def milestones_of(facts: CaseFacts, timeline: Sequence[TimelineEntry], status: str,
+                  final_outcome: str | None = None) -> list[Milestone]:
+    """Every milestone the timeline shows so far.
+
+    :param status: the case's status now; ``issuing`` counts as decided with
+        ``final_outcome`` (approved unless it is ``rejected``).
+    """
+    common = facts.model_dump()
+    out: list[Milestone] = []
+
+    def add(kind: MilestoneKind, index: int, entry: TimelineEntry,
+            outcome: Outcome | None = None) -> None:
+        key = "filed" if kind == "filed" else f"{kind}:{index}"
+        out.append(Milestone(key=key, kind=kind, at=entry.at, stage=entry.stage,
+                             outcome=outcome, **common))
+
+    first_action_seen = False
+    for index, entry in enumerate(timeline):
+        if entry.event == "submitted" and index == 0:
+            add("filed", index, entry)
+        elif entry.event == "correction_requested":
+            add("correction_requested", index, entry)
+        elif entry.event == "correction_submitted":
+            add("correction_answered", index, entry)
+        elif entry.event == "withdrawn":
+            add("withdrawn", index, entry)
+        elif entry.event == "issued":
+            add("issued", index, entry)
+        if _by_caseworker(entry):
+            if not first_action_seen:
+                first_action_seen = True
+                add("first_action", index, entry)
+            add("action", index, entry)
+    decided = _decision(status, final_outcome)
+    if decided is not None:
+        index = _decisive_index(timeline)
+        if index is not None:
+            add("decided", index, timeline[index], decided)
+    return out
+
+
+def _by_caseworker(entry: TimelineEntry) -> bool:
+    return entry.actor not in (None, "applicant", "system") and entry.event not in (
+        "revocation_requested", "revoked")
+
+
+def _decision(status: str, final_outcome: str | None) -> Outcome | None:
+    if status == "issuing":
+        return "rejected" if final_outcome == "rejected" else "approved"
+    return _OUTCOMES.get(status)
+
+
+def _decisive_index(timeline: Sequence[TimelineEntry]) -> int | None:
+    for index in range(len(timeline) - 1, -1, -1):
+        if timeline[index].event not in _NOT_DECISIVE:
+            return index
+    return None
