@@ -1,27 +1,22 @@
 """The installation the statistics pages' benchmark calls: the real portal app (catalogue,
-stores in a temp dir) whose statistics come from N synthetic cases.
+stores in a temp dir) with the real statistics service over the milestones read model,
+filled with N synthetic cases' milestones through the records API
+(``records.statistics.MilestoneStore.append``, in chunks).
 
-Until the statistics read model (h-stats: ``records/statistics.py``) is merged, the source
-is :class:`SyntheticCases`: N cases' filing month, channel, days to decision and outcome
-in memory, aggregated per procedure × municipality × event × month on every call (median
-and 90th percentile included), as a service without a precomputed table would. Its cost
-per call stands in for the service's ``cold`` one; the ``warm`` and ``revalidated``
-figures are the portal's own and do not depend on the source.
+The cases: six procedures, two municipalities, 24 months of filing, one in ten about a
+disaster event, a tenth filed at the counter, a fifth with a correction (answered four
+days later), 85 % decided (approved / rejected) after a gamma-distributed number of days,
+5 % withdrawn, the rest open. Seeded: every run holds the same cases.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import random
-import statistics
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -29,122 +24,92 @@ from forms.catalog import Catalog
 from identity.verify import TokenVerifier
 from portal.app import create_app
 from portal.deps import PortalContext
+from portal.web.statistics_source import PublishedCache
 from records.blobs import LocalBlobStore
 from records.db import create_schema, make_engine
 from records.inbox import InboxStore
 from records.register import DocumentRegister
+from records.statistics import MilestoneStore
+from services.statistics import StatisticsService
+from workflows.milestones import Milestone
 
-PROCEDURES = ("disaster-certificate", "child-allowance", "childcare-status",
-              "sme-telework-grant", "nhi-premium-reduction", "pregnancy-support-benefit")
+PROCEDURES = (("disaster-certificate", 30), ("child-allowance", 30), ("childcare-status", 30),
+              ("sme-telework-grant", 60), ("nhi-premium-reduction", 30),
+              ("pregnancy-support-benefit", 14))
 MUNICIPALITIES = ("131016", "141003")
-MONTHS = tuple(f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 13))
-SMALL = 10
+FIRST = datetime(2025, 1, 1, tzinfo=UTC)
+CHUNK = 20_000
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    title: dict[str, str]
-    unit: str
+def case_milestones(n: int, rng: random.Random) -> list[Milestone]:
+    """The milestones of synthetic case ``n``."""
+    procedure, days = rng.choice(PROCEDURES)
+    event = "2026-typhoon-15" if procedure == "disaster-certificate" and rng.random() < 0.3 \
+        else None
+    common = {"application_id": f"app-bench-{n:07d}", "procedure": procedure,
+              "municipality": rng.choice(MUNICIPALITIES), "disaster_event": event,
+              "channel": "counter" if rng.random() < 0.1 else "online", "standard_days": days}
+    filed = FIRST + timedelta(minutes=rng.randrange(0, 730 * 24 * 60))
+    out = [Milestone(key="filed", kind="filed", at=filed, **common)]
+    first = filed + timedelta(hours=rng.gammavariate(2, 10))
+    out.append(Milestone(key="first_action:1", kind="first_action", at=first, **common))
+    at, index = first, 2
+    if rng.random() < 0.2:
+        out.append(Milestone(key=f"correction_requested:{index}", kind="correction_requested",
+                             at=at + timedelta(days=1), **common))
+        at = at + timedelta(days=5)
+        out.append(Milestone(key=f"correction_answered:{index + 1}",
+                             kind="correction_answered", at=at, **common))
+        index += 2
+    fate = rng.random()
+    if fate < 0.85:
+        decided = at + timedelta(days=rng.gammavariate(3, days / 8))
+        outcome = "approved" if rng.random() < 0.9 else "rejected"
+        out.append(Milestone(key=f"decided:{index}", kind="decided", at=decided,
+                             outcome=outcome, **common))
+    elif fate < 0.9:
+        out.append(Milestone(key=f"withdrawn:{index}", kind="withdrawn",
+                             at=at + timedelta(days=2), **common))
+        out.append(Milestone(key=f"decided:{index}", kind="decided",
+                             at=at + timedelta(days=2), outcome="withdrawn", **common))
+    return out
 
 
-COLUMNS = (
-    Column("filed", {"ja": "申請件数", "en": "Applications filed"}, "count"),
-    Column("decided", {"ja": "決定件数", "en": "Decided"}, "count"),
-    Column("median_days", {"ja": "日数（中央値）", "en": "Days (median)"}, "days"),
-    Column("p90_days", {"ja": "日数（90%）", "en": "Days (90th pct.)"}, "days"),
-    Column("within_standard_share", {"ja": "期間内", "en": "In time"}, "share"),
-    Column("online_share", {"ja": "オンライン", "en": "Online"}, "share"),
-)
-
-
-@dataclass
-class Table:
-    columns: tuple[Column, ...]
-    rows: list[dict[str, Any]]
-
-
-class SyntheticCases:
-    """N cases, aggregated on every call (no precomputed table)."""
-
-    def __init__(self, n: int, seed: int = 20) -> None:
-        rng = random.Random(seed)
-        self.version_id = 0
-        self.cases = [
-            (rng.choice(PROCEDURES), rng.choice(MUNICIPALITIES),
-             "2026-typhoon-15" if rng.random() < 0.1 else "", rng.choice(MONTHS),
-             rng.random() < 0.7, rng.random() < 0.9, rng.gammavariate(3, 4))
-            for _ in range(n)
-        ]
-
-    def bump(self) -> None:
-        self.version_id += 1
-
-    def version(self) -> str:
-        return str(self.version_id)
-
-    def _rows(self, query: Any) -> list[dict[str, Any]]:
-        cells: dict[tuple[str, str, str, str], list[tuple[bool, bool, float]]] = {}
-        for procedure, municipality, event, month, online, decided, days in self.cases:
-            if query.procedure and procedure != query.procedure:
-                continue
-            if query.municipality and municipality != query.municipality:
-                continue
-            cells.setdefault((procedure, municipality, event, month), []).append(
-                (online, decided, days))
-        rows = []
-        for (procedure, municipality, event, month), members in sorted(cells.items()):
-            durations = sorted(d for _, decided, d in members if decided)
-            small, few = len(members) < SMALL, len(durations) < SMALL
-            rows.append({
-                "procedure": procedure, "municipality": municipality, "event": event,
-                "month": month, "filed": None if small else len(members),
-                "decided": None if small else len(durations),
-                "median_days": None if few else round(statistics.median(durations), 1),
-                "p90_days": None if few else round(durations[int(len(durations) * 0.9)], 1),
-                "within_standard_share": None if few else round(
-                    sum(d <= 14 for d in durations) / len(durations), 4),
-                "online_share": None if small else round(
-                    sum(o for o, _, _ in members) / len(members), 4),
-            })
-        return rows
-
-    def published(self, query: Any) -> Table:
-        return Table(COLUMNS, self._rows(query))
-
-    def internal(self, principal: Any, query: Any) -> Table:
-        return Table(COLUMNS, [])
-
-    def csv(self, query: Any) -> str:
-        out = io.StringIO()
-        writer = csv.DictWriter(out, ["procedure", "municipality", "event", "month",
-                                      *(c.name for c in COLUMNS)], lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(self._rows(query))
-        return out.getvalue()
-
-    def json(self, query: Any) -> str:
-        return json.dumps({"rows": self._rows(query)}, ensure_ascii=False)
-
-    def dataset(self) -> str:
-        return json.dumps({"columns": [c.name for c in COLUMNS]})
+def seed(store: MilestoneStore, n: int, *, start: int = 0) -> int:
+    """Append ``n`` synthetic cases' milestones; how many rows went in."""
+    rng = random.Random(20 + start)
+    added, batch = 0, []
+    for case in range(start, start + n):
+        batch += case_milestones(case, rng)
+        if len(batch) >= CHUNK:
+            added += store.append(batch)
+            batch = []
+    return added + store.append(batch)
 
 
 @asynccontextmanager
 async def installation(folder: Path, n: int
                        ) -> AsyncIterator[tuple[FastAPI, Callable[[], None], float, str]]:
-    """The app, a function that moves the read model's version, the seconds the source
-    took to fill, and the source's name."""
+    """The app; a function that records one more case and starts a new version of the
+    published answers (what a refresh of the published table does); the seconds seeding
+    took; the source's name."""
     engine = make_engine(f"sqlite:///{folder / 'madoguchi.db'}")
     create_schema(engine)
+    store = MilestoneStore(engine)
     began = time.perf_counter()
-    source = SyntheticCases(n)
+    rows = seed(store, n)
     seeded = time.perf_counter() - began
     context = PortalContext(cases=None, verifier=TokenVerifier([]), inbox=InboxStore(engine),
                             register=DocumentRegister(engine),
                             blobs=LocalBlobStore(folder / "blobs"), catalog=Catalog.load())
-    context.app.statistics = source  # type: ignore[attr-defined]
+    context.app.statistics = StatisticsService(store)  # type: ignore[attr-defined]
     app = create_app(lambda: None)  # type: ignore[arg-type,return-value]
     app.state.portal = context
-    yield app, source.bump, seeded, "synthetic cases, aggregated per call (no read model yet)"
+    more = iter(range(n, n + 10_000))
+
+    def bump() -> None:
+        seed(store, 1, start=next(more))
+        app.state.statistics_cache = PublishedCache()
+
+    yield app, bump, seeded, f"milestones read model, {rows:,} rows (SQLite)"
     engine.dispose()

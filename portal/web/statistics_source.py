@@ -14,6 +14,7 @@ version moves. A caseworker's own table is not cached (it is theirs, and small).
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
@@ -23,7 +24,9 @@ from pydantic import BaseModel
 
 from identity.principals import Caseworker
 from portal.deps import application_of
+from portal.web.statistics_adapter import ServiceReader
 from services.refusals import not_configured
+from services.statistics import COLUMNS, StatisticsService
 
 
 class StatsQuery(BaseModel, frozen=True):
@@ -62,11 +65,25 @@ class PublishedCache:
     """The published answers of one version of the read model, at most ``size`` of them
     (one per filter and kind), least recently used dropped first."""
 
-    def __init__(self, size: int = 256) -> None:
-        self._size = size
+    def __init__(self, size: int = 256, version_ttl: float = 5.0) -> None:
+        """:param version_ttl: seconds a read of the read model's version is trusted (the
+            published table is at most this much older than the read model)."""
+        self._size, self._version_ttl = size, version_ttl
+        self._read: tuple[float, str] | None = None
         self._version: str | None = None
         self._answers: OrderedDict[tuple[str, Any], Any] = OrderedDict()
         self._lock = threading.Lock()
+
+    def version(self, read: Callable[[], str]) -> str:
+        """The read model's version, read again only after ``version_ttl`` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            if self._read is not None and now - self._read[0] < self._version_ttl:
+                return self._read[1]
+        value = read()
+        with self._lock:
+            self._read = (now, value)
+        return value
 
     def get(self, version: str, key: tuple[str, Any], build: Callable[[], T]) -> T:
         with self._lock:
@@ -94,7 +111,7 @@ class CachedStatistics:
 
     def version(self) -> str:
         if self._version is None:  # one request, one version: its page and ETag agree
-            self._version = self._reader.version()
+            self._version = self._cache.version(self._reader.version)
         return self._version
 
     def cached(self, kind: str, key: Any, build: Callable[[], T]) -> T:
@@ -126,11 +143,7 @@ def statistics_of(request: Request) -> CachedStatistics:
     found = getattr(application_of(request), "statistics", None)
     if found is None:
         raise not_configured("statistics")
-    if hasattr(found, "public_table"):  # services.statistics.StatisticsService
-        from services.statistics import COLUMNS  # type: ignore[import-not-found]
-
-        from portal.web.statistics_adapter import ServiceReader
-
+    if isinstance(found, StatisticsService):
         found = ServiceReader(found, COLUMNS)
     cache = getattr(request.app.state, "statistics_cache", None)
     if cache is None:

@@ -118,6 +118,10 @@ def test_the_published_cache_keeps_one_version_and_a_bounded_number_of_answers()
     assert built == ["a", "b", "c", "b"]
     cache.get("v2", ("csv", None), build("a"))  # a new version: everything built again
     assert built[-1] == "a" and len(built) == 5
+    reads = iter(["v1", "v2"])
+    kept = PublishedCache(version_ttl=60)
+    assert kept.version(lambda: next(reads)) == "v1"
+    assert kept.version(lambda: next(reads)) == "v1"  # not read again within its ttl
 
 
 UNITS = {c.name: c.unit for c in COLUMNS}
@@ -130,7 +134,9 @@ def published(stack) -> TableReader:
              "within_standard_share": 1.0, "correction_share": 0.0, "online_share": 0.25}
     reader = TableReader(sample_rows(), internal_rows=[
         {**r, **small} for r in sample_rows() if r["filed"] is None])
-    stack.http._transport.app.state.portal.app.statistics = reader
+    app = stack.http._transport.app
+    app.state.portal.app.statistics = reader
+    app.state.statistics_cache = PublishedCache(version_ttl=0)  # a new version shows at once
     return reader
 
 
