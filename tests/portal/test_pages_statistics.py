@@ -14,12 +14,17 @@ import pytest
 
 from portal.web.statistics_source import PublishedCache
 from portal.web.workload import UNASSIGNED, workload
+from records.db import create_schema, make_engine
+from records.statistics import MilestoneStore
 from services.queues import CaseSummary
+from services.statistics import COLUMNS as STATS_COLUMNS
+from services.statistics import StatisticsService
 from tests.support.filing import APPS, act, example, filing
 from tests.support.pages import signed_in
 from tests.support.stack import eventually
 from tests.support.statistics_page import compare, csv_cells, html_cells
 from tests.support.statistics_table import COLUMNS, TableReader, sample_rows
+from workflows.milestones import Milestone
 from workflows.references import spoken_reference
 
 TOKYO, YOKOHAMA = "131016", "141003"
@@ -246,3 +251,42 @@ async def test_the_dashboard_shows_the_own_municipalitys_measures_unsuppressed(
     async with signed_in(stack, "cw-131016-1") as http:
         cells = html_cells((await http.get("/staff/dashboard")).text)
         assert cells and {k[1] for k in cells} == {TOKYO}
+
+
+async def test_the_page_on_the_statistics_service_says_what_its_csv_says(stack, tmp_path):
+    """The real service over the milestones read model: 12 Chiyoda cases and 3 Yokohama
+    ones filed in August 2026 (JST), Chiyoda's all decided. The test knows what it wrote:
+    Chiyoda's month shows 12 filed, Yokohama's is suppressed; every cell as the CSV says."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'stats.db'}")
+    create_schema(engine)
+    store = MilestoneStore(engine)
+    filed_at = datetime(2026, 8, 3, 1, tzinfo=UTC)
+    rows = []
+    for n, municipality in enumerate([TOKYO] * 12 + [YOKOHAMA] * 3):
+        common = {"application_id": f"app-page-{n:03d}", "procedure": "disaster-certificate",
+                  "municipality": municipality, "channel": "online", "standard_days": 30}
+        rows.append(Milestone(key="filed", kind="filed", at=filed_at, **common))
+        if municipality == TOKYO:
+            rows.append(Milestone(key="decided:1", kind="decided", outcome="approved",
+                                  at=filed_at + timedelta(days=n + 1), **common))
+    store.append(rows)
+    app = stack.http._transport.app
+    app.state.portal.app.statistics = StatisticsService(store)
+    app.state.statistics_cache = PublishedCache(version_ttl=0)
+    http = stack.http
+    units = {name: {"cases": "count", "ratio": "share"}.get(unit, unit)
+             for name, unit, _, _ in STATS_COLUMNS if unit in ("cases", "ratio", "days", "hours")}
+    published_cells = csv_cells((await http.get("/statistics/data.csv")).text, units)
+    page = await http.get("/statistics")
+    cells = html_cells(page.text)
+    assert not compare(cells, published_cells, units), compare(cells, published_cells, units)
+    assert cells[("disaster-certificate", TOKYO, "", "2026-08", "filed")] == "12"
+    assert cells[("disaster-certificate", TOKYO, "", "2026-08", "median_days")] == "6.5"
+    assert cells[("disaster-certificate", YOKOHAMA, "", "2026-08", "filed")].startswith("—")
+    assert (await http.get("/statistics/dataset.json")).json()["dct:license"].endswith("by/4.0/")
+    # A new milestone is a new version: the page follows.
+    store.append([Milestone(key="filed", kind="filed", at=filed_at, application_id="app-x",
+                            procedure="disaster-certificate", municipality=TOKYO,
+                            channel="counter", standard_days=30)])
+    again = html_cells((await http.get("/statistics")).text)
+    assert again[("disaster-certificate", TOKYO, "", "2026-08", "filed")] == "13"
