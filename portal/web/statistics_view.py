@@ -132,8 +132,9 @@ def _charts(group: Group, lang: str) -> list[Chart]:
         labels = [[r[i].text for r in rows] for i in range(len(picked))]
         ident = f"{group.id}-{chart_id}"
         heading = f"{title[lang]}: {group.title}"
-        desc = _describe(group.months, picked, rows, lang)
-        svg = statcharts.bar_chart(ident, group.months, series, title=heading, desc=desc,
+        months = [stat_text("all_months", lang) if m == "all" else m for m in group.months]
+        desc = _describe(months, picked, rows, lang)
+        svg = statcharts.bar_chart(ident, months, series, title=heading, desc=desc,
                                    labels=labels, peak=peak)
         made.append(Chart(ident, title[lang], svg, picked, rows))
     return made

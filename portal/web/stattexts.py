@@ -34,6 +34,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "none": ("この条件に当てはまる統計はまだありません。",
              "There are no statistics for this choice yet."),
     "month": ("月", "Month"),
+    "all_months": ("全期間", "All months"),
     "table_of": ("表：{what}", "Table: {what}"),
     "all_measures": ("すべての項目の表", "Table of every measure"),
     "suppressed_cell": ("非公表（注を参照）", "Not published (see the note)"),

@@ -74,7 +74,8 @@ def html_cells(html: str, table_class: str = "stats-table") -> Cells:
         measures = re.findall(r'data-measure="([^"]+)"', head)
         for row in _ROW.findall(body):
             texts = [_text(c) for _, c in _CELL.findall(row)]
-            month, values = texts[0], texts[1:]
+            named = re.search(r'data-month="([^"]*)"', row)
+            month, values = (named.group(1) if named else texts[0]), texts[1:]
             assert len(values) == len(measures), (measures, texts)
             for measure, value in zip(measures, values, strict=True):
                 key = (attrs["procedure"], attrs["municipality"], attrs.get("event", ""), month,
