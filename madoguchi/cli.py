@@ -7,7 +7,7 @@ import sys
 import click
 
 from identity.config import IssuerConfigError
-from madoguchi import catalog, db, devregistry, devtoken, keys, serve, up
+from madoguchi import catalog, db, devregistry, devtoken, keys, serve, stats, up
 from madoguchi import verify as verify_command
 from madoguchi.settings import SettingsError
 
@@ -40,3 +40,4 @@ main.add_command(catalog.catalog)
 main.add_command(db.db)
 main.add_command(verify_command.verify)
 main.add_command(devregistry.dev_registry)
+main.add_command(stats.stats)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from sqlalchemy import Column, Engine, Index, Integer, String, Table, delete, select
 
 from records.db import UTCDateTime, insert_ignore, metadata
-from workflows.milestones import Milestone
+from records.milestones import Milestone
 
 __all__ = ["MilestoneStore", "case_milestones"]
 
@@ -58,6 +58,17 @@ class MilestoneStore:
         with self.engine.connect() as conn:
             for row in conn.execute(stmt).mappings():
                 yield Milestone.model_validate(dict(row))
+
+    def replace(self, milestones: Iterable[Milestone]) -> None:
+        """Make the given cases' rows exactly these (a rebuild); other cases keep theirs."""
+        rows = list(milestones)
+        ids = sorted({m.application_id for m in rows})
+        with self.engine.begin() as conn:
+            for start in range(0, len(ids), 500):
+                conn.execute(delete(case_milestones).where(
+                    case_milestones.c.application_id.in_(ids[start:start + 500])))
+            for milestone in rows:
+                insert_ignore(conn, case_milestones, milestone.model_dump())
 
     def clear(self) -> int:
         """Remove every row (before a rebuild); how many went."""

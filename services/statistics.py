@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from records.milestones import Milestone
 from records.statistics import MilestoneStore
 from services.business_days import is_open_day
-from workflows.milestones import Milestone
 
 __all__ = [
     "COLUMNS",

@@ -50,6 +50,7 @@ from notices.compose import (
 from notices.dispatch import DeliveryOutcome, NoticeDispatcher, deliver_via
 from notices.inbox import InboxChannel
 from records.blobs import BlobStore
+from records.milestones import MilestoneBatch
 from records.numbering import DocumentNumbers
 from records.register import (
     CertifiedValue,
@@ -58,6 +59,7 @@ from records.register import (
     IssuedDocument,
     StatusConflict,
 )
+from records.statistics import MilestoneStore
 from workflows.models import (
     BatchNoticeInput,
     DependentFiling,
@@ -90,6 +92,7 @@ class CaseActivities:
         numbers: DocumentNumbers | None = None,
         registry: ResidentRegistry | None = None,
         accounts: PublicFundsAccounts | None = None,
+        milestones: MilestoneStore | None = None,
     ) -> None:
         self._registry = registry
         self._accounts = accounts
@@ -101,6 +104,8 @@ class CaseActivities:
         self._inbox = inbox
         self._notices = notices
         self._numbers = numbers if numbers is not None else DocumentNumbers(register.engine)
+        self._milestones = (milestones if milestones is not None
+                            else MilestoneStore(register.engine))
 
     def close(self) -> None:
         """Stop what the activities started (the document process pool)."""
@@ -155,6 +160,12 @@ class CaseActivities:
                 key=notice.key, recipient=notice.recipient, application_id=notice.application_id,
                 event=notice.event, notice=self._compose(notice), created_at=notice.created_at)
         return delivered
+
+    @activity.defn(name="record_milestones")
+    def record_milestones(self, batch: MilestoneBatch) -> int:
+        """Append a case's milestones to the statistics read model (keyed: a retry adds
+        nothing); how many were new."""
+        return self._milestones.append(batch.milestones)
 
     @activity.defn(name="purge_case")
     def purge_case(self, request: PurgeInput) -> int:

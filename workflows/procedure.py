@@ -27,6 +27,13 @@ with workflow.unsafe.imports_passed_through():
         Route,
         StageDefinition,
     )
+    from records.milestones import (
+        CaseFacts,
+        MilestoneBatch,
+        channel_of,
+        disaster_event_of,
+        milestones_of,
+    )
     from workflows import search_attributes as sa
     from workflows.models import (
         TERMINAL,
@@ -54,6 +61,7 @@ NOTICE_CHANNELS_ACTIVITY = "notice_channels"
 PURGE_ACTIVITY = "purge_case"
 ISSUE_ACTIVITY = "issue_document"
 REVOKE_ACTIVITY = "revoke_document"
+MILESTONES_ACTIVITY = "record_milestones"
 DOCUMENTS_QUEUE_SUFFIX = "-documents"
 NOTICES_QUEUE_SUFFIX = "-notices"
 
@@ -108,6 +116,7 @@ class ProcedureWorkflow:
         self._amendments = 0
         self._rearm = False  # an amendment moved the case: the timers are recomputed
         self._reported: Status | None = None  # the last status told to the bundle
+        self._milestones_sent: set[str] = set()  # keys already in the statistics read model
         # What the portal set at start; see _sync_search_attributes.
         self._indexed: tuple[Any, ...] = (self._stage, self._status, None, self._due_at())
         self._record("submitted", actor="applicant")
@@ -127,6 +136,7 @@ class ProcedureWorkflow:
         while True:
             await self._drain_effects()
             await self._report_status()
+            await self._record_milestones()
             self._sync_search_attributes()
             if self._status in TERMINAL:
                 break
@@ -244,6 +254,29 @@ class ProcedureWorkflow:
             self._finish("closed")
         else:
             self._notify("stage_expired")
+
+    async def _record_milestones(self) -> None:
+        """Hand the statistics read model the milestones it has not had: one local
+        activity per workflow task that added some (a marker in history, no round trip
+        through the server; issue #20 measured the cost)."""
+        start = self._start
+        facts = CaseFacts(
+            application_id=start.application_id, procedure=self._definition.id,
+            municipality=start.municipality, channel=channel_of(start),
+            disaster_event=disaster_event_of(start.data),
+            standard_days=self._definition.processing_period.days)
+        copies = {d.id for d in self._documents
+                  if d.type in self._definition.issue_on_submit}
+        new = [m for m in milestones_of(facts, self._timeline, self._status,
+                                        self._final_outcome, copies)
+               if m.key not in self._milestones_sent]
+        if not new or not workflow.patched("statistics-v1"):
+            return
+        self._milestones_sent.update(m.key for m in new)
+        await workflow.execute_local_activity(
+            MILESTONES_ACTIVITY, MilestoneBatch(milestones=new), result_type=int,
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=_ACTIVITY_RETRY,
+        )
 
     # ---- a life event's bundle -----------------------------------------------------------
 

@@ -51,7 +51,8 @@ def build_workers(
                               # Cases started before the notices pool existed deliver here.
                               activities=[activities.notice_channels, activities.deliver_notice,
                                           activities.purge_case, activities.revoke_document,
-                                          activities.prepare_dependent_filing],
+                                          activities.prepare_dependent_filing,
+                                          activities.record_milestones],
                               **common))
     if queue in ("documents", "all"):
         workers.append(Worker(client, task_queue=task_queue + DOCUMENTS_QUEUE_SUFFIX,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect
 
+from records.milestones import CaseFacts, milestones_of
 from records.statistics import MilestoneStore
-from workflows.milestones import CaseFacts, milestones_of
 from workflows.models import TimelineEntry
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

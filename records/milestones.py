@@ -1,6 +1,7 @@
 """A case's milestones for the statistics read model, derived from its timeline.
 
-One pure function serves both writers: the workflow (which hands new milestones to the
+Pure (pydantic, no database): workflow code imports it. One pure function serves both
+writers: the workflow (which hands new milestones to the
 ``record_milestones`` local activity) and ``madoguchi stats rebuild`` (which reads each
 case's ``view`` query). Same input, same milestones, same keys: a retry or a rebuild never
 counts twice. Nothing personal: the opaque application id, codes, times, outcomes.
@@ -8,19 +9,18 @@ counts twice. Nothing personal: the opaque application id, codes, times, outcome
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
-
-from workflows.models import TimelineEntry
 
 __all__ = [
     "CHANNELS",
     "CaseFacts",
     "Channel",
     "Milestone",
+    "MilestoneBatch",
     "MilestoneKind",
     "channel_of",
     "disaster_event_of",
@@ -39,6 +39,21 @@ _NOT_DECISIVE = frozenset({"issued", "document_failed", "revocation_requested", 
                            "amended"})
 _OUTCOMES: dict[str, Outcome] = {"completed": "approved", "rejected": "rejected",
                                  "closed": "closed", "withdrawn": "withdrawn"}
+
+
+class TimelineEntry(Protocol):
+    """What is read of a case's timeline entry (``workflows.models.TimelineEntry``)."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def actor(self) -> str | None: ...
+    @property
+    def comment(self) -> str | None: ...
 
 
 class CaseFacts(BaseModel):
@@ -95,11 +110,17 @@ def disaster_event_of(data: dict[str, Any]) -> str | None:
 
 
 def milestones_of(facts: CaseFacts, timeline: Sequence[TimelineEntry], status: str,
-                  final_outcome: str | None = None) -> list[Milestone]:
+                  final_outcome: str | None = None,
+                  copies: Collection[str] = ()) -> list[Milestone]:
     """Every milestone the timeline shows so far.
 
     :param status: the case's status now; ``issuing`` counts as decided with
         ``final_outcome`` (approved unless it is ``rejected``).
+    :param copies: ids of the documents that are copies of the filing (申請控え): they
+        are no decision's document, and no ``issued`` milestone.
+
+    The decision is the caseworker action after which the first document (other than a
+    copy of the filing) was issued, else the last decisive entry of a case that ended.
     """
     common = facts.model_dump()
     out: list[Milestone] = []
@@ -120,19 +141,39 @@ def milestones_of(facts: CaseFacts, timeline: Sequence[TimelineEntry], status: s
             add("correction_answered", index, entry)
         elif entry.event == "withdrawn":
             add("withdrawn", index, entry)
-        elif entry.event == "issued":
+        elif entry.event == "issued" and entry.comment not in copies:
             add("issued", index, entry)
         if _by_caseworker(entry):
             if not first_action_seen:
                 first_action_seen = True
                 add("first_action", index, entry)
             add("action", index, entry)
+    issued_after = _issuing_action(timeline, copies)
     decided = _decision(status, final_outcome)
-    if decided is not None:
+    if issued_after is not None:
+        # The first document a caseworker's decision issued (a 罹災証明書 stays open for a
+        # re-survey after it): the decision, once and for good.
+        outcome: Outcome = "rejected" if decided == "rejected" else "approved"
+        add("decided", issued_after, timeline[issued_after], outcome)
+    elif decided is not None:
         index = _decisive_index(timeline)
         if index is not None:
             add("decided", index, timeline[index], decided)
     return out
+
+
+def _issuing_action(timeline: Sequence[TimelineEntry], copies: Collection[str]) -> int | None:
+    """The caseworker action the first issued document (not a 申請控え) followed."""
+    last_action: int | None = None
+    for index, entry in enumerate(timeline):
+        if entry.event == "issued" and entry.comment not in copies:
+            if last_action is not None:
+                return last_action
+        elif entry.actor == "applicant":
+            last_action = None
+        elif _by_caseworker(entry) and entry.event != "claimed":
+            last_action = index
+    return None
 
 
 def _by_caseworker(entry: TimelineEntry) -> bool:
@@ -151,3 +192,9 @@ def _decisive_index(timeline: Sequence[TimelineEntry]) -> int | None:
         if timeline[index].event not in _NOT_DECISIVE:
             return index
     return None
+
+
+class MilestoneBatch(BaseModel):
+    """The input of the ``record_milestones`` activity: a case's new milestones."""
+
+    milestones: list[Milestone]
