@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import engine, goals, intake, life_events, processed, scaling
+from benchmarks import engine, goals, intake, life_events, processed, scaling, statistics_pages
 from benchmarks._harness import REPO
 
 
@@ -29,6 +29,7 @@ def main() -> None:
     asyncio.run(processed.run(n=30, concurrency=30, rounds=1, out=args.out))
     asyncio.run(scaling.run(n=8, rounds=1, concurrency=4, out=args.out))
     asyncio.run(life_events.run(n=3, rounds=3, concurrency=2, out=args.out))
+    asyncio.run(statistics_pages.run(n=20_000, requests=40, out=args.out))
     documents = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "documents.py"), "-n", "5", "--json"],
         capture_output=True,

@@ -29,6 +29,7 @@ from portal.errors import install_error_handlers
 from portal.headers import SecurityHeadersMiddleware, install_api_docs
 from portal.pages import auth, caseworker, ledger, notifications, public, resident
 from portal.pages import life_events as life_event_pages
+from portal.pages import statistics as statistics_pages
 from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
 
 #: Every router, in the order they are mounted: the API by resource, then the pages.
@@ -53,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     caseworker.router,
     ledger.router,
     notifications.router,
+    statistics_pages.router,
 )
 
 ContextFactory = Callable[[], Awaitable[PortalContext]]

@@ -36,6 +36,7 @@ from portal.web.cases import (
     proxy_view,
     timeline_entries,
 )
+from portal.web.dashboard_work import dashboard_work
 from portal.web.render import page, redirect, render
 from services.application import Application
 from services.cases import CaseDetails
@@ -488,6 +489,7 @@ async def dashboard(request: Request) -> Response:
         "staff/dashboard.html",
         principal=principal,
         municipality_names=[names[c] for c in sorted(names)],
+        **dashboard_work(request, principal, rows, stages, lang, now=datetime.now(UTC)),
         stats=stats,
         per_day=per_day,
         per_stage=per_stage,

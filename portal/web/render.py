@@ -87,12 +87,18 @@ def render(
     context = base_context(request, principal)
     context.update(values)
     html = environment().get_template(template).render(context)
+    return html_response(request, html, context["lang"], status=status)
+
+
+def html_response(request: Request, html: str, lang: str, *, status: int = 200) -> HTMLResponse:
+    """A page's HTML with the pages' headers and cookies (the language asked for, a CSRF
+    token made while rendering); for a page whose HTML was rendered earlier, too."""
     response = HTMLResponse(
         html,
         status_code=status,
         headers={
             "Cache-Control": "no-store",
-            "Content-Language": context["lang"],
+            "Content-Language": lang,
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin",
             "X-Frame-Options": "DENY",
