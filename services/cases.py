@@ -51,6 +51,7 @@ from workflows.models import (
     ActionRequest,
     Actor,
     ApplicationView,
+    CounterFiling,
     RevocationRequest,
     StartApplication,
     initial_view,
@@ -139,6 +140,7 @@ class CaseService:
         self, principal: AnyPrincipal, procedure_id: str, municipality_code: str,
         data: dict[str, Any], *, lang: Literal["ja", "en"] = "ja",
         idempotency_key: str | None = None, proxy: dict[str, Any] | None = None,
+        counter: CounterFiling | None = None, assisted_by: str | None = None,
     ) -> ApplicationView:
         """File an application. A retry carrying the same ``idempotency_key`` (the HTTP
         ``Idempotency-Key``) gets the application the first attempt created, not a
@@ -160,7 +162,7 @@ class CaseService:
             raise Refused("forbidden", "wrong_applicant_kind",
                           f"この手続きは{ja}向けです。{ja}としてログインしてください。",
                           f"This procedure is for {en}; sign in as one.")
-        _check_assurance(definition.assurance, principal)
+        check_filing_assurance(definition.assurance, principal)
         represented = _proxy(proxy)
         key = self.applicant_key(principal)
         # Validation of a large form takes CPU: off the event loop, so others are served.
@@ -179,7 +181,7 @@ class CaseService:
             data=data, submitted_at=datetime.now(UTC), lang=lang, campaign_id=campaign,
             request_key=self.keys.request_key(key, idempotency_key) if idempotency_key
             else None,
-            proxy=represented,
+            proxy=represented, counter=counter, assisted_by=assisted_by,
         )
         freeing = frozenset(definition.dedupe.free_on)
         for generation in range(1, MAX_FILINGS_PER_KEY + 1):
@@ -516,7 +518,8 @@ def _duplicate(existing_id: str | None) -> Refused:
                    "household or subject). Please contact the municipality if unsure.")
 
 
-def _check_assurance(required: Any, principal: Resident | Business) -> None:
+def check_filing_assurance(required: Any, principal: Resident | Business) -> None:
+    """:raises Refused: ``forbidden`` ``assurance_too_low`` naming the accepted ways."""
     try:
         check_assurance(required, principal)
     except AssuranceTooLow as exc:
