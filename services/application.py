@@ -22,6 +22,7 @@ from services.counter import CounterService
 from services.documents import DocumentService
 from services.drafts import DraftService
 from services.life_events import LifeEventService
+from services.linking import RegistryLinks
 from services.notices import NoticeService
 from services.refusals import not_configured
 
@@ -64,6 +65,7 @@ class Application:
                                     catalogue=catalogue, trust_roots=trust_roots)
         if cases is None:
             return cls(None, catalogue, documents)
+        cases.links = RegistryLinks(cases.keys, registry)
         life_events = LifeEventService(cases.client, cases, registry=registry,
                                        accounts=accounts, task_queue=cases.task_queue)
         return cls(cases, catalogue, documents, drafts=DraftService(cases, drafts),

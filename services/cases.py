@@ -44,6 +44,7 @@ from services.campaigns import CampaignService
 from services.catalogue import CatalogueService
 from services.facts import CaseFacts, FactsCache
 from services.keys import ApplicantKeys
+from services.linking import RegistryLinks
 from services.queues import CaseFilter, CaseSummary, list_cases, safe_id
 from services.refusals import EngineBusy, InvalidData, Refused
 from workflows import search_attributes as sa
@@ -108,6 +109,8 @@ class CaseService:
         self._task_queue = task_queue
         self.catalogue = CatalogueService(catalog, municipalities)
         self.keys = ApplicantKeys(id_secret)
+        #: Counter filings linked to a card sign-in (the registry is set by the assembly).
+        self.links = RegistryLinks(self.keys, None)
         self.campaigns = CampaignService(client, catalogue=self.catalogue, keys=self.keys,
                                          task_queue=task_queue)
 
@@ -291,7 +294,9 @@ class CaseService:
                 raise case_not_found() from exc
             raise
         self._facts.remember(view)
-        if not self._may_see(principal, view):
+        if not self._may_see(principal, view) and not (
+                isinstance(principal, Resident)
+                and view.applicant_key == await self.links.linked(principal)):
             raise case_not_found()  # do not reveal that someone else's case exists
         return view
 
@@ -320,7 +325,16 @@ class CaseService:
             whose = CaseFilter(applicant_key=self.applicant_key(principal))
         selection = whose.model_copy(update={"procedure": procedure, "stage": stage,
                                              "assignee": assignee, "open_only": open_only})
-        return await list_cases(self._client, selection, limit)
+        found = await list_cases(self._client, selection, limit)
+        linked = await self.links.linked(principal)
+        if linked is None or linked == selection.applicant_key:
+            return found
+        # Cases filed for this resident at a counter (services/linking.py), newest first.
+        found += await list_cases(
+            self._client, selection.model_copy(update={"applicant_key": linked}), limit)
+        earliest = datetime.min.replace(tzinfo=UTC)
+        found.sort(key=lambda c: c.started_at or earliest, reverse=True)
+        return found[:limit]
 
     # ---- acting ---------------------------------------------------------------------
 

@@ -33,7 +33,8 @@ from services.refusals import InvalidData, Refused, not_configured
 from workflows.models import ApplicationView, CounterFiling
 
 __all__ = [
-    "ConfirmedFiling", "CounterService", "CounterSessionView", "OpenSession", "PrepareFiling",
+    "ConfirmedFiling", "CounterService", "CounterSessionView", "LookupRequest", "OpenSession",
+    "PrepareFiling",
     "PrepareLifeEvent", "PreparedFiling", "RegistryMatch", "ResidentFacts",
 ]
 
@@ -62,6 +63,15 @@ class OpenSession(BaseModel):
     municipality: str = Field(pattern=r"^[0-9]{6}$")
     counter_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     method: CheckMethod
+    resident: ResidentFacts
+
+
+class LookupRequest(BaseModel):
+    """A registry lookup at the counter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    municipality: str = Field(pattern=r"^[0-9]{6}$")
     resident: ResidentFacts
 
 
