@@ -33,9 +33,18 @@ from services.refusals import InvalidData, Refused, not_configured
 from workflows.models import ApplicationView, CounterFiling
 
 __all__ = [
-    "ConfirmedFiling", "CounterService", "CounterSessionView", "LookupRequest", "OpenSession",
+    "ConfirmedFiling",
+    "CounterService",
+    "CounterSessionView",
+    "CounterSummary",
+    "LookupRequest",
+    "OpenSession",
     "PrepareFiling",
-    "PrepareLifeEvent", "PreparedFiling", "RegistryMatch", "ResidentFacts",
+    "PrepareLifeEvent",
+    "PreparedFiling",
+    "RegistryMatch",
+    "ResidentFacts",
+    "counter_summary",
 ]
 
 Lang = Literal["ja", "en"]
@@ -141,6 +150,33 @@ class ConfirmedFiling(BaseModel):
     filing: PreparedFiling
     application: ApplicationView | None = None
     bundle_id: str | None = None
+
+
+class CounterSummary(BaseModel):
+    """How a case shows that it was filed at a counter (ja/en ``text``); ``staff`` is
+    None for the resident, who sees that the municipality filed it, not which employee."""
+
+    staff: str | None
+    counter_id: str
+    method: str
+    verified: bool
+    text: dict[str, str]
+
+
+def counter_summary(counter: CounterFiling, *, staff_visible: bool) -> CounterSummary:
+    """The case's "filed at the counter by …, identity checked by …, at …" line."""
+    method = METHOD_TEXTS[counter.method]
+    who_ja = (counter.staff_name or counter.staff_subject) if staff_visible else "職員"
+    who_en = (counter.staff_name or counter.staff_subject) if staff_visible else "staff"
+    unverified_ja = "" if counter.verified else "（住民記録と照合できず、未確認）"
+    unverified_en = "" if counter.verified else " (not matched with the resident register)"
+    return CounterSummary(
+        staff=counter.staff_subject if staff_visible else None,
+        counter_id=counter.counter_id, method=counter.method, verified=counter.verified,
+        text={"ja": f"窓口（{counter.counter_id}）で{who_ja}が受け付けました。"
+                    f"本人確認：{method.ja}{unverified_ja}",
+              "en": f"Filed at the counter ({counter.counter_id}) by {who_en}; identity "
+                    f"checked by {method.en}{unverified_en}."})
 
 
 def session_not_found() -> Refused:
