@@ -180,7 +180,7 @@ def counter_summary(counter: CounterFiling, *, staff_visible: bool) -> CounterSu
 
 
 def session_not_found() -> Refused:
-    return Refused("not_found", "counter_session_not_found",
+    return Refused("not_found", "not_found",
                    "窓口の受付が見つからないか、終了しています。もう一度受付を始めてください。",
                    "This counter session was not found or has ended. Please start again.")
 
@@ -378,7 +378,7 @@ class CounterService:
     def _filing_row(self, session_id: str, filing_id: str) -> dict[str, Any]:
         found = self._read(self._store.filing, filing_id)
         if found is None or found["session_id"] != session_id:
-            raise Refused("not_found", "counter_filing_not_found",
+            raise Refused("not_found", "not_found",
                           "確認する申請が見つかりません。", "No such filing to confirm.")
         return found
 

@@ -223,7 +223,7 @@ async def test_sessions_belong_to_their_staff_end_when_closed_and_when_idle(stac
     gone = await http.post(f"{SESSIONS}/{second['id']}/filings", headers=staff,
                            json={"procedure_id": "disaster-certificate",
                                  "data": certificate_for(stack, "鈴木", "キヨ")})
-    assert gone.status_code == 404 and gone.json()["error"] == "counter_session_not_found"
+    assert gone.status_code == 404 and gone.json()["error"] == "not_found"
 
 
 async def test_the_resident_signing_in_later_with_her_card_sees_the_case_and_notices(stack):
