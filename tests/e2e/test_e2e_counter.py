@@ -13,11 +13,15 @@ counter.
 from __future__ import annotations
 
 import copy
+import json
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import update
+from temporalio.worker import Replayer
 
 from forms.catalog import Catalog
 from identity.demo import demo_person
@@ -25,9 +29,11 @@ from identity.devissuer import DEV_ACR_CARD, DEV_ACR_PASSWORD
 from records.counter import counter_sessions
 from tests.support.filing import APPS, act, example, issued
 from tests.support.stack import eventually, running_stack
+from workflows.procedure import ProcedureWorkflow
 
 TOKYO = "131016"
 SESSIONS = "/api/counter/sessions"
+REPLAY_DIR = Path(__file__).parents[1] / "replay" / "histories"
 CARD_OR_COUNTER = "この手続きはマイナンバーカードでのログイン、または窓口での本人確認が必要です。"
 
 
@@ -148,6 +154,14 @@ async def test_a_certificate_filed_at_the_counter_is_worked_by_other_staff(stack
     certificate = next(d for d in done["documents"] if d["type"] == "certificate")
     pdf = await http.get(certificate["url"], headers=reviewer)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    # Its history replays; MADOGUCHI_RECORD_HISTORIES=1 stores it for tests/replay.
+    history = await stack.client.get_workflow_handle(app_id).fetch_history()
+    await Replayer(workflows=[ProcedureWorkflow],
+                   data_converter=stack.client.data_converter).replay_workflow(history)
+    if os.environ.get("MADOGUCHI_RECORD_HISTORIES") == "1":
+        target = REPLAY_DIR / "disaster-certificate-1.5.0-counter-four-eyes.json"
+        target.write_text(history.to_json(), encoding="utf-8")
 
 
 async def test_card_or_counter_accepted_and_password_refused_with_the_message(stack):
@@ -271,7 +285,6 @@ async def test_a_life_event_filed_at_the_counter(stack):
     http, staff = stack.http, counter_staff(stack)
     session = await open_session(stack, staff, KIYO)
     folder = stack.catalog.life_event("disaster").directory / "examples"
-    import json
     answers = json.loads(sorted(folder.glob("*.json"))[0].read_text(encoding="utf-8"))["answers"]
     prepared = await http.post(f"{SESSIONS}/{session['id']}/life-events/disaster",
                                headers=staff, json={"answers": answers, "selected": []})
