@@ -23,6 +23,9 @@ class ApplicationIn(BaseModel):
         default=None, description="代理申請: the represented person and the relationship",
         examples=[{"name": "山田 トメ", "name_kana": "ヤマダ トメ", "birthdate": "1938-04-02",
                    "relationship": "child"}])
+    assisted_code: str | None = Field(
+        default=None, max_length=32,
+        description="デジタル活用支援員's code when a helper helped (recorded, not a proxy)")
 
 
 class ActionIn(BaseModel):

@@ -303,3 +303,41 @@ async def test_a_life_event_filed_at_the_counter(stack):
         return [c for c in mine.json() if c["procedure"] == "disaster-certificate"] or None
 
     assert await eventually(certificate, timeout=60)
+
+
+async def test_a_digital_support_helper_is_recorded_and_cannot_act_as_a_proxy(stack):
+    http = stack.http
+    helper = {"Authorization": "Bearer " + stack.issuer.issue_caseworker(
+        "demo-support", [TOKYO], ["digital_support"], name="支援員")}
+    made = await http.post("/api/counter/helper-codes", headers=helper,
+                           json={"municipality": TOKYO})
+    assert made.status_code == 201, made.text
+    code = made.json()["code"]
+    # Counter staff and residents cannot make codes.
+    for other in (counter_staff(stack), card_sign_in(stack, "demo-1")):
+        assert (await http.post("/api/counter/helper-codes", headers=other,
+                                json={"municipality": TOKYO})).status_code == 403
+    taro = card_sign_in(stack, "demo-1")
+    wrong = await http.post(APPS, headers=taro, json={
+        "procedure": "disaster-certificate", "municipality": TOKYO,
+        "data": certificate_for(stack, "山田", "太郎"), "assisted_code": "ABCD-EFGH"})
+    assert wrong.status_code == 422 and wrong.json()["error"] == "helper_code_invalid"
+    filed = await http.post(APPS, headers=taro, json={
+        "procedure": "disaster-certificate", "municipality": TOKYO,
+        "data": certificate_for(stack, "山田", "太郎"), "assisted_code": code.lower()})
+    assert filed.status_code == 201, filed.text
+    app_id = filed.json()["id"]
+    stack.started.append(app_id)
+    assert filed.json()["assisted_by"] is None  # the resident's own view names no employee
+    staff_view = await http.get(f"{APPS}/{app_id}", headers=stack.caseworker("cw-1"))
+    assert staff_view.json()["assisted_by"] == "demo-support"
+    assert "assisted" in [e["event"] for e in staff_view.json()["timeline"]]
+    # The helper is no applicant and no proxy: they cannot see or withdraw the case.
+    assert (await http.get(f"{APPS}/{app_id}", headers=helper)).status_code in (403, 404)
+    withdraw = await act(http, app_id, helper, "withdraw")
+    assert withdraw.status_code in (403, 404)
+    # A code of another municipality's filing is refused.
+    elsewhere = await http.post(APPS, headers=taro, json={
+        "procedure": "disaster-certificate", "municipality": "141003",
+        "data": certificate_for(stack, "山田", "太郎"), "assisted_code": code})
+    assert elsewhere.status_code in (404, 422), elsewhere.text

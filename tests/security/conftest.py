@@ -36,11 +36,12 @@ async def world(stack, catalog) -> World:
         "approver": issuer.issue_caseworker("sec-app", [MUNICIPALITY], ["approver"]),
         "admin": issuer.issue_caseworker("sec-adm", [MUNICIPALITY], ["admin"]),
         "staff": issuer.issue_caseworker(
-            "sec-staff", [MUNICIPALITY], ["reviewer", "surveyor", "approver", "admin", "counter"]
+            "sec-staff", [MUNICIPALITY],
+            ["reviewer", "surveyor", "approver", "admin", "counter", "digital_support"],
         ),
         "elsewhere": issuer.issue_caseworker(
             "sec-yoko", [OTHER_MUNICIPALITY],
-            ["reviewer", "surveyor", "approver", "admin", "counter"],
+            ["reviewer", "surveyor", "approver", "admin", "counter", "digital_support"],
         ),
     }
     people = {name: bearer(token) for name, token in tokens.items()}

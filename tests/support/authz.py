@@ -284,6 +284,8 @@ def counter_rows(w: World) -> dict[tuple[str, str], Row]:
         ("POST", "/api/counter/sessions/{session_id}/filings/{filing_id}/confirm"): Row(
             {"staff"}, f"{filing}/confirm"),
         ("DELETE", "/api/counter/sessions/{session_id}"): Row({"staff"}, session, order=9),
+        ("POST", "/api/counter/helper-codes"): Row(
+            {"staff"}, kwargs={"json": {"municipality": "131016"}}),
     }
 
 
