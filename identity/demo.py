@@ -60,6 +60,7 @@ class DemoPerson:
     registry_id: str | None = None
     sign_in_page: bool = True
     lang: str = "ja"
+    departments: tuple[str, ...] = ()  # a caseworker of these departments only
 
 
 _CITIES = {"131016": ("千代田区", "Chiyoda"), "141003": ("横浜市", "Yokohama")}
@@ -114,6 +115,17 @@ def _caseworkers() -> list[DemoPerson]:
             label={"ja": "職員 横浜市（すべての権限）", "en": "Staff, Yokohama (all roles)"},
             municipalities=("141003",), roles=("reviewer", "surveyor", "approver"),
         ),
+    ]
+    # Department caseworkers (おくやみ fans out to their queues): the CLI's, not the page's.
+    people += [
+        DemoPerson(
+            id=f"cw-131016-{department}", kind="caseworker", name=f"千代田区 {ja}",
+            label={"ja": f"職員 千代田区 {ja}（受付・決裁）", "en": f"Staff, Chiyoda {en}"},
+            municipalities=("131016",), roles=("reviewer", "approver"),
+            departments=(department,), sign_in_page=False,
+        )
+        for department, ja, en in (("hoken-nenkin", "保険年金課", "NHI section"),
+                                   ("kaigo-hoken", "介護保険課", "long-term care section"))
     ]
     return people
 
@@ -364,5 +376,6 @@ def issue_demo_token(
             ttl=ttl,
         )
     return issuer.issue_caseworker(
-        person.id, person.municipalities, person.roles, name=person.name, ttl=ttl
+        person.id, person.municipalities, person.roles, name=person.name, ttl=ttl,
+        departments=person.departments,
     )
