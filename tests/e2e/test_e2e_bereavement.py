@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from forms.catalog import Catalog
-from tests.e2e.test_e2e_life_events import (
+from tests.support.filing import APPS, act
+from tests.support.life_events import (
     TOKYO,
     example,
     file,
@@ -26,7 +27,6 @@ from tests.e2e.test_e2e_life_events import (
     signed_in,
     status,
 )
-from tests.support.filing import APPS, act
 from tests.support.stack import documents_of, eventually, running_stack
 
 LIFE_EVENT = "bereavement"
