@@ -462,7 +462,7 @@ _APPLICANT_CLAIMS = frozenset({"kind", "birthdate", "address", "name_kana"})
 #: A life event's ``applicant`` also holds the rest of the card's four facts.
 _LIFE_EVENT_CLAIMS = _APPLICANT_CLAIMS | {"name", "gender"}
 #: The keys of a life event's ``household`` and of a dependent's ``case``.
-_HOUSEHOLD_KEYS = frozenset({"verified", "size", "members"})
+_HOUSEHOLD_KEYS = frozenset({"verified", "size", "members", "deceased"})
 _CASE_KEYS = frozenset({"status", "data", "steps", "computed", "documents"})
 
 

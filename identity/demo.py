@@ -253,6 +253,7 @@ class DemoRegistrant:
     gender: str
     relationship: str
     persona: str | None = None
+    died_on: date | None = None  # a member who died (the registry's 除票)
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ class DemoHousehold:
     address: str
     postal_code: str
     members: tuple[DemoRegistrant, ...]
+    deceased: tuple[DemoRegistrant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,9 @@ DEMO_HOUSEHOLDS: tuple[DemoHousehold, ...] = (
         _registered("demo-proxy", "世帯主"),
         DemoRegistrant("RR-131016-0009", "田中 ハル", "タナカ ハル", date(1941, 4, 29),
                        "female", "母"),
+    ), deceased=(  # 田中 一郎's father: おくやみ prefills his dates from the 除票
+        DemoRegistrant("RR-131016-0010", "田中 正雄", "タナカ マサオ", date(1938, 11, 3),
+                       "male", "父", died_on=date(2026, 9, 20)),
     )),
 )
 

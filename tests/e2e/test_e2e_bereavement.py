@@ -187,3 +187,18 @@ async def test_the_bereavement_bundle_fans_out_to_each_departments_queue(stack):
     bundle_again = await file(stack, son, LIFE_EVENT, his, list(OFFERED))
     assert bundle_again.status_code == 409, bundle_again.text
     assert bundle_again.json()["error"] == "bundle_exists"
+
+
+async def test_the_deceased_known_to_the_registry_prefills_the_dates(stack):
+    ichiro = signed_in(stack, "demo-proxy")  # his father's 除票 is in his household
+    asked = await stack.http.get(f"/api/life-events/{LIFE_EVENT}/questionnaire",
+                                 params={"municipality": TOKYO}, headers=ichiro)
+    assert asked.status_code == 200, asked.text
+    body = asked.json()
+    assert body["answers"]["deceased"] == {"birth_date": "1938-11-03",
+                                           "date_of_death": "2026-09-20"}
+    assert body["provenance"]["/deceased/date_of_death"] == "registry"
+    # Nobody died in 山田 太郎's household: nothing is prefilled about a deceased.
+    taro = await stack.http.get(f"/api/life-events/{LIFE_EVENT}/questionnaire",
+                                params={"municipality": TOKYO}, headers=signed_in(stack, "demo-1"))
+    assert "deceased" not in taro.json()["answers"]
