@@ -43,6 +43,17 @@ class Applicant(BaseModel):
     name: str | None = None
 
 
+class CounterFiling(BaseModel):
+    """A filing made at a counter (窓口) for the resident present: who filed it, where, and
+    how the resident's identity was checked. No personal data of the resident."""
+
+    staff_subject: str  # the counter staff member (an actor of the case: four eyes)
+    staff_name: str | None = None
+    counter_id: str
+    method: Literal["card_face", "photo_id", "two_documents"]
+    verified: bool  # the resident registry found the resident
+
+
 class StartApplication(BaseModel):
     """Workflow input: the pinned definition and everything known at submission."""
 
@@ -59,6 +70,8 @@ class StartApplication(BaseModel):
     bundle_id: str | None = None  # a life event's bundle (LifeEventWorkflow) this case is of
     provenance: dict[str, Provenance] = Field(default_factory=dict)
     """JSON pointer into ``data`` -> where the value came from (absent: typed)."""
+    counter: CounterFiling | None = None  # filed at a counter by staff for the resident
+    assisted_by: str | None = None  # a digital-support helper's subject (not a proxy)
 
 
 class Actor(BaseModel):
@@ -160,6 +173,8 @@ class ApplicationView(BaseModel):
     bundle_id: str | None = None
     provenance: dict[str, Provenance] = Field(default_factory=dict)
     amendments: int = 0  # how often a bundle's upstream case changed this case's form
+    counter: CounterFiling | None = None  # filed at a counter (staff, counter, check method)
+    assisted_by: str | None = None  # a digital-support helper who helped the resident
 
 
 class NoticeInput(BaseModel):
@@ -240,10 +255,25 @@ def initial_view(start: StartApplication, now: datetime) -> ApplicationView:
         due_at=now + timedelta(days=definition.processing_period.days),
         correction_due_at=None, correction_comment=None, data=dict(start.data), step_data={},
         computed={}, actors={}, escalated=False, documents=[],
-        timeline=[TimelineEntry(at=now, event="submitted", stage=stage, actor="applicant")],
+        timeline=[TimelineEntry(at=now, event="submitted", stage=stage, actor="applicant"),
+                  *filing_entries(start, now, stage)],
         proxy=start.proxy, request_key=start.request_key, bundle_id=start.bundle_id,
-        provenance=dict(start.provenance),
+        provenance=dict(start.provenance), counter=start.counter,
+        assisted_by=start.assisted_by,
     )
+
+
+def filing_entries(start: StartApplication, now: datetime, stage: str) -> list[TimelineEntry]:
+    """The timeline entries ``ProcedureWorkflow`` records after 'submitted' at its start."""
+    entries = []
+    if start.counter is not None:
+        entries.append(TimelineEntry(
+            at=now, event="filed_at_counter", stage=stage, actor=start.counter.staff_subject,
+            comment=f"{start.counter.counter_id} {start.counter.method}"))
+    if start.assisted_by is not None:
+        entries.append(TimelineEntry(at=now, event="assisted", stage=stage,
+                                     actor=start.assisted_by))
+    return entries
 
 
 # ---- life events (LifeEventWorkflow) ---------------------------------------------------
