@@ -1,7 +1,8 @@
 """おくやみ (bereavement) end to end through the HTTP API, on the dev server with the
 catalogue's own life event and Chiyoda's overlay.
 
-A bereaved wife files the bundle once; the NHI and LTC loss notifications and Chiyoda's own
+A bereaved wife files the bundle once online (and a son at the counter, through
+h-counter's counter sessions); the NHI and LTC loss notifications and Chiyoda's own
 elderly-services notice are filed at once, each in its department's queue (a department's
 caseworker sees only theirs); the 葬祭費 waits until the NHI notification is accepted (a
 受理通知 issued, no approval), then is decided (支給決定通知書, ¥50,000) by two caseworkers;
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from forms.catalog import Catalog
+from identity.demo import demo_person
 from tests.support.filing import APPS, act
 from tests.support.life_events import (
     TOKYO,
@@ -202,3 +204,60 @@ async def test_the_deceased_known_to_the_registry_prefills_the_dates(stack):
     taro = await stack.http.get(f"/api/life-events/{LIFE_EVENT}/questionnaire",
                                 params={"municipality": TOKYO}, headers=signed_in(stack, "demo-1"))
     assert "deceased" not in taro.json()["answers"]
+
+
+async def test_at_the_counter_staff_file_the_bundle_for_the_son_present(stack):
+    http = stack.http
+    counter = {"Authorization": "Bearer " + stack.issuer.issue_caseworker(
+        "cw-counter-1", [TOKYO], ["counter"])}
+    ichiro = demo_person("demo-proxy")  # his father died; he comes to the counter
+    facts = {"name": ichiro.name, "name_kana": ichiro.name_kana,
+             "birthdate": ichiro.birthdate.isoformat(), "address": ichiro.address}
+    opened = await http.post("/api/counter/sessions", headers=counter, json={
+        "municipality": TOKYO, "counter_id": "honcho-1F-3", "method": "photo_id",
+        "resident": facts})
+    assert opened.status_code == 201, opened.text
+    session = opened.json()
+    assert session["verified"] and session["household"]["deceased"][0]["died_on"] == \
+        "2026-09-20"
+    father = session["household"]["deceased"][0]
+    answers = example(stack, LIFE_EVENT, "spouse-nhi-ltc-funeral")
+    answers["deceased"] = {
+        **answers["deceased"], "birth_date": father["birthdate"],
+        "date_of_death": father["died_on"],
+        "name": {"family": "田中", "given": "正雄", "family_kana": "タナカ",
+                 "given_kana": "マサオ"}}
+    answers["applicant"] = {**answers["applicant"], "relationship": "child", "name": {
+        "family": "田中", "given": "一郎", "family_kana": "タナカ", "given_kana": "イチロウ"}}
+    answers.pop("bank_account")  # no account given: the 葬祭費 is not offered
+    selected = [p for p in OFFERED if p != "funeral-expenses"]
+    prepared = await http.post(f"/api/counter/sessions/{session['id']}/life-events/{LIFE_EVENT}",
+                               headers=counter, json={"answers": answers,
+                                                      "selected": selected})
+    assert prepared.status_code in (200, 201), prepared.text
+    filing = prepared.json()
+    confirmed = await http.post(
+        f"/api/counter/sessions/{session['id']}/filings/{filing['id']}/confirm",
+        headers=counter)
+    assert confirmed.status_code in (200, 201), confirmed.text
+    bundle_id = confirmed.json()["bundle_id"]
+    stack.started.append(bundle_id)
+
+    staff = stack.caseworker("cw-1")
+    son = signed_in(stack, "demo-proxy")  # later, online with his card: his bundle
+    view = await filed(stack, son, bundle_id, "nhi-loss-of-eligibility")
+    funeral = member(view, "funeral-expenses")
+    assert funeral["state"] not in ("filed", "waiting") and funeral["application_id"] is None
+    nhi = member(view, "nhi-loss-of-eligibility")["application_id"]
+
+    async def in_queue():
+        return nhi in await queue_ids(stack, staff, department="hoken-nenkin")
+
+    assert await eventually(in_queue, timeout=30)
+    ltc = member(await filed(stack, son, bundle_id, "ltc-loss-of-eligibility"),
+                 "ltc-loss-of-eligibility")["application_id"]
+
+    async def ltc_in_queue():
+        return ltc in await queue_ids(stack, staff, department="kaigo-hoken")
+
+    assert await eventually(ltc_in_queue, timeout=30)
