@@ -35,6 +35,12 @@ class HouseholdMember(_Model):
     relationship: str = Field(description="続柄 as the registry writes it: 世帯主, 妻, 子, ...")
 
 
+class DeceasedMember(HouseholdMember):
+    """A member of the household who died (住民票の除票): the date of death as registered."""
+
+    died_on: date
+
+
 class RegistryRecord(_Model):
     """A person found in the registry, with their household."""
 
@@ -44,6 +50,8 @@ class RegistryRecord(_Model):
     postal_code: str | None = None
     head: str = Field(description="世帯主's name")
     members: list[HouseholdMember]
+    deceased: list[DeceasedMember] = Field(
+        default_factory=list, description="Members who died (除票), newest first: おくやみ")
 
 
 class PublicFundsAccount(_Model):

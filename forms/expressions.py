@@ -29,8 +29,9 @@ and these reviewed functions (:data:`FUNCTIONS`): ``floor1000(n)`` (千円未満
 whose lower bound is the highest one not above ``value``; ``table`` is a list of
 ``[lower, result]``), ``age_at(birth_date, date)`` (full years, 年齢計算ニ関スル法律),
 ``school_age(birth_date, date)`` (the age by the 31 March before the 年度 of ``date``:
-学年の年齢) and
-``wareki(date)`` (和暦 year, e.g. ``"令和8年"``).
+学年の年齢),
+``wareki(date)`` (和暦 year, e.g. ``"令和8年"``) and ``day_after(date)`` (the next day, as
+``"YYYY-MM-DD"``: the 資格喪失日 after a death).
 
 :func:`check` finds what is wrong with an expression before any case runs it: a syntax
 error (with the column), a name that is neither in the environment nor a function, a
@@ -241,6 +242,11 @@ def _school_age(birth: object, at: object) -> celtypes.Value:
     return _age_at(birth, celtypes.StringType(dt.date(year, 3, 31).isoformat()))
 
 
+def _day_after(value: object) -> celtypes.Value:
+    # 資格喪失日: insurance (国民健康保険法第8条, 介護保険法第11条) ends the day after death.
+    return celtypes.StringType((_date(value, "day_after") + dt.timedelta(days=1)).isoformat())
+
+
 _ERAS: tuple[tuple[dt.date, str], ...] = (
     (dt.date(2019, 5, 1), "令和"),
     (dt.date(1989, 1, 8), "平成"),
@@ -279,6 +285,7 @@ FUNCTIONS: Mapping[str, _Function] = {
     "age_at": _Function(_age_at, (2, 2), "date"),
     "school_age": _Function(_school_age, (2, 2), "date"),
     "wareki": _Function(_wareki, (1, 1), "date"),
+    "day_after": _Function(_day_after, (1, 1), "date"),
 }
 
 
@@ -455,7 +462,7 @@ _APPLICANT_CLAIMS = frozenset({"kind", "birthdate", "address", "name_kana"})
 #: A life event's ``applicant`` also holds the rest of the card's four facts.
 _LIFE_EVENT_CLAIMS = _APPLICANT_CLAIMS | {"name", "gender"}
 #: The keys of a life event's ``household`` and of a dependent's ``case``.
-_HOUSEHOLD_KEYS = frozenset({"verified", "size", "members"})
+_HOUSEHOLD_KEYS = frozenset({"verified", "size", "members", "deceased"})
 _CASE_KEYS = frozenset({"status", "data", "steps", "computed", "documents"})
 
 

@@ -11,9 +11,9 @@ Expressions (CEL, :mod:`forms.expressions`) in a life event see:
 
 ``data``       the shared questionnaire's answers
 ``applicant``  the verified sign-in's claims (kind, birthdate, address, name_kana, ...)
-``household``  the resident registry's household: ``{"verified", "size", "members"}``
-               (``verified`` false when the registry could not be read and the resident
-               typed the data)
+``household``  the resident registry's household: ``{"verified", "size", "members",
+               "deceased"}`` (``verified`` false when the registry could not be read and the
+               resident typed the data; ``deceased``: members who died, with ``died_on``)
 ``account``    the public-funds account (公金受取口座) or ``null``
 ``events``     the municipality's disaster events by id
 ``params``     the life event's ``params`` (an overlay may change them)

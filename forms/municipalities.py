@@ -65,6 +65,9 @@ class Contact(_Strict):
     municipality's default is in ``municipality.json``; a procedure's own department is
     the ``contact`` of the municipality's overlay of it (forms.overlay)."""
 
+    id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,39}$",
+                           description="The department's id, e.g. hoken-nenkin: the caseworker "
+                           "queue's department filter (several procedures may share one)")
     department: LocalizedText = Field(description="担当課, e.g. 防災課")
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9-]{5,20}$",
                               description="e.g. 03-3264-2111")

@@ -60,6 +60,7 @@ class DemoPerson:
     registry_id: str | None = None
     sign_in_page: bool = True
     lang: str = "ja"
+    departments: tuple[str, ...] = ()  # a caseworker of these departments only
 
 
 _CITIES = {"131016": ("千代田区", "Chiyoda"), "141003": ("横浜市", "Yokohama")}
@@ -131,6 +132,17 @@ def _caseworkers() -> list[DemoPerson]:
             label={"ja": "デジタル活用支援員 千代田区", "en": "Digital-support helper, Chiyoda"},
             municipalities=("131016",), roles=("digital_support",),
         ),
+    ]
+    # Department caseworkers (おくやみ fans out to their queues): the CLI's, not the page's.
+    people += [
+        DemoPerson(
+            id=f"cw-131016-{department}", kind="caseworker", name=f"千代田区 {ja}",
+            label={"ja": f"職員 千代田区 {ja}（受付・決裁）", "en": f"Staff, Chiyoda {en}"},
+            municipalities=("131016",), roles=("reviewer", "approver"),
+            departments=(department,), sign_in_page=False,
+        )
+        for department, ja, en in (("hoken-nenkin", "保険年金課", "NHI section"),
+                                   ("kaigo-hoken", "介護保険課", "long-term care section"))
     ]
     return people
 
@@ -258,6 +270,7 @@ class DemoRegistrant:
     gender: str
     relationship: str
     persona: str | None = None
+    died_on: date | None = None  # a member who died (the registry's 除票)
 
 
 @dataclass(frozen=True)
@@ -268,6 +281,7 @@ class DemoHousehold:
     address: str
     postal_code: str
     members: tuple[DemoRegistrant, ...]
+    deceased: tuple[DemoRegistrant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -316,6 +330,9 @@ DEMO_HOUSEHOLDS: tuple[DemoHousehold, ...] = (
         _registered("demo-proxy", "世帯主"),
         DemoRegistrant("RR-131016-0009", "田中 ハル", "タナカ ハル", date(1941, 4, 29),
                        "female", "母"),
+    ), deceased=(  # 田中 一郎's father: おくやみ prefills his dates from the 除票
+        DemoRegistrant("RR-131016-0010", "田中 正雄", "タナカ マサオ", date(1938, 11, 3),
+                       "male", "父", died_on=date(2026, 9, 20)),
     )),
 )
 
@@ -381,5 +398,6 @@ def issue_demo_token(
             ttl=ttl,
         )
     return issuer.issue_caseworker(
-        person.id, person.municipalities, person.roles, name=person.name, ttl=ttl
+        person.id, person.municipalities, person.roles, name=person.name, ttl=ttl,
+        departments=person.departments,
     )

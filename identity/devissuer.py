@@ -215,8 +215,10 @@ class DevIssuer:
         *,
         name: str | None = None,
         ttl: timedelta = timedelta(hours=8),
+        departments: Sequence[str] = (),
     ) -> str:
-        """A signed caseworker token for ``sub``, acting for ``municipalities`` in ``roles``.
+        """A signed caseworker token for ``sub``, acting for ``municipalities`` in ``roles``
+        (and only for ``departments``' procedures, when given).
 
         :raises ValueError: if ``ttl`` is under one second, or a sequence is a bare string.
         """
@@ -226,6 +228,8 @@ class DevIssuer:
         claims["roles"] = list(roles)
         if name is not None:
             claims["name"] = name
+        if departments:
+            claims["departments"] = list(departments)
         return self._sign(DEV_STAFF_ISSUER, claims, ttl)
 
     def issue_business(

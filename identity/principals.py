@@ -84,12 +84,16 @@ class Caseworker(_PrincipalBase):
 
     ``municipalities`` are the 地方公共団体コード the caseworker may act for; ``roles``
     are procedure roles (e.g. ``"surveyor"``, ``"approver"``). Both are non-empty.
+    ``departments`` (ids of the municipality's contacts, e.g. ``hoken-nenkin``) limit the
+    caseworker to those departments' procedures; empty: every department.
     """
 
     kind: Literal["caseworker"] = "caseworker"
     name: _Text | None = None
     municipalities: frozenset[str] = Field(min_length=1, max_length=2000)
     roles: frozenset[str] = Field(min_length=1, max_length=200)
+    departments: frozenset[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]] = Field(
+        default=frozenset(), max_length=50)
 
     @field_validator("municipalities")
     @classmethod

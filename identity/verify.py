@@ -527,6 +527,8 @@ def _caseworker(claims: Mapping[str, Any], config: TrustedIssuer) -> Caseworker:
         "municipalities": _string_list(claims, "municipalities"),
         "roles": _string_list(claims, "roles"),
     }
+    if "departments" in claims:
+        fields["departments"] = _string_list(claims, "departments")
     try:
         return Caseworker(**fields)
     except ValidationError as exc:

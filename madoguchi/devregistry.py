@@ -28,7 +28,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.models import HouseholdMember, PersonQuery, PublicFundsAccount, RegistryRecord
+from adapters.models import (
+    DeceasedMember,
+    HouseholdMember,
+    PersonQuery,
+    PublicFundsAccount,
+    RegistryRecord,
+)
 from forms.dedupe import normalized
 from identity.demo import (
     DEMO_ACCOUNTS,
@@ -107,7 +113,11 @@ class DemoRegistry:
             members=[HouseholdMember(person_id=m.person_id, name=m.name, name_kana=m.name_kana,
                                      birthdate=m.birthdate, gender=m.gender,
                                      relationship=m.relationship)
-                     for m in household.members])
+                     for m in household.members],
+            deceased=[DeceasedMember(person_id=m.person_id, name=m.name, name_kana=m.name_kana,
+                                     birthdate=m.birthdate, gender=m.gender,
+                                     relationship=m.relationship, died_on=m.died_on)
+                      for m in household.deceased if m.died_on is not None])
 
     def find(self, query: PersonQuery) -> RegistryRecord | None:
         name, address = normalized(query.name), normalized(query.address)

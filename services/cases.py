@@ -42,8 +42,10 @@ from identity.counter import DIGITAL_SUPPORT_ROLE
 from identity.principals import AnyPrincipal, Business, Caseworker, Resident
 from identity.proxy import ProxyFilingInvalid, parse_proxy_filing
 from services.admission import DEFAULT_IN_FLIGHT, Admission
+from services.bundle_dedupe import bundle_cases_for
 from services.campaigns import CampaignService
 from services.catalogue import CatalogueService
+from services.departments import scope_of
 from services.facts import CaseFacts, FactsCache
 from services.keys import ApplicantKeys
 from services.linking import RegistryLinks
@@ -193,6 +195,7 @@ class CaseService:
             proxy=represented, counter=counter, assisted_by=assisted_by,
         )
         freeing = frozenset(definition.dedupe.free_on)
+        await self._not_in_a_bundle(procedure_id, municipality.code, data, freeing, key)
         for generation in range(1, MAX_FILINGS_PER_KEY + 1):
             # A key freed by a withdrawn (or rejected) case is filed again under the next
             # id of the same key: each id is still started at most once, so two refilings
@@ -219,6 +222,21 @@ class CaseService:
         view = initial_view(start, start.submitted_at)
         self._facts.remember(view)
         return view
+
+    async def _not_in_a_bundle(self, procedure_id: str, municipality: str,
+                               data: dict[str, Any], freeing: frozenset[str],
+                               key: str) -> None:
+        """:raises Refused: ``conflict`` when a life-event bundle filed the same thing."""
+        for case_id in bundle_cases_for(self.catalogue.catalog, self.keys, procedure_id,
+                                        municipality, data):
+            try:
+                existing = await self._existing(case_id)
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    continue
+                raise
+            if existing.status not in freeing:
+                raise _duplicate(case_id if existing.applicant == key else None)
 
     async def _start(self, start: StartApplication, definition: Any, municipality: str,
                      key: str, began: float) -> None:
@@ -321,8 +339,13 @@ class CaseService:
         if not isinstance(principal, Caseworker):
             return view.applicant_key == self.applicant_key(principal)
         # A digital-support helper (#19) helps residents sign in and file; no case work.
-        return principal.can_act_for(view.municipality) and bool(
-            principal.roles - {DIGITAL_SUPPORT_ROLE})
+        if not principal.can_act_for(view.municipality) or not (
+                principal.roles - {DIGITAL_SUPPORT_ROLE}):
+            return False
+        if principal.departments:  # a department's caseworker sees its procedures' cases
+            scope = dict(scope_of(self.catalogue, [view.municipality], principal.departments))
+            return view.procedure in scope.get(view.municipality, ())
+        return True
 
     def _handle(self, application_id: str) -> WorkflowHandle[Any, Any]:
         return self._client.get_workflow_handle(application_id)
@@ -330,11 +353,19 @@ class CaseService:
     async def list_cases(
         self, principal: AnyPrincipal, *, procedure: str | None = None,
         stage: str | None = None, assignee: str | None = None, open_only: bool = False,
-        limit: int = 200,
+        limit: int = 200, department: str | None = None,
     ) -> list[CaseSummary]:
-        """A resident's or business's own cases, or a caseworker's municipalities' cases."""
+        """A resident's or business's own cases, or a caseworker's municipalities' cases
+        (``department``: its queue only; a department's caseworker sees only their own)."""
         if isinstance(principal, Caseworker):
-            whose = CaseFilter(municipalities=tuple(sorted(principal.municipalities)))
+            codes = tuple(sorted(principal.municipalities))
+            wanted = set(principal.departments) if principal.departments else None
+            if department is not None:
+                wanted = {department} & wanted if wanted is not None else {department}
+            whose = CaseFilter(municipalities=codes, departments=scope_of(
+                self.catalogue, codes, wanted) if wanted is not None else ())
+            if wanted is not None and not any(p for _, p in whose.departments):
+                return []
         else:
             whose = CaseFilter(applicant_key=self.applicant_key(principal))
         selection = whose.model_copy(update={"procedure": procedure, "stage": stage,

@@ -239,7 +239,9 @@ class _Context(BaseModel):
             return {"verified": False}
         return {"verified": True, "size": len(self.record.members),
                 "members": [m.model_dump(mode="json", exclude={"person_id"})
-                            for m in self.record.members]}
+                            for m in self.record.members],
+                "deceased": [m.model_dump(mode="json", exclude={"person_id"})
+                             for m in self.record.deceased]}
 
     def account_binding(self) -> dict[str, Any] | None:
         return self.account.model_dump(mode="json") if self.account is not None else None

@@ -43,6 +43,8 @@ class CaseFilter(BaseModel, frozen=True):
     stage: str | None = None
     assignee: str | None = None
     open_only: bool = False
+    #: Per municipality, only these procedures (a department's queue); empty: no limit.
+    departments: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def visibility_query(selection: CaseFilter) -> str:
@@ -53,6 +55,11 @@ def visibility_query(selection: CaseFilter) -> str:
     clauses = ["WorkflowType = 'ProcedureWorkflow'"]
     if selection.applicant_key is not None:
         clauses.append(_eq(sa.APPLICANT.name, selection.applicant_key))
+    elif selection.departments:
+        clauses.append("(" + " OR ".join(
+            f"({_eq(sa.MUNICIPALITY.name, code)} AND {sa.PROCEDURE.name} IN "
+            f"({', '.join(_quote(p) for p in procedures)}))"
+            for code, procedures in selection.departments if procedures) + ")")
     else:
         codes = ", ".join(_quote(c) for c in sorted(selection.municipalities))
         clauses.append(f"{sa.MUNICIPALITY.name} IN ({codes})")
@@ -71,6 +78,8 @@ def visibility_query(selection: CaseFilter) -> str:
 async def list_cases(client: Client, selection: CaseFilter,
                      limit: int = 200) -> list[CaseSummary]:
     """The selected cases, newest first."""
+    if selection.departments and not any(p for _, p in selection.departments):
+        return []  # the departments asked for work no procedure here
     rows: list[CaseSummary] = []
     async for wf in client.list_workflows(visibility_query(selection), limit=limit):
         attrs = wf.typed_search_attributes

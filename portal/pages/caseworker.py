@@ -41,6 +41,7 @@ from portal.web.render import page, redirect, render
 from services.application import Application
 from services.cases import CaseDetails
 from services.catalogue import CatalogueService
+from services.departments import departments_for
 from services.previews import case_history, preview_action
 from services.refusals import InvalidData, Refused
 from workflows.references import normalize_reference, spoken_reference
@@ -88,6 +89,7 @@ async def queue(
     due: str | None = None,
     status: str | None = None,
     q: str | None = None,
+    department: str | None = None,
 ) -> Response:
     """Open cases of the caseworker's municipalities, with filters and counts per stage;
     a case found by its id or its phone reference."""
@@ -96,6 +98,10 @@ async def queue(
     lang = i18n.request_lang(request)
     procedures = {p.id: p.definition.title.model_dump() for p in app.catalogue.latest()}
     procedure = procedure if procedure in procedures else None
+    departments = {d.id: d.title.model_dump() for code in sorted(principal.municipalities)
+                   if code in {m.code for m in app.catalogue.municipalities()}
+                   for d in departments_for(principal, app.catalogue, code)}
+    department = department if department in departments else None
     wanted = principal.subject if assignee == "me" else None
     status = status if status in _STATUS_FILTERS else None
     query = (q or "").strip()[:64]
@@ -103,7 +109,7 @@ async def queue(
     # 「未処理の案件」 are the municipality's work; a search looks through every case.
     rows = await app.cases.list_cases(principal, procedure=procedure, assignee=wanted,
                                       open_only=not (searching or status), limit=1000
-                                      if searching or status else 200)
+                                      if searching or status else 200, department=department)
     if searching:
         reference = normalize_reference(query)
         rows = [r for r in rows if r.id == query
@@ -153,9 +159,11 @@ async def queue(
             for s, n in counts.items()
         ],
         procedures=procedures,
+        departments=departments,
         stages={s: t for s, t in stages.items() if s not in i18n.STATUS},
         chosen={
             "procedure": procedure or "",
+            "department": department or "",
             "stage": stage or "",
             "assignee": assignee or "",
             "due": due or "",

@@ -118,6 +118,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.title": ("申請の状況", "Application"),
     "app.id": ("受付番号", "Reference number"),
     "app.procedure": ("手続き", "Procedure"),
+    "queue.department": ("担当課", "Department"),
     "app.municipality": ("申請先", "Municipality"),
     "app.status": ("状況", "Status"),
     "app.stage": ("段階", "Stage"),

@@ -118,6 +118,15 @@ CASES: dict[tuple[str, str], dict[str, Any]] = {
         ("child-medical-subsidy", "valid-newborn.json", "application-copy"),
         ("pregnancy-support-benefit", "valid-one-child.json", "decision"),
         ("pregnancy-support-benefit", "valid-one-child.json", "application-copy"),
+        # おくやみ (#19): the notifications' 受理通知 and the 葬祭費's decision.
+        ("nhi-loss-of-eligibility", "valid-spouse.json", "acceptance"),
+        ("nhi-loss-of-eligibility", "valid-spouse.json", "application-copy"),
+        ("ltc-loss-of-eligibility", "valid-certified.json", "acceptance"),
+        ("ltc-loss-of-eligibility", "valid-certified.json", "application-copy"),
+        ("elderly-welfare-services-end", "valid-meals-alarm.json", "acceptance"),
+        ("elderly-welfare-services-end", "valid-meals-alarm.json", "application-copy"),
+        ("funeral-expenses", "valid-spouse-host.json", "decision"),
+        ("funeral-expenses", "valid-spouse-host.json", "application-copy"),
     ]},
 }
 

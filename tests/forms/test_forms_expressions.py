@@ -78,6 +78,13 @@ def test_wareki_names_the_era_year():
     assert _eval("wareki('1989-01-07')") == "昭和64年"
 
 
+def test_day_after_is_the_next_calendar_day():
+    assert _eval("day_after('2026-09-20')") == "2026-09-21"
+    assert _eval("day_after('2024-02-28')") == "2024-02-29"  # a leap year
+    assert _eval("day_after('2026-12-31')") == "2027-01-01"
+    assert _eval("day_after('2026-09-20') > '2026-09-20'") is True
+
+
 def test_results_are_plain_json_values():
     result = _eval("{'a': [1, 2.5, 'x', true, null], 'b': {'c': params.n}}", params={"n": 3})
     assert result == {"a": [1, 2.5, "x", True, None], "b": {"c": 3}}
@@ -128,9 +135,9 @@ SCOPE = Scope(
         ("data.address.town", "data.address.town: the form has no field /address/town"),
         ("datum.name", "unknown name 'datum' (an expression may read: data, steps, "
                        "computed, params, today)"),
-        ("floor(1.5)", "unknown function 'floor' (functions: age_at, band, bool, double, "
-                       "floor1000, has, int, max, min, school_age, share, size, string, sum, type, "
-                       "wareki)"),
+        ("floor(1.5)", "unknown function 'floor' (functions: age_at, band, bool, day_after, "
+                       "double, floor1000, has, int, max, min, school_age, share, size, "
+                       "string, sum, type, wareki)"),
         ("data.name.upper()", "unknown method 'upper'"),
         ("floor1000(data.name)", "floor1000() needs a number; data.name is declared as string"),
         ("sum(data.employees)", "sum() needs a list; data.employees is declared as integer"),

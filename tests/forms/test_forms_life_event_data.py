@@ -110,7 +110,7 @@ def test_every_life_event_is_valid_data_and_offers_only_loaded_procedures(catalo
         assert definition.id == folder.name
         for offered in definition.procedures:
             catalog.get(offered.procedure)  # raises if the catalogue does not load it
-    assert {e.id for e in catalog.life_events(CHIYODA)} == {"disaster", "birth"}
+    assert {e.id for e in catalog.life_events(CHIYODA)} == {"disaster", "birth", "bereavement"}
 
 
 # ---------------------------------------------------------------- 被災した (disaster)
@@ -377,3 +377,51 @@ def test_registry_members_without_kana_or_sex_still_fit_the_questionnaire(catalo
                                    "relationship": "世帯主"}], "registry")
     answers = {**example["answers"], "household_members": members}
     assert validate_answers(event, PLACES[CHIYODA], answers).valid
+
+
+# ---------------------------------------------------------------- おくやみ (bereavement)
+
+@pytest.mark.parametrize(("name", "offered"), [
+    ("spouse-nhi-ltc-funeral", ["nhi-loss-of-eligibility", "ltc-loss-of-eligibility",
+                                "funeral-expenses", "elderly-welfare-services-end"]),
+    ("son-employee-insurance", []),  # 58, employee insurance, not certified, no services
+    ("daughter-not-the-host", ["nhi-loss-of-eligibility"]),  # she did not hold the funeral
+])
+def test_chiyoda_offers_what_the_death_calls_for(catalog, name, offered):
+    assert _offers(catalog, "bereavement", _example("bereavement", name), CHIYODA) == offered
+
+
+def test_the_standard_bereavement_leaves_out_chiyodas_own_notice(catalog):
+    example = _example("bereavement", "spouse-nhi-ltc-funeral")
+    assert _offers(catalog, "bereavement", example, YOKOHAMA) == example["offered"]
+
+
+def test_the_widow_files_every_notice_and_the_funeral_expenses_after_the_nhi_one(catalog):
+    example = _example("bereavement", "spouse-nhi-ltc-funeral")
+    today = example["today"]
+    nhi = _filed(catalog, "bereavement", example, CHIYODA, "nhi-loss-of-eligibility")
+    assert nhi["deceased"]["nhi"] == {"symbol_number": "千代田-123456"}
+    assert _computed(catalog, "nhi-loss-of-eligibility", nhi, CHIYODA, today)["loss"] == {
+        "date": "2026-09-21"}  # 資格喪失日: the day after the death
+    ltc = _filed(catalog, "bereavement", example, CHIYODA, "ltc-loss-of-eligibility")
+    assert ltc["deceased"]["ltc"]["certified"] is True
+    services = _filed(catalog, "bereavement", example, CHIYODA, "elderly-welfare-services-end")
+    assert services["services"] == ["meals", "emergency_alarm"]
+    accepted = {"status": "completed", "data": nhi, "steps": {}, "computed": {},
+                "documents": [{"type": "application-copy"}, {"type": "acceptance"}]}
+    funeral = _filed(catalog, "bereavement", example, CHIYODA, "funeral-expenses", accepted)
+    assert funeral["bank_account"] == example["answers"]["bank_account"]
+    assert funeral["deceased"] == nhi["deceased"]
+    assert _computed(catalog, "funeral-expenses", funeral, CHIYODA, today)["payment"] == {
+        "amount": 50_000}
+    definition = catalog.life_event("bereavement", municipality=CHIYODA).definition
+    after = definition.offered("funeral-expenses").after
+    assert (after.procedure, after.on) == ("nhi-loss-of-eligibility", "completed")
+
+
+def test_ltc_is_offered_under_65_only_when_certified(catalog):
+    example = copy.deepcopy(_example("bereavement", "son-employee-insurance"))
+    assert "ltc-loss-of-eligibility" not in _offers(catalog, "bereavement", example, CHIYODA)
+    example["answers"]["deceased"]["ltc"]["certified"] = True
+    assert "ltc-loss-of-eligibility" in _offers(catalog, "bereavement", example, CHIYODA)
+

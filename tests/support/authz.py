@@ -125,6 +125,8 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ),
         ("GET", "/api/inbox"): Row(SIGNED_IN),
         ("GET", "/api/queue"): Row(CASEWORKERS),
+        ("GET", "/api/queue/departments"): Row(
+            {"staff"}, kwargs={"params": {"municipality": "131016"}}),
         # -- attachments and drafts (residents' own) -----------------------------------
         ("POST", "/api/attachments"): Row(RESIDENTS, kwargs=photo),
         ("GET", "/api/attachments/{attachment_id}"): Row({"own"}, f"/api/attachments/{att}"),
