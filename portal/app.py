@@ -27,6 +27,7 @@ from portal.bodylimit import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, BodyLimit, BodyL
 from portal.deps import PortalContext
 from portal.errors import install_error_handlers
 from portal.headers import SecurityHeadersMiddleware, install_api_docs
+from portal.pages import assisted as assisted_pages
 from portal.pages import auth, caseworker, ledger, notifications, public, resident
 from portal.pages import life_events as life_event_pages
 from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
@@ -53,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     caseworker.router,
     ledger.router,
     notifications.router,
+    assisted_pages.router,
 )
 
 ContextFactory = Callable[[], Awaitable[PortalContext]]

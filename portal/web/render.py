@@ -23,7 +23,7 @@ from forms.attachments import MAX_BYTES_LIMIT
 from forms.schemaform import anchor
 from identity.principals import Caseworker, Resident
 from portal.statuses import status_of
-from portal.web import i18n, session
+from portal.web import assisted, i18n, session
 from services.refusals import Refused
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -42,6 +42,8 @@ def environment() -> Environment:
         v, ensure_ascii=False, separators=(",", ":")
     )
     env.globals["anchor"] = anchor
+    env.globals["assisted_state"] = assisted.state
+    env.globals["assist_steps"] = assisted.steps
     return env
 
 

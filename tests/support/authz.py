@@ -190,6 +190,9 @@ def table(w: World) -> dict[tuple[str, str], Row]:
             {"own"}, f"/apply/131016/disaster-certificate/d/{w.draft}/_submit", page=True
         ),
         ("GET", "/prefs/text-size"): Row(EVERYONE, "/prefs/text-size?size=large", page=True),
+        ("GET", "/assisted"): Row(EVERYONE, page=True),
+        ("GET", "/prefs/assisted"): Row(EVERYONE, "/prefs/assisted?mode=on&helper=DS-1",
+                                        page=True),
         ("POST", "/my/drafts/{draft_id}/delete"): Row(
             {"own"},
             f"/my/drafts/{w.extra['second_draft']}/delete",
