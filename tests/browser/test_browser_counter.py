@@ -1,0 +1,77 @@
+"""Issue #19 in a real Chromium: the assisted mode (a resident beside a デジタル活用支援員).
+
+``test_the_assisted_mode_at_200_percent_zoom``: a 1280 px window at 200 % (640 CSS px at
+2 device pixels per CSS pixel); the helper turns the mode on with their number through a
+plain form, the banner and the step-by-step hints show on the form pages, nothing scrolls
+sideways, the steps link to their questions, axe-core (WCAG 2.2 AA) finds nothing.
+
+Screenshots go to test-artifacts/; with MADOGUCHI_DOC_SCREENSHOTS=1 (run on purpose) the
+ones docs/counter.md shows go to docs/images/counter-*.png as well.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playwright.async_api import Page, expect
+
+from tests.support.browser import continue_
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "counter"
+IMAGES = ROOT / "docs" / "images"
+
+
+async def _photo(page: Page, name: str) -> None:
+    """A full-page screenshot in test-artifacts/, and in docs/images/ when asked for."""
+    targets = [ARTIFACTS]
+    if os.environ.get("MADOGUCHI_DOC_SCREENSHOTS") == "1":
+        targets.append(IMAGES)
+    for folder in targets:
+        folder.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(folder / f"counter-{name}.png"), full_page=True)
+
+
+async def _no_sideways_scroll(page: Page) -> None:
+    wide = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert wide <= 0, f"{page.url} scrolls sideways by {wide} px at 200 %"
+
+
+async def test_the_assisted_mode_at_200_percent_zoom(kit, browser, portal):
+    context = await browser.new_context(viewport={"width": 640, "height": 450},
+                                        device_scale_factor=2, locale="ja-JP",
+                                        base_url=portal.url)
+    kit.contexts.append(context)
+    page = await context.new_page()
+    await kit.sign_in(page, "山田 太郎")
+    await page.goto("/apply/131016/disaster-certificate")
+    await page.get_by_role("link", name="支援員と使う").click()
+    await expect(page.locator("h1")).to_have_text("支援員と一緒に申請する（サポートモード）")
+    await _no_sideways_scroll(page)
+    await kit.audit(page, "counter-assisted-choose")
+    await page.get_by_label("支援員の番号").fill("DS-0012")
+    await page.get_by_role("button", name="サポートモードにする").click()
+
+    # Back on the page it was chosen on, now in the assisted mode.
+    banner = page.locator("#assist-banner")
+    await expect(banner).to_contain_text("デジタル活用支援員がお手伝いしています")
+    await expect(banner).to_contain_text("DS-0012")
+    assert await page.evaluate("document.documentElement.classList.contains('assisted')")
+    await page.get_by_label("自分のために申請する").check()
+    await continue_(page)
+
+    steps = page.locator("#assist-steps")
+    await expect(steps).to_contain_text("この画面ですること（2 / ")
+    await expect(steps).to_contain_text("わからないときは、となりの支援員に聞いてください。")
+    await _no_sideways_scroll(page)
+    # A step's link takes the resident to its question.
+    first = steps.locator("li a").first
+    target = (await first.get_attribute("href") or "")[1:]
+    await first.click()
+    await expect(page.locator(f"[id='{target}']")).to_be_in_viewport()
+    await kit.audit(page, "counter-assisted-form")
+    await _photo(page, "assisted")
+    # The text is larger than without the mode (the root's size, in CSS px).
+    size = await page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    assert size >= 21, size
