@@ -30,6 +30,7 @@ from portal.headers import SecurityHeadersMiddleware, install_api_docs
 from portal.pages import assisted as assisted_pages
 from portal.pages import auth, caseworker, ledger, notifications, public, resident
 from portal.pages import life_events as life_event_pages
+from portal.pages import receipts as receipt_pages
 from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
 
 #: Every router, in the order they are mounted: the API by resource, then the pages.
@@ -55,6 +56,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     ledger.router,
     notifications.router,
     assisted_pages.router,
+    receipt_pages.router,
 )
 
 ContextFactory = Callable[[], Awaitable[PortalContext]]

@@ -618,6 +618,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "assist.kind.array": ("必要な数だけ追加して入力します。", "Add as many as you need."),
     "assist.kind.files": ("写真やファイルを選んで「アップロード」を押します。",
                           "Choose a photo or file, then press upload."),
+    "receipt.title": ("申請控え", "Receipt of your application"),
+    "receipt.link": ("印刷用の申請控えを表示する", "Show the receipt to print"),
+    "receipt.print": ("このページはそのまま印刷できます（ブラウザの「印刷」を使います）。",
+                      "You can print this page as it is (use your browser's Print)."),
+    "receipt.sealed": ("電子印つきの申請控え（PDF）", "The sealed copy (PDF)"),
+    "receipt.verify": ("QRコードまたは次のアドレスで、本物かどうかを確かめられます。",
+                       "Scan the QR code or open this address to check that it is genuine."),
+    "receipt.pending": ("電子印つきの申請控えを作成しています。しばらくしてからもう一度開いて"
+                        "ください。", "The sealed copy is being made. Open this page again "
+                        "in a moment."),
+    "receipt.answers": ("申請した内容", "What was filed"),
     # ---- end #19 h-counter-pages ----
 }
 

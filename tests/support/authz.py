@@ -203,6 +203,9 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ("GET", "/my/applications/{application_id}"): Row(
             {"own"}, f"/my/applications/{app}", page=True
         ),
+        ("GET", "/my/applications/{application_id}/receipt"): Row(
+            {"own"}, f"/my/applications/{app}/receipt", page=True
+        ),
         ("GET", "/my/applications/{application_id}/correction"): Row(
             {"own"}, f"/my/applications/{app}/correction", page=True
         ),
