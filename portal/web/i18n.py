@@ -597,6 +597,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                           "When you have answered, press Continue at the bottom."),
     "assist.steps.ask": ("わからないときは、となりの支援員に聞いてください。",
                          "If you are unsure, ask the helper beside you."),
+    "assist.who": ("ご自分の申請なら「自分のために申請する」を選びます。"
+                   "支援員は代理人ではありません。",
+                   "If it is your own application, choose Myself. The helper is not a proxy."),
     "assist.required": ("（必ず入力します）", "(you must answer this)"),
     "assist.check": ("入力した内容を支援員と一緒に見直してください。"
                      "よければ「申請する」を押します。",

@@ -12,11 +12,14 @@ ones docs/counter.md shows go to docs/images/counter-*.png as well.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from playwright.async_api import Page, expect
 
+from tests.portal.test_pages_filing import EXAMPLE
 from tests.support.browser import continue_
+from tests.support.stack import documents_of, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "counter"
@@ -75,3 +78,43 @@ async def test_the_assisted_mode_at_200_percent_zoom(kit, browser, portal):
     # The text is larger than without the mode (the root's size, in CSS px).
     size = await page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
     assert size >= 21, size
+
+
+async def test_the_printed_receipt_and_its_sealed_copy(kit, portal):
+    """The 申請控え page of a filed 罹災証明書: axe 0, the print layout (no menus, the QR and
+    the verify address kept), and the sealed copy it links to, rendered to PNG with
+    pdftoppm (test-artifacts/ only)."""
+    stack = portal.stack
+    owner = stack.resident("demo-1", "山田 太郎")
+    created = await stack.http.post("/api/applications", headers=owner, json={
+        "procedure": "disaster-certificate", "municipality": "131016", "data": EXAMPLE})
+    assert created.status_code == 201, created.text
+    app_id = created.json()["id"]
+
+    async def copy_issued():
+        view = (await stack.http.get(f"/api/applications/{app_id}", headers=owner)).json()
+        return documents_of(view, "application-copy")
+
+    await eventually(copy_issued)
+    page = await kit.open()
+    await kit.sign_in(page, "山田 太郎")
+    await page.goto(f"/my/applications/{app_id}")
+    await page.locator("#receipt-link").click()
+    await expect(page.locator("h1")).to_have_text("申請控え")
+    await kit.audit(page, "counter-receipt")
+    await page.emulate_media(media="print")
+    assert not await page.locator("header.header").is_visible()
+    await expect(page.locator(".receipt__qr svg")).to_be_visible()
+    await expect(page.locator(".receipt__url")).to_contain_text("/verify/")
+    await _photo(page, "receipt-print")
+    await page.emulate_media(media="screen")
+
+    async with page.expect_download() as download:
+        await page.locator(".receipt__copy a[download]").click()
+    pdf = ARTIFACTS / "counter-receipt.pdf"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await (await download.value).save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf),
+                    str(ARTIFACTS / "counter-receipt-pdf")], check=True, timeout=60)
+    assert list(ARTIFACTS.glob("counter-receipt-pdf*.png"))

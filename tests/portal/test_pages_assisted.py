@@ -30,6 +30,8 @@ async def test_the_assisted_mode_guides_every_page_and_shows_the_helper(stack):
                                                        "next": BASE})
         assert on.status_code == 303 and on.headers["location"] == BASE
 
+        who = await http.get(BASE)  # the first page, whom it is for, has its step too
+        assert 'id="assist-steps"' in who.text and "自分のために申請する」を選びます" in who.text
         draft_id, url = await _start(http)
         for page_id in form.page_ids():
             shown = await http.get(url)
