@@ -79,6 +79,13 @@ async def test_the_assisted_mode_at_200_percent_zoom(kit, browser, portal):
     size = await page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
     assert size >= 21, size
 
+    # A life event's questionnaire has its steps too.
+    await page.goto("/life-events/131016/disaster")
+    await expect(page.locator("#assist-steps")).to_contain_text("この画面ですること（1 / ")
+    await expect(page.locator("#assist-banner")).to_be_visible()
+    await _no_sideways_scroll(page)
+    await kit.audit(page, "counter-assisted-life-event")
+
 
 async def test_the_printed_receipt_and_its_sealed_copy(kit, portal):
     """The 申請控え page of a filed 罹災証明書: axe 0, the print layout (no menus, the QR and
