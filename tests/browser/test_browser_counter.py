@@ -17,9 +17,9 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
-from tests.portal.test_pages_filing import EXAMPLE
 from tests.support.browser import continue_
 from tests.support.stack import documents_of, eventually
+from tests.support.wizard_pages import EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "counter"

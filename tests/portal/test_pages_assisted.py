@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from tests.portal.test_pages_filing import BASE, EXAMPLE, _answers, _form, _post, _start
 from tests.support.pages import signed_in
+from tests.support.wizard_pages import BASE, EXAMPLE, answers, form, post, start
 
 
 def _steps(html: str) -> list[str]:
@@ -19,7 +19,7 @@ def _steps(html: str) -> list[str]:
 
 
 async def test_the_assisted_mode_guides_every_page_and_shows_the_helper(stack):
-    form = _form(stack)
+    wizard = form(stack)
     async with signed_in(stack) as http:
         plain = await http.get(BASE)
         assert "assist-banner" not in plain.text and 'href="/assisted?next=' in plain.text
@@ -32,23 +32,23 @@ async def test_the_assisted_mode_guides_every_page_and_shows_the_helper(stack):
 
         who = await http.get(BASE)  # the first page, whom it is for, has its step too
         assert 'id="assist-steps"' in who.text and "自分のために申請する」を選びます" in who.text
-        draft_id, url = await _start(http)
-        for page_id in form.page_ids():
+        draft_id, url = await start(http)
+        for page_id in wizard.page_ids():
             shown = await http.get(url)
             assert 'class="assisted"' in shown.text and "DS-0012" in shown.text
             assert "デジタル活用支援員がお手伝いしています" in shown.text
-            fields = form.page(page_id, EXAMPLE).fields
+            fields = wizard.page(page_id, EXAMPLE).fields
             # one step per question, each linking to its input, in the page's order
             assert _steps(shown.text) == [f.id for f in fields], page_id
             for f in fields:
                 assert f'id="{f.id}"' in shown.text, (page_id, f.id)
-            answer = await _post(http, url, page_id, _answers(form, page_id, EXAMPLE))
+            answer = await post(http, url, page_id, answers(wizard, page_id, EXAMPLE))
             assert answer.status_code == 303, answer.text
             url = answer.headers["location"]
         check = await http.get(url)
         assert 'id="assist-check"' in check.text
 
-        english = await http.get(f"{BASE}/d/{draft_id}/{form.page_ids()[0]}?lang=en")
+        english = await http.get(f"{BASE}/d/{draft_id}/{wizard.page_ids()[0]}?lang=en")
         assert "A digital-support helper is assisting you." in english.text
 
         off = await http.get("/prefs/assisted", params={"mode": "off", "next": "/procedures"})

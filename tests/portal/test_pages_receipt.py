@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-from tests.portal.test_pages_filing import EXAMPLE
 from tests.support.pages import signed_in
 from tests.support.stack import documents_of, eventually
+from tests.support.wizard_pages import EXAMPLE
 
 
 async def test_the_receipt_shows_the_sealed_copy_with_its_qr_and_verify_address(stack):
