@@ -115,6 +115,23 @@ def _caseworkers() -> list[DemoPerson]:
             municipalities=("141003",), roles=("reviewer", "surveyor", "approver"),
         ),
     ]
+    people += [
+        DemoPerson(
+            id="demo-counter", kind="caseworker", name="千代田区 窓口担当",
+            label={"ja": "職員 千代田区（窓口）", "en": "Staff, Chiyoda (counter)"},
+            municipalities=("131016",), roles=("counter",),
+        ),
+        DemoPerson(
+            id="demo-counter-141003", kind="caseworker", name="横浜市 窓口担当",
+            label={"ja": "職員 横浜市（窓口）", "en": "Staff, Yokohama (counter)"},
+            municipalities=("141003",), roles=("counter",), sign_in_page=False,
+        ),
+        DemoPerson(
+            id="demo-support", kind="caseworker", name="千代田区 デジタル活用支援員",
+            label={"ja": "デジタル活用支援員 千代田区", "en": "Digital-support helper, Chiyoda"},
+            municipalities=("131016",), roles=("digital_support",),
+        ),
+    ]
     return people
 
 

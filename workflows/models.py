@@ -43,6 +43,17 @@ class Applicant(BaseModel):
     name: str | None = None
 
 
+class CounterFiling(BaseModel):
+    """A filing made at a counter (窓口) for the resident present: who filed it, where, and
+    how the resident's identity was checked. No personal data of the resident."""
+
+    staff_subject: str  # the counter staff member (an actor of the case: four eyes)
+    staff_name: str | None = None
+    counter_id: str
+    method: Literal["card_face", "photo_id", "two_documents"]
+    verified: bool  # the resident registry found the resident
+
+
 class StartApplication(BaseModel):
     """Workflow input: the pinned definition and everything known at submission."""
 
@@ -59,6 +70,8 @@ class StartApplication(BaseModel):
     bundle_id: str | None = None  # a life event's bundle (LifeEventWorkflow) this case is of
     provenance: dict[str, Provenance] = Field(default_factory=dict)
     """JSON pointer into ``data`` -> where the value came from (absent: typed)."""
+    counter: CounterFiling | None = None  # filed at a counter by staff for the resident
+    assisted_by: str | None = None  # a digital-support helper's subject (not a proxy)
 
 
 class Actor(BaseModel):
@@ -160,6 +173,8 @@ class ApplicationView(BaseModel):
     bundle_id: str | None = None
     provenance: dict[str, Provenance] = Field(default_factory=dict)
     amendments: int = 0  # how often a bundle's upstream case changed this case's form
+    counter: CounterFiling | None = None  # filed at a counter (staff, counter, check method)
+    assisted_by: str | None = None  # a digital-support helper who helped the resident
 
 
 class NoticeInput(BaseModel):
