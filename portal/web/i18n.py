@@ -632,6 +632,15 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "ください。", "The sealed copy is being made. Open this page again "
                         "in a moment."),
     "receipt.answers": ("申請した内容", "What was filed"),
+    "case.counter": ("窓口での申請", "Filed at the counter"),
+    "case.counter.by": ("{staff} が窓口（{counter}）で受け付け。本人確認：{method}",
+                        "Filed at the counter ({counter}) by {staff}; identity checked by "
+                        "{method}"),
+    "case.counter.unverified": ("住民基本台帳で未確認", "not verified in the resident registry"),
+    "case.assisted": ("支援", "Assisted"),
+    "case.assisted.by": ("デジタル活用支援員（{helper}）が手伝って申請（代理ではありません）",
+                         "Filed with the help of a digital-support helper ({helper}); not a "
+                         "proxy"),
     # ---- end #19 h-counter-pages ----
 }
 

@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from forms.attachments import MAX_BYTES_LIMIT
 from forms.schemaform import anchor
+from identity.counter import METHOD_TEXTS
 from identity.principals import Caseworker, Resident
 from portal.statuses import status_of
 from portal.web import assisted, i18n, session
@@ -44,6 +45,7 @@ def environment() -> Environment:
     env.globals["anchor"] = anchor
     env.globals["assisted_state"] = assisted.state
     env.globals["assist_steps"] = assisted.steps
+    env.globals["counter_method"] = lambda method: METHOD_TEXTS[method].model_dump()
     return env
 
 
