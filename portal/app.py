@@ -29,6 +29,7 @@ from portal.errors import install_error_handlers
 from portal.headers import SecurityHeadersMiddleware, install_api_docs
 from portal.pages import assisted as assisted_pages
 from portal.pages import auth, caseworker, ledger, notifications, public, resident
+from portal.pages import counter as counter_pages
 from portal.pages import life_events as life_event_pages
 from portal.pages import receipts as receipt_pages
 from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
@@ -57,6 +58,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     notifications.router,
     assisted_pages.router,
     receipt_pages.router,
+    counter_pages.router,
 )
 
 ContextFactory = Callable[[], Awaitable[PortalContext]]

@@ -641,6 +641,28 @@ STRINGS: dict[str, tuple[str, str]] = {
     "case.assisted.by": ("デジタル活用支援員（{helper}）が手伝って申請（代理ではありません）",
                          "Filed with the help of a digital-support helper ({helper}); not a "
                          "proxy"),
+    "counter.open.title": ("窓口の受付を始める", "Start a counter session"),
+    "counter.open.intro": ("来庁された方の本人確認をしてから入力します。住民基本台帳で照会し、"
+                           "見つからないときや照会できないときは、入力した内容で「未確認」として"
+                           "受け付けます。",
+                           "Check the identity of the resident present first. The resident "
+                           "registry is asked; if it does not find them or does not answer, the "
+                           "session runs on what you typed, marked as not verified."),
+    "counter.method": ("本人確認の方法", "How the identity was checked"),
+    "counter.method.hint": ("マイナンバー（個人番号）は記録しません。",
+                            "The My Number itself is never recorded."),
+    "counter.counter_id": ("窓口の番号", "Counter"),
+    "counter.counter_id.hint": ("例：honcho-1F-3（英数字とハイフン）",
+                                "For example honcho-1F-3 (letters, digits, hyphens)"),
+    "counter.resident": ("来庁された方", "The resident present"),
+    "counter.name": ("氏名", "Name"),
+    "counter.name_kana": ("氏名のフリガナ", "Name in kana"),
+    "counter.birthdate": ("生年月日", "Date of birth"),
+    "counter.birthdate.hint": ("例：1950-04-01、1950/4/1、1950年4月1日",
+                               "For example 1950-04-01"),
+    "counter.address": ("住所", "Address"),
+    "counter.address.hint": ("本人確認書類のとおりに入力します。", "As on the identity document."),
+    "counter.open.submit": ("照会して受付を始める", "Look up and start"),
     # ---- end #19 h-counter-pages ----
 }
 

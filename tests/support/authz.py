@@ -191,6 +191,9 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ),
         ("GET", "/prefs/text-size"): Row(EVERYONE, "/prefs/text-size?size=large", page=True),
         ("GET", "/assisted"): Row(EVERYONE, page=True),
+        # Counter staff only (#19): none of the principals here has the role ``counter``.
+        ("GET", "/counter"): Row(set(), page=True),
+        ("POST", "/counter/sessions"): Row(set(), page=True),
         ("GET", "/prefs/assisted"): Row(EVERYONE, "/prefs/assisted?mode=on&helper=DS-1",
                                         page=True),
         ("POST", "/my/drafts/{draft_id}/delete"): Row(
