@@ -8,7 +8,10 @@ instead, e.g. "この手続きにはマイナンバーカードでのログイ�
 * an exact ``acr`` value (``urn:example:acr:jpki-card``), or
 * ``level:<low|substantial|high>`` — any ``acr`` that the issuer's configuration
   (``acr_levels``) maps to that level or higher, so a catalogue entry need not know
-  every issuer's ``acr`` spelling.
+  every issuer's ``acr`` spelling, or
+* ``in_person`` — the resident's identity checked by staff at a counter (a counter
+  session, :mod:`identity.counter`). Only this entry accepts a counter check: ``level:``
+  entries never do, so a procedure that says nothing of counters is not opened to them.
 
 A caseworker never files, so has no sign-in method a rule could accept: a rule refuses
 them (the case service refuses them earlier anyway).
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from identity.counter import COUNTER_ISSUER, IN_PERSON
 from identity.errors import AssuranceTooLow
 from identity.issuers import ASSURANCE_ORDER, AssuranceLevel
 from identity.principals import Business, Caseworker, Resident
@@ -58,7 +62,13 @@ def check_assurance(
         raise AssuranceTooLow(
             message, "caseworkers have no resident sign-in method", required=required
         )
+    if principal.issuer == COUNTER_ISSUER:
+        if IN_PERSON in rule.accepted:
+            return
+        raise AssuranceTooLow(message, "an in-person check is not accepted", required=required)
     for accepted in rule.accepted:
+        if accepted == IN_PERSON:
+            continue
         if accepted.startswith(_LEVEL_PREFIX):
             if meets_level(principal.assurance_level, accepted.removeprefix(_LEVEL_PREFIX)):
                 return

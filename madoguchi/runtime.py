@@ -34,6 +34,7 @@ from notices.inbox import InboxChannel
 from portal.deps import PortalContext
 from records.attachments import AttachmentStore
 from records.blobs import BlobError, BlobStore, LocalBlobStore
+from records.counter import CounterStore
 from records.db import create_schema, make_engine
 from records.drafts import DraftStore
 from records.inbox import InboxStore
@@ -105,7 +106,9 @@ class Runtime:
                              dev_issuer=self.dev_issuer() if self.settings.development else None,
                              sign_in_url=self.settings.identity_provider_url,
                              sessions=SessionStore(self.engine),
-                             registry=self.registry, accounts=self.accounts)
+                             registry=self.registry, accounts=self.accounts,
+                             counter=CounterStore(self.engine),
+                             counter_session_minutes=self.settings.counter_session_minutes)
 
     def _issuer_recipe(self) -> Recipe:
         """How to build the document issuer (also in a child process of the pool)."""

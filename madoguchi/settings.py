@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     # the public-funds account registry (公金受取口座). Unset: not used (the resident types
     # the data, and the case records it as not verified). `madoguchi up` sets them to its
     # development registry.
+    counter_session_minutes: int = Field(
+        default=30, ge=1, le=24 * 60,
+        description="Idle minutes after which a counter (窓口) session ends")
     registry_url: str | None = Field(
         default=None, description="Resident registry interface (paths below it start /v1)")
     registry_token_file: Path | None = Field(

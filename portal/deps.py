@@ -20,6 +20,7 @@ from portal.ratelimit import verified_principal
 from portal.web import session
 from records.attachments import AttachmentStore
 from records.blobs import BlobStore
+from records.counter import CounterStore
 from records.drafts import DraftStore
 from records.inbox import InboxStore
 from records.register import DocumentRegister
@@ -55,6 +56,10 @@ class PortalContext:
     #: (docs/adapters/); None where not configured.
     registry: ResidentRegistry | None = None
     accounts: PublicFundsAccounts | None = None
+    #: Counter (窓口) sessions and prepared filings; shared by all web processes when wired
+    #: by madoguchi.runtime.
+    counter: CounterStore = field(default_factory=CounterStore.in_memory)
+    counter_session_minutes: int = 30
     app: Application = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,7 +67,8 @@ class PortalContext:
             self.cases, register=self.register, blobs=self.blobs, inbox=self.inbox,
             notices=self.notices, catalog=self.catalog, drafts=self.drafts,
             attachments=self.attachments, trust_roots=self.trust_roots,
-            registry=self.registry, accounts=self.accounts)
+            registry=self.registry, accounts=self.accounts, counter=self.counter,
+            counter_session_minutes=self.counter_session_minutes)
 
 
 def context_of(request: Request) -> PortalContext:

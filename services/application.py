@@ -10,6 +10,7 @@ from forms.catalog import Catalog
 from notices.dispatch import NoticeSetup
 from records.attachments import AttachmentStore
 from records.blobs import BlobStore
+from records.counter import CounterStore
 from records.drafts import DraftStore
 from records.inbox import InboxStore
 from records.register import DocumentRegister
@@ -17,9 +18,11 @@ from services.attachments import AttachmentService
 from services.campaigns import CampaignService
 from services.cases import CaseService
 from services.catalogue import CatalogueService
+from services.counter import CounterService
 from services.documents import DocumentService
 from services.drafts import DraftService
 from services.life_events import LifeEventService
+from services.linking import RegistryLinks
 from services.notices import NoticeService
 from services.refusals import not_configured
 
@@ -38,11 +41,13 @@ class Application:
                  documents: DocumentService, drafts: DraftService | None = None,
                  attachments: AttachmentService | None = None,
                  notices: NoticeService | None = None,
-                 life_events: LifeEventService | None = None) -> None:
+                 life_events: LifeEventService | None = None,
+                 counter: CounterService | None = None) -> None:
         self._cases, self._catalogue = cases, catalogue
         self.documents = documents
         self._drafts, self._attachments, self._notices = drafts, attachments, notices
         self._life_events = life_events
+        self._counter = counter
 
     @classmethod
     def assemble(
@@ -50,7 +55,8 @@ class Application:
         inbox: InboxStore, notices: NoticeSetup | None = None, catalog: Catalog | None = None,
         drafts: DraftStore | None = None, attachments: AttachmentStore | None = None,
         trust_roots: Sequence[Any] = (), registry: ResidentRegistry | None = None,
-        accounts: PublicFundsAccounts | None = None,
+        accounts: PublicFundsAccounts | None = None, counter: CounterStore | None = None,
+        counter_session_minutes: int = 30,
     ) -> Application:
         """Wire the use cases of one process from its stores and clients."""
         catalogue = cases.catalogue if cases is not None else (
@@ -59,12 +65,16 @@ class Application:
                                     catalogue=catalogue, trust_roots=trust_roots)
         if cases is None:
             return cls(None, catalogue, documents)
+        cases.links = RegistryLinks(cases.keys, registry)
+        life_events = LifeEventService(cases.client, cases, registry=registry,
+                                       accounts=accounts, task_queue=cases.task_queue)
         return cls(cases, catalogue, documents, drafts=DraftService(cases, drafts),
                    attachments=AttachmentService(cases, attachments, blobs),
                    notices=NoticeService(cases.keys, inbox, notices),
-                   life_events=LifeEventService(cases.client, cases, registry=registry,
-                                                accounts=accounts,
-                                                task_queue=cases.task_queue))
+                   life_events=life_events,
+                   counter=CounterService(cases, life_events, counter, registry=registry,
+                                          idle_minutes=counter_session_minutes)
+                   if counter is not None else None)
 
     @property
     def cases(self) -> CaseService:
@@ -94,8 +104,13 @@ class Application:
     def life_events(self) -> LifeEventService:
         return _present(self._life_events, "life_events")
 
+    @property
+    def counter(self) -> CounterService:
+        return _present(self._counter, "counter")
+
 
 def _present(part: T | None, what: str) -> T:
     if part is None:
         raise not_configured(what)
     return part
+

@@ -44,6 +44,7 @@ from services.campaigns import CampaignService
 from services.catalogue import CatalogueService
 from services.facts import CaseFacts, FactsCache
 from services.keys import ApplicantKeys
+from services.linking import RegistryLinks
 from services.queues import CaseFilter, CaseSummary, list_cases, safe_id
 from services.refusals import EngineBusy, InvalidData, Refused
 from workflows import search_attributes as sa
@@ -51,6 +52,7 @@ from workflows.models import (
     ActionRequest,
     Actor,
     ApplicationView,
+    CounterFiling,
     RevocationRequest,
     StartApplication,
     initial_view,
@@ -107,6 +109,8 @@ class CaseService:
         self._task_queue = task_queue
         self.catalogue = CatalogueService(catalog, municipalities)
         self.keys = ApplicantKeys(id_secret)
+        #: Counter filings linked to a card sign-in (the registry is set by the assembly).
+        self.links = RegistryLinks(self.keys, None)
         self.campaigns = CampaignService(client, catalogue=self.catalogue, keys=self.keys,
                                          task_queue=task_queue)
 
@@ -139,6 +143,7 @@ class CaseService:
         self, principal: AnyPrincipal, procedure_id: str, municipality_code: str,
         data: dict[str, Any], *, lang: Literal["ja", "en"] = "ja",
         idempotency_key: str | None = None, proxy: dict[str, Any] | None = None,
+        counter: CounterFiling | None = None, assisted_by: str | None = None,
     ) -> ApplicationView:
         """File an application. A retry carrying the same ``idempotency_key`` (the HTTP
         ``Idempotency-Key``) gets the application the first attempt created, not a
@@ -160,7 +165,7 @@ class CaseService:
             raise Refused("forbidden", "wrong_applicant_kind",
                           f"この手続きは{ja}向けです。{ja}としてログインしてください。",
                           f"This procedure is for {en}; sign in as one.")
-        _check_assurance(definition.assurance, principal)
+        check_filing_assurance(definition.assurance, principal)
         represented = _proxy(proxy)
         key = self.applicant_key(principal)
         # Validation of a large form takes CPU: off the event loop, so others are served.
@@ -179,7 +184,7 @@ class CaseService:
             data=data, submitted_at=datetime.now(UTC), lang=lang, campaign_id=campaign,
             request_key=self.keys.request_key(key, idempotency_key) if idempotency_key
             else None,
-            proxy=represented,
+            proxy=represented, counter=counter, assisted_by=assisted_by,
         )
         freeing = frozenset(definition.dedupe.free_on)
         for generation in range(1, MAX_FILINGS_PER_KEY + 1):
@@ -289,7 +294,9 @@ class CaseService:
                 raise case_not_found() from exc
             raise
         self._facts.remember(view)
-        if not self._may_see(principal, view):
+        if not self._may_see(principal, view) and not (
+                isinstance(principal, Resident)
+                and view.applicant_key == await self.links.linked(principal)):
             raise case_not_found()  # do not reveal that someone else's case exists
         return view
 
@@ -318,7 +325,16 @@ class CaseService:
             whose = CaseFilter(applicant_key=self.applicant_key(principal))
         selection = whose.model_copy(update={"procedure": procedure, "stage": stage,
                                              "assignee": assignee, "open_only": open_only})
-        return await list_cases(self._client, selection, limit)
+        found = await list_cases(self._client, selection, limit)
+        linked = await self.links.linked(principal)
+        if linked is None or linked == selection.applicant_key:
+            return found
+        # Cases filed for this resident at a counter (services/linking.py), newest first.
+        found += await list_cases(
+            self._client, selection.model_copy(update={"applicant_key": linked}), limit)
+        earliest = datetime.min.replace(tzinfo=UTC)
+        found.sort(key=lambda c: c.started_at or earliest, reverse=True)
+        return found[:limit]
 
     # ---- acting ---------------------------------------------------------------------
 
@@ -516,7 +532,8 @@ def _duplicate(existing_id: str | None) -> Refused:
                    "household or subject). Please contact the municipality if unsure.")
 
 
-def _check_assurance(required: Any, principal: Resident | Business) -> None:
+def check_filing_assurance(required: Any, principal: Resident | Business) -> None:
+    """:raises Refused: ``forbidden`` ``assurance_too_low`` naming the accepted ways."""
     try:
         check_assurance(required, principal)
     except AssuranceTooLow as exc:

@@ -10,7 +10,7 @@ confirmation screen) — and close the session. See docs/counter-engine.md.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -27,13 +27,14 @@ from identity.counter import (
 )
 from identity.principals import AnyPrincipal, Caseworker, Resident
 from records.counter import CounterStore, CounterStoreUnavailable, new_id
-from services.cases import CaseService, applicant_claims
+from services.cases import CaseService, applicant_claims, check_filing_assurance
 from services.life_events import LifeEventService
-from services.refusals import InvalidData, Refused
+from services.refusals import InvalidData, Refused, not_configured
 from workflows.models import ApplicationView, CounterFiling
 
 __all__ = [
-    "ConfirmedFiling", "CounterService", "CounterSessionView", "OpenSession", "PrepareFiling",
+    "ConfirmedFiling", "CounterService", "CounterSessionView", "LookupRequest", "OpenSession",
+    "PrepareFiling",
     "PrepareLifeEvent", "PreparedFiling", "RegistryMatch", "ResidentFacts",
 ]
 
@@ -62,6 +63,15 @@ class OpenSession(BaseModel):
     municipality: str = Field(pattern=r"^[0-9]{6}$")
     counter_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     method: CheckMethod
+    resident: ResidentFacts
+
+
+class LookupRequest(BaseModel):
+    """A registry lookup at the counter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    municipality: str = Field(pattern=r"^[0-9]{6}$")
     resident: ResidentFacts
 
 
@@ -186,38 +196,192 @@ class CounterService:
         """Open a session for the resident present. The registry is asked with the facts
         staff typed; found → ``verified`` with the registry's person id, otherwise (not
         found, registry down) the session runs on the typed facts, marked not verified."""
-        raise NotImplementedError
+        staff = _counter_only(principal)
+        self._municipality(staff, request.municipality)
+        match = await self._find(request.resident)
+        now = self._clock()
+        session_id = new_id()
+        record = match.record
+        self._write(self._store.open, {
+            "id": session_id, "staff_issuer": staff.issuer, "staff_subject": staff.subject,
+            "staff_name": staff.name, "municipality": request.municipality,
+            "counter_id": request.counter_id, "method": request.method,
+            "person_id": record.person_id if record else None,
+            "verified": record is not None,
+            "resident": request.resident.model_dump(mode="json"),
+            "opened_at": now, "last_used_at": now, "closed_at": None})
+        return await self.get(staff, session_id)
 
     async def get(self, principal: AnyPrincipal, session_id: str) -> CounterSessionView:
-        """The session, if it is the caller's own, open and not idle too long."""
-        raise NotImplementedError
+        """The session, if it is the caller's own, open and not idle too long (each use
+        keeps it open for another ``idle_minutes``)."""
+        row = self._live(principal, session_id)
+        now = self._clock()
+        self._write(self._store.touch, session_id, now)
+        row["last_used_at"] = now
+        household = None
+        if row["person_id"] is not None and self._registry is not None:
+            try:
+                household = await self._registry.person(row["person_id"])
+            except AdapterUnavailable:
+                household = None
+        return self._view(row, household)
 
     async def close(self, principal: AnyPrincipal, session_id: str) -> None:
         """End the session: nothing more can be filed in it."""
-        raise NotImplementedError
+        self._live(principal, session_id)
+        self._write(self._store.close, session_id, self._clock())
+
+    def _live(self, principal: AnyPrincipal, session_id: str) -> dict[str, Any]:
+        staff = _counter_only(principal)
+        row = self._read(self._store.session, session_id)
+        # Another staff member's session, or another issuer's same subject: not found.
+        if (row is None or row["staff_subject"] != staff.subject
+                or row["staff_issuer"] != staff.issuer
+                or not staff.can_act_for(row["municipality"])):
+            raise session_not_found()
+        if row["closed_at"] is not None:
+            raise session_not_found()
+        if self._clock() >= _utc(row["last_used_at"]) + self._idle:
+            raise Refused("conflict", "counter_session_expired",
+                          "窓口の受付は時間切れで終了しました。もう一度受付を始めてください。",
+                          "This counter session timed out. Please start a new one.")
+        return row
+
+    def _view(self, row: dict[str, Any], household: RegistryRecord | None) -> CounterSessionView:
+        return CounterSessionView(
+            id=row["id"], municipality=row["municipality"], counter_id=row["counter_id"],
+            method=row["method"], method_text=METHOD_TEXTS[row["method"]].model_dump(),
+            staff_subject=row["staff_subject"], staff_name=row["staff_name"],
+            resident=ResidentFacts.model_validate(row["resident"]),
+            verified=row["verified"], person_id=row["person_id"], household=household,
+            opened_at=_utc(row["opened_at"]),
+            expires_at=_utc(row["last_used_at"]) + self._idle,
+            closed=row["closed_at"] is not None)
+
+    def resident_of(self, row: dict[str, Any]) -> Resident:
+        """The resident present as the filing services take them: a counter principal
+        (see :mod:`identity.counter`); the subject is the registry's person id, or one
+        of this session alone when the resident was not found."""
+        facts = ResidentFacts.model_validate(row["resident"])
+        subject = row["person_id"] or f"unverified:{row['id']}"
+        return Resident(issuer=COUNTER_ISSUER, subject=subject, name=facts.name,
+                        name_kana=facts.name_kana, address=facts.address,
+                        birthdate=facts.birthdate, gender=facts.gender,
+                        assurance=IN_PERSON_ACR, assurance_level="low")
+
+    @staticmethod
+    def _filed_by(row: dict[str, Any]) -> CounterFiling:
+        return CounterFiling(staff_subject=row["staff_subject"], staff_name=row["staff_name"],
+                             counter_id=row["counter_id"], method=row["method"],
+                             verified=row["verified"])
 
     # ---- filing -------------------------------------------------------------------
 
     async def prepare(self, principal: AnyPrincipal, session_id: str,
                       request: PrepareFiling) -> PreparedFiling:
-        """Validate a procedure's form for the session's resident; nothing is started."""
-        raise NotImplementedError
+        """Validate a procedure's form for the session's resident; nothing is started.
+
+        :raises Refused: as filing would (``assurance_too_low`` when the procedure does
+            not accept an in-person check, ``invalid_data`` with the field errors, ...).
+        """
+        row = self._live(principal, session_id)
+        resident = self.resident_of(row)
+        catalogue = self._cases.catalogue
+        municipality = catalogue.municipality(row["municipality"])
+        procedure = catalogue.procedure(request.procedure_id, municipality=municipality.code)
+        definition = procedure.definition
+        if definition.applicant not in ("any", "resident"):
+            raise Refused("forbidden", "wrong_applicant_kind",
+                          "この手続きは窓口では住民の方のためにのみ申請できます。",
+                          "At the counter, only residents' procedures can be filed.")
+        check_filing_assurance(definition.assurance, resident)
+        result = await asyncio.to_thread(
+            validate_application, procedure, municipality, request.data,
+            attachments=None, owner=self._cases.applicant_key(resident),
+            applicant=applicant_claims(resident))
+        if not result.valid:
+            raise InvalidData(result.errors)
+        return self._prepared(row, "procedure", request.procedure_id,
+                              dict(definition.title), request.model_dump(mode="json"))
 
     async def prepare_life_event(self, principal: AnyPrincipal, session_id: str,
                                  life_event_id: str,
                                  request: PrepareLifeEvent) -> PreparedFiling:
         """Check a life event's answers for the session's resident; nothing is started."""
-        raise NotImplementedError
+        row = self._live(principal, session_id)
+        events = self._events()
+        resident = self.resident_of(row)
+        offers = await events.offers(resident, life_event_id, row["municipality"],
+                                     request.answers)
+        offered = {o.procedure for o in offers if o.eligible}
+        missing = sorted(set(request.selected) - offered)
+        if missing:
+            raise Refused("invalid", "not_offered", "選べない手続きが含まれています。",
+                          f"'{missing[0]}' is not offered for these answers.",
+                          details={"procedure": missing[0]})
+        event = events.life_event(life_event_id, row["municipality"])
+        return self._prepared(row, "life_event", life_event_id,
+                              dict(event.definition.title), request.model_dump(mode="json"))
+
+    def _prepared(self, row: dict[str, Any], kind: Literal["procedure", "life_event"],
+                  target: str, title: dict[str, str],
+                  request: dict[str, Any]) -> PreparedFiling:
+        filing = {"id": new_id(), "session_id": row["id"], "kind": kind, "target": target,
+                  "request": {"title": title, **request}, "prepared_at": self._clock(),
+                  "result": None}
+        self._write(self._store.prepare, filing)
+        return _prepared_view(filing)
 
     async def filing(self, principal: AnyPrincipal, session_id: str,
                      filing_id: str) -> PreparedFiling:
         """A prepared filing (what the resident's confirmation page shows)."""
-        raise NotImplementedError
+        self._live(principal, session_id)
+        return _prepared_view(self._filing_row(session_id, filing_id))
+
+    def _filing_row(self, session_id: str, filing_id: str) -> dict[str, Any]:
+        found = self._read(self._store.filing, filing_id)
+        if found is None or found["session_id"] != session_id:
+            raise Refused("not_found", "counter_filing_not_found",
+                          "確認する申請が見つかりません。", "No such filing to confirm.")
+        return found
 
     async def confirm(self, principal: AnyPrincipal, session_id: str,
                       filing_id: str) -> ConfirmedFiling:
-        """The resident confirmed: file it. Confirming twice answers the first result."""
-        raise NotImplementedError
+        """The resident confirmed: file it. Confirming twice answers the first result (the
+        filing id is the idempotency key of the filing)."""
+        row = self._live(principal, session_id)
+        found = self._filing_row(session_id, filing_id)
+        resident = self.resident_of(row)
+        request = found["request"]
+        if found["kind"] == "procedure":
+            view = await self._cases.submit(
+                resident, found["target"], row["municipality"], request["data"],
+                lang=request["lang"], idempotency_key=f"counter:{filing_id}",
+                counter=self._filed_by(row))
+            found["result"] = {"application_id": view.application_id}
+            self._write(self._store.complete, filing_id, found["result"])
+            return ConfirmedFiling(filing=_prepared_view(found), application=view)
+        bundle = await self._events().submit(
+            resident, found["target"], row["municipality"], request["answers"],
+            request["selected"], lang=request["lang"], idempotency_key=f"counter:{filing_id}")
+        found["result"] = {"bundle_id": bundle.bundle_id}
+        self._write(self._store.complete, filing_id, found["result"])
+        return ConfirmedFiling(filing=_prepared_view(found), bundle_id=bundle.bundle_id)
+
+    def _events(self) -> LifeEventService:
+        if self._life_events is None:
+            raise not_configured("life_events")
+        return self._life_events
+
+    def _read(self, method: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return method(*args)
+        except CounterStoreUnavailable as exc:
+            raise _store_down() from exc
+
+    def _write(self, method: Callable[..., Any], *args: Any) -> None:
+        self._read(method, *args)
 
     def _municipality(self, staff: Caseworker, municipality: str) -> None:
         if not staff.can_act_for(municipality):
@@ -226,5 +390,24 @@ class CounterService:
                           "You cannot work at this municipality's counter.")
 
 
-_ = (asyncio, Sequence, validate_application, applicant_claims, InvalidData, COUNTER_ISSUER,
-     IN_PERSON_ACR, METHOD_TEXTS, Resident, CounterStoreUnavailable, new_id)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _prepared_view(row: dict[str, Any]) -> PreparedFiling:
+    request = dict(row["request"])
+    title = request.pop("title")
+    result = row["result"] or {}
+    return PreparedFiling(
+        id=row["id"], session_id=row["session_id"], kind=row["kind"], target=row["target"],
+        title=title, data=request, prepared_at=_utc(row["prepared_at"]),
+        confirmed=bool(result),
+        result_id=result.get("application_id") or result.get("bundle_id"))
+
+
+def _store_down() -> Refused:
+    return Refused("unavailable", "counter_unavailable",
+                   "ただいま窓口の受付を記録できません。しばらくしてからもう一度お試しください。",
+                   "The counter cannot record sessions right now. Please try again shortly.")

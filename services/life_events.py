@@ -59,9 +59,9 @@ from forms.pointers import assign, is_missing, resolve
 from identity.principals import AnyPrincipal, Caseworker, Resident
 from services.cases import (
     CaseService,
-    _check_assurance,
     _material,
     applicant_claims,
+    check_filing_assurance,
 )
 from services.catalogue import Lang, localize_schema
 from services.queues import _quote, safe_id
@@ -458,7 +458,7 @@ class LifeEventService:
                           f"\u201c{title['en']}\u201d is not a procedure for residents.",
                           details={"procedure": offered.procedure})
         try:
-            _check_assurance(spec.assurance, resident)
+            check_filing_assurance(spec.assurance, resident)
         except Refused as exc:
             exc.details = {**(exc.details or {}), "procedure": offered.procedure}
             raise

@@ -39,10 +39,14 @@ class NoticeService:
             raise resident_only()
         return f"applicant:{self._keys.of(principal)}"
 
-    def inbox(self, principal: AnyPrincipal) -> list[InboxEntry]:
-        """Notices, newest first: the applicant's own, or the caseworker's municipalities'."""
+    def inbox(self, principal: AnyPrincipal, linked: str | None = None) -> list[InboxEntry]:
+        """Notices, newest first: the applicant's own (and those of cases filed for them at
+        a counter, ``linked``: see services/linking.py), or the caseworker's
+        municipalities'."""
         if not isinstance(principal, Caseworker):
             recipients = [f"applicant:{self._keys.of(principal)}"]
+            if linked is not None:
+                recipients.append(f"applicant:{linked}")
         else:
             recipients = [f"municipality:{code}" for code in sorted(principal.municipalities)]
         entries = [e for r in recipients for e in self._inbox.for_recipient(r)]

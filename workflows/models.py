@@ -255,10 +255,25 @@ def initial_view(start: StartApplication, now: datetime) -> ApplicationView:
         due_at=now + timedelta(days=definition.processing_period.days),
         correction_due_at=None, correction_comment=None, data=dict(start.data), step_data={},
         computed={}, actors={}, escalated=False, documents=[],
-        timeline=[TimelineEntry(at=now, event="submitted", stage=stage, actor="applicant")],
+        timeline=[TimelineEntry(at=now, event="submitted", stage=stage, actor="applicant"),
+                  *filing_entries(start, now, stage)],
         proxy=start.proxy, request_key=start.request_key, bundle_id=start.bundle_id,
-        provenance=dict(start.provenance),
+        provenance=dict(start.provenance), counter=start.counter,
+        assisted_by=start.assisted_by,
     )
+
+
+def filing_entries(start: StartApplication, now: datetime, stage: str) -> list[TimelineEntry]:
+    """The timeline entries ``ProcedureWorkflow`` records after 'submitted' at its start."""
+    entries = []
+    if start.counter is not None:
+        entries.append(TimelineEntry(
+            at=now, event="filed_at_counter", stage=stage, actor=start.counter.staff_subject,
+            comment=f"{start.counter.counter_id} {start.counter.method}"))
+    if start.assisted_by is not None:
+        entries.append(TimelineEntry(at=now, event="assisted", stage=stage,
+                                     actor=start.assisted_by))
+    return entries
 
 
 # ---- life events (LifeEventWorkflow) ---------------------------------------------------

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         StartApplication,
         Status,
         TimelineEntry,
+        filing_entries,
     )
     from workflows.rules import Refusal, check_action, check_revocation
 
@@ -111,6 +112,9 @@ class ProcedureWorkflow:
         # What the portal set at start; see _sync_search_attributes.
         self._indexed: tuple[Any, ...] = (self._stage, self._status, None, self._due_at())
         self._record("submitted", actor="applicant")
+        # Filed at a counter, or with a digital-support helper: the audit trail names the
+        # staff member, the counter and the identity check (state only, no command).
+        self._timeline.extend(filing_entries(start, workflow.now(), self._stage))
         # The 申請控え first: effects drain documents before notices, so the receipt
         # notice goes out when the copy can be downloaded.
         self._pending_documents.extend(start.definition.issue_on_submit)
@@ -663,6 +667,8 @@ class ProcedureWorkflow:
             bundle_id=self._start.bundle_id,
             provenance=dict(self._provenance),
             amendments=self._amendments,
+            counter=self._start.counter,
+            assisted_by=self._start.assisted_by,
         )
 
 

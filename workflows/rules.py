@@ -167,6 +167,14 @@ def _check_action_input(
                            "行ってください（二者確認）。",
                            f"Four-eyes rule: a caseworker other than the one who did "
                            f"'{done.en}' must do '{action.title.en}'.")
+    if (action.distinct_from and view.counter is not None
+            and view.counter.staff_subject == request.actor.subject):
+        # The staff member who filed at the counter is an actor of the case from its start.
+        return _refuse("four_eyes", "forbidden",
+                       f"窓口で申請を受け付けた職員とは別の職員が「{action.title.ja}」を"
+                       "行ってください（二者確認）。",
+                       f"Four-eyes rule: a caseworker other than the one who filed this at "
+                       f"the counter must do '{action.title.en}'.")
     return None
 
 

@@ -511,7 +511,8 @@ async def document(request: Request, document_id: str) -> Response:
 async def inbox(request: Request) -> Response:
     """The resident's notices, newest first."""
     principal = _resident(request)
-    entries = _app(request).notices.inbox(principal)
+    app = _app(request)
+    entries = app.notices.inbox(principal, await app.cases.links.linked(principal))
     return render(
         request,
         "resident/inbox.html",

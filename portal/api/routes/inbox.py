@@ -14,4 +14,4 @@ router = APIRouter(prefix="/api/inbox", tags=["notices"])
 @router.get("", responses={401: {"model": ErrorBody}})
 async def inbox(principal: CurrentPrincipal, app: App) -> list[InboxEntry]:
     """Notices, newest first."""
-    return app.notices.inbox(principal)
+    return app.notices.inbox(principal, await app.cases.links.linked(principal))
