@@ -10,13 +10,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from forms.schemaform import SchemaForm
 from identity.counter import CHECK_METHODS, COUNTER_ROLE
 from identity.principals import Caseworker
 from portal.deps import application_of
-from portal.web import session
+from portal.web import i18n, session
+from portal.web.cases import field_value
 from portal.web.counter import open_request
+from portal.web.receipt import receipt_values
 from portal.web.render import page, redirect, render
-from services.counter import CounterService
+from services.counter import CounterService, CounterSessionView
 from services.refusals import Refused
 
 router = APIRouter(include_in_schema=False)
@@ -32,13 +35,7 @@ def _staff(request: Request) -> Caseworker:
 
 
 def _service(request: Request) -> CounterService:
-    # The Application gains ``counter`` with the counter core (h-counter); until a process
-    # wires it, the counter says it is not available rather than failing.
-    service = getattr(application_of(request), "counter", None)
-    if service is None:
-        raise Refused("unavailable", "counter_unavailable",
-                      "窓口の受付はいま使えません。", "The counter is not available now.")
-    return service
+    return application_of(request).counter
 
 
 def _open_page(request: Request, staff: Caseworker, *, status: int = 200,
@@ -70,3 +67,78 @@ async def open_session(request: Request) -> Response:
         return _open_page(request, staff, status=422, values=form, errors=errors)
     view = await _service(request).open(staff, opened)
     return redirect(f"/counter/s/{view.id}")
+
+
+def _bar(view: CounterSessionView) -> dict:
+    """What the session bar shows on every counter page."""
+    return {"session": view}
+
+
+@router.get("/counter/s/{session_id}")
+@page
+async def session_page(request: Request, session_id: str) -> Response:
+    """The open session: who is present, how they were checked, until when; what to file."""
+    staff = _staff(request)
+    view = await _service(request).get(staff, session_id)
+    app = application_of(request)
+    procedures = [{"id": p.definition.id, "title": p.definition.title.model_dump()}
+                  for p in app.catalogue.latest(view.municipality)]
+    return render(request, "counter/session.html", principal=staff, procedures=procedures,
+                  **_bar(view))
+
+
+@router.post("/counter/s/{session_id}/close")
+@page
+async def close_session(request: Request, session_id: str) -> Response:
+    """End the session; back to the page that opens the next one."""
+    staff = _staff(request)
+    await _service(request).close(staff, session_id)
+    return redirect("/counter?closed=1")
+
+
+@router.get("/counter/s/{session_id}/f/{filing_id}")
+@page
+async def confirmation(request: Request, session_id: str, filing_id: str) -> Response:
+    """The resident's confirmation page: large type, what will be filed, yes or correct."""
+    staff = _staff(request)
+    service = _service(request)
+    view = await service.get(staff, session_id)
+    filing = await service.filing(staff, session_id, filing_id)
+    if filing.confirmed and filing.result_id and filing.kind == "procedure":
+        return redirect(f"/counter/s/{session_id}/cases/{filing.result_id}/receipt")
+    app = application_of(request)
+    procedure = (app.catalogue.procedure(filing.target, municipality=view.municipality)
+                 if filing.kind == "procedure" else None)
+    fields = []
+    if procedure is not None:
+        form = SchemaForm(procedure.form_schema, messages=procedure.messages,
+                          municipality=app.catalogue.municipality(view.municipality))
+        # PreparedFiling.data holds the prepared request: the form's answers are its "data".
+        fields = form.all_fields(filing.data.get("data", {}))
+    return render(request, "counter/confirm.html", principal=staff, filing=filing,
+                  fields=fields, show_value=lambda f: field_value(f, i18n.request_lang(request)),
+                  **_bar(view))
+
+
+@router.post("/counter/s/{session_id}/f/{filing_id}/confirm")
+@page
+async def confirm(request: Request, session_id: str, filing_id: str) -> Response:
+    """「はい、この内容で申請します」: file it, then the receipt to print."""
+    staff = _staff(request)
+    done = await _service(request).confirm(staff, session_id, filing_id)
+    if done.application is not None:
+        return redirect(
+            f"/counter/s/{session_id}/cases/{done.application.application_id}/receipt")
+    return redirect(f"/counter/s/{session_id}?filed={done.bundle_id}")
+
+
+@router.get("/counter/s/{session_id}/cases/{application_id}/receipt")
+@page
+async def counter_receipt(request: Request, session_id: str, application_id: str
+                          ) -> Response:
+    """The 申請控え to print for the resident present (the same sheet as theirs)."""
+    staff = _staff(request)
+    view = await _service(request).get(staff, session_id)
+    values = await receipt_values(request, staff, application_id)
+    return render(request, "receipt.html", principal=staff, back=f"/counter/s/{session_id}",
+                  **values, **_bar(view))

@@ -663,6 +663,27 @@ STRINGS: dict[str, tuple[str, str]] = {
     "counter.address": ("住所", "Address"),
     "counter.address.hint": ("本人確認書類のとおりに入力します。", "As on the identity document."),
     "counter.open.submit": ("照会して受付を始める", "Look up and start"),
+    "counter.bar": ("窓口の受付", "Counter session"),
+    "counter.unverified": ("（台帳で未確認）", "(not verified in the registry)"),
+    "counter.unverified.note": ("住民基本台帳で確認できませんでした。入力した内容で「未確認」として"
+                                "受け付けます。担当課が確認します。",
+                                "The resident registry could not confirm this person. The "
+                                "filing goes in on what was typed, marked as not verified; "
+                                "the department checks it."),
+    "counter.expires": ("この受付は {at} に自動で終了します", "This session ends at {at}"),
+    "counter.close": ("受付を終了する", "End the session"),
+    "counter.session.title": ("受付中", "Session open"),
+    "counter.session.procedures": ("この窓口で申請できる手続き", "Procedures to file here"),
+    "counter.procedure": ("手続き", "Procedure"),
+    "counter.procedure.id": ("手続きの番号", "Procedure id"),
+    "counter.confirm.title": ("申請する内容のご確認", "Please check what will be filed"),
+    "counter.confirm.intro": ("「{what}」を、次の内容で申請します。よろしければ下のボタンを"
+                              "押してください。",
+                              "{what} will be filed with the answers below. If they are "
+                              "right, press the button."),
+    "counter.confirm.yes": ("はい、この内容で申請します", "Yes, file it like this"),
+    "counter.confirm.correct": ("直すところがあれば、窓口の職員にお伝えください。",
+                                "If something needs correcting, tell the staff member."),
     # ---- end #19 h-counter-pages ----
 }
 

@@ -14,15 +14,15 @@ from fastapi import Request
 
 from documents.qr import qr_svg
 from forms.schemaform import SchemaForm
-from identity.principals import Resident
+from identity.principals import Caseworker, Resident
 from portal.deps import application_of
 from portal.links import verify_link
 from portal.web import i18n
 from portal.web.cases import application_extras
 
 
-async def receipt_values(request: Request, principal: Resident, application_id: str
-                         ) -> dict[str, Any]:
+async def receipt_values(request: Request, principal: Resident | Caseworker,
+                         application_id: str) -> dict[str, Any]:
     """The values ``receipt.html`` renders for ``principal``'s case ``application_id``.
 
     :raises Refused: as ``Cases.details`` (not the principal's case: ``not_found``).

@@ -28,8 +28,9 @@ LIFE_EVENT_FLOW = {"resident/bundle.html", "resident/bundle_withdraw.html",
                    "resident/life_event_offers.html"}
 #: Counter staff's pages (#19): no principal of the walk has the role ``counter`` (their
 #: routes are refused above, with the headers checked); tests/portal/test_pages_counter.py
-#: renders them as counter staff and checks the same policy.
-COUNTER_PAGES = {"counter/open.html"}
+#: and test_pages_counter_flow.py render them as counter staff.
+COUNTER_PAGES = {"counter/open.html", "counter/session.html", "counter/confirm.html",
+                 "counter/_bar.html"}
 
 
 def _page_templates() -> set[str]:

@@ -194,6 +194,14 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         # Counter staff only (#19): none of the principals here has the role ``counter``.
         ("GET", "/counter"): Row(set(), page=True),
         ("POST", "/counter/sessions"): Row(set(), page=True),
+        ("GET", "/counter/s/{session_id}"): Row(set(), "/counter/s/s1", page=True),
+        ("POST", "/counter/s/{session_id}/close"): Row(set(), "/counter/s/s1/close", page=True),
+        ("GET", "/counter/s/{session_id}/f/{filing_id}"): Row(set(), "/counter/s/s1/f/f1",
+                                                               page=True),
+        ("POST", "/counter/s/{session_id}/f/{filing_id}/confirm"): Row(
+            set(), "/counter/s/s1/f/f1/confirm", page=True),
+        ("GET", "/counter/s/{session_id}/cases/{application_id}/receipt"): Row(
+            set(), f"/counter/s/s1/cases/{app}/receipt", page=True),
         ("GET", "/prefs/assisted"): Row(EVERYONE, "/prefs/assisted?mode=on&helper=DS-1",
                                         page=True),
         ("POST", "/my/drafts/{draft_id}/delete"): Row(
