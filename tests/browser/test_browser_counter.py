@@ -17,7 +17,7 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
-from tests.support.browser import continue_
+from tests.support.browser import continue_, reload_until
 from tests.support.stack import documents_of, eventually
 from tests.support.wizard_pages import EXAMPLE
 
@@ -125,3 +125,53 @@ async def test_the_printed_receipt_and_its_sealed_copy(kit, portal):
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf),
                     str(ARTIFACTS / "counter-receipt-pdf")], check=True, timeout=60)
     assert list(ARTIFACTS.glob("counter-receipt-pdf*.png"))
+
+
+async def test_counter_staff_file_for_a_resident_without_a_token(kit, portal, catalog):
+    """Counter staff open a session through the pages (keyboard-first form at 1280 px), the
+    resident reads the confirmation page in large type and confirms, the receipt prints;
+    a caseworker's case page says it was filed at the counter. axe 0 on each."""
+    stack = portal.stack
+    staff_page = await kit.open()
+    await kit.sign_in(staff_page, "千代田区 窓口担当")
+    await staff_page.goto("/counter")
+    await expect(staff_page.locator("h1")).to_have_text("窓口の受付を始める")
+    await kit.audit(staff_page, "counter-open")
+    await _photo(staff_page, "open")
+    await staff_page.get_by_label("顔写真付きの本人確認書類").check()
+    await staff_page.locator("#f-counter_id").fill("honcho-1F-3")
+    await staff_page.locator("#f-name").fill("窓口 花子")
+    await staff_page.locator("#f-birthdate").fill("1948/7/15")
+    await staff_page.locator("#f-address").fill("東京都千代田区九段南1-2-1")
+    await staff_page.locator("#f-address").press("Enter")  # keyboard first: Enter submits
+    bar = staff_page.locator("#counter-bar")
+    await expect(bar).to_contain_text("窓口 花子")
+    await expect(bar).to_contain_text("自動で終了します")
+    await kit.audit(staff_page, "counter-session")
+    session_id = staff_page.url.rsplit("/", 1)[1]
+
+    prepared = await stack.http.post(
+        f"/api/counter/sessions/{session_id}/filings",
+        headers=stack.caseworker("demo-counter", roles="counter"),
+        json={"procedure_id": "disaster-certificate", "data": EXAMPLE})
+    assert prepared.status_code == 201, prepared.text
+    # The screen turned round to the resident: a second window on the same session.
+    resident_view = await staff_page.context.new_page()
+    await resident_view.goto(f"/counter/s/{session_id}/f/{prepared.json()['id']}")
+    await expect(resident_view.locator("h1")).to_have_text("申請する内容のご確認")
+    await kit.audit(resident_view, "counter-confirm")
+    await _photo(resident_view, "confirm")
+    await resident_view.get_by_role("button", name="はい、この内容で申請します").click()
+    await expect(resident_view.locator("h1")).to_have_text("申請控え")
+    await reload_until(resident_view, "QRコードまたは次のアドレスで")
+    await kit.audit(resident_view, "counter-receipt")
+    await resident_view.emulate_media(media="print")
+    await _photo(resident_view, "receipt")
+    app_id = resident_view.url.split("/cases/")[1].split("/")[0]
+
+    worker = await kit.open()
+    await kit.sign_in(worker, "千代田区 受付・調査担当")
+    await worker.goto(f"/staff/cases/{app_id}")
+    await expect(worker.locator("#counter-filing")).to_contain_text(
+        "千代田区 窓口担当 が窓口（honcho-1F-3）で受け付け。本人確認：顔写真付きの本人確認書類")
+    await kit.audit(worker, "counter-staff-case")
