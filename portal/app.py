@@ -28,8 +28,11 @@ from portal.bodylimit import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, BodyLimit, BodyL
 from portal.deps import PortalContext
 from portal.errors import install_error_handlers
 from portal.headers import SecurityHeadersMiddleware, install_api_docs
+from portal.pages import assisted as assisted_pages
 from portal.pages import auth, caseworker, ledger, notifications, public, resident
+from portal.pages import counter as counter_pages
 from portal.pages import life_events as life_event_pages
+from portal.pages import receipts as receipt_pages
 from portal.pages import statistics as statistics_pages
 from portal.ratelimit import DEFAULT_RULES, RateLimitMiddleware, Rule
 
@@ -57,6 +60,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     ledger.router,
     notifications.router,
     statistics_pages.router,
+    assisted_pages.router,
+    receipt_pages.router,
+    counter_pages.router,
 )
 
 ContextFactory = Callable[[], Awaitable[PortalContext]]

@@ -561,6 +561,131 @@ STRINGS: dict[str, tuple[str, str]] = {
     "computed.support.total": ("支給額", "Amount"),
     "computed.condolence.amount": ("見舞金の額", "Condolence money"),
     # ---- end h-pages ----
+    # ---- #19 h-counter-pages: the assisted mode ----
+    "assist.title": ("支援員と一緒に申請する（サポートモード）",
+                     "Filing with a helper (assisted mode)"),
+    "assist.intro": ("デジタル活用支援員がとなりでお手伝いするときのモードです。",
+                     "Use this mode when a digital-support helper is sitting beside you."),
+    "assist.does.text": ("文字が大きくなります。", "The text gets bigger."),
+    "assist.does.steps": ("入力する画面ごとに、何をすればよいかを順番に表示します。",
+                          "Each form page shows, step by step, what to do."),
+    "assist.does.notice": ("支援員がお手伝いしていることを画面に表示します。",
+                           "The pages show that a helper is assisting you."),
+    "assist.does.applicant": ("申請するのはあなたご本人です。支援員は代理人ではありません。",
+                              "You are the applicant. The helper is not your proxy."),
+    "assist.code.label": ("支援員の番号", "Helper's number"),
+    "assist.code.hint": ("支援員の名札にある番号です（例：DS-0012）。"
+                         "英数字とハイフンで入力してください。",
+                         "The number on the helper's badge (for example DS-0012): "
+                         "letters, digits and hyphens."),
+    "assist.code.invalid": ("支援員の番号は英数字とハイフン（24文字まで）で入力してください",
+                            "Enter the helper's number with letters, digits and hyphens "
+                            "(up to 24)"),
+    "assist.turn_on": ("サポートモードにする", "Turn on assisted mode"),
+    "assist.turn_off": ("サポートモードを終わる", "Turn off assisted mode"),
+    "assist.on.now": ("いまサポートモードです。", "Assisted mode is on."),
+    "assist.link": ("支援員と使う", "Use with a helper"),
+    "assist.link.on": ("サポートモード中", "Assisted mode on"),
+    "assist.banner.label": ("サポートモード", "Assisted mode"),
+    "assist.banner": ("デジタル活用支援員がお手伝いしています。",
+                      "A digital-support helper is assisting you."),
+    "assist.helper": ("（支援員の番号：{code}）", "(helper's number: {code})"),
+    "assist.banner.applicant": ("申請者はあなたご本人です。",
+                                "You are the applicant."),
+    "assist.steps.title": ("この画面ですること（{n} / {total}）",
+                           "What to do on this page ({n} of {total})"),
+    "assist.steps.next": ("すべて入力したら、いちばん下の「次へ進む」を押します。",
+                          "When you have answered, press Continue at the bottom."),
+    "assist.steps.ask": ("わからないときは、となりの支援員に聞いてください。",
+                         "If you are unsure, ask the helper beside you."),
+    "assist.who": ("ご自分の申請なら「自分のために申請する」を選びます。"
+                   "支援員は代理人ではありません。",
+                   "If it is your own application, choose Myself. The helper is not a proxy."),
+    "assist.required": ("（必ず入力します）", "(you must answer this)"),
+    "assist.check": ("入力した内容を支援員と一緒に見直してください。"
+                     "よければ「申請する」を押します。",
+                     "Check your answers together with the helper. If they are right, "
+                     "press the button to apply."),
+    "assist.kind.text": ("文字で入力します。", "Type your answer."),
+    "assist.kind.textarea": ("文章で書きます。短くてもかまいません。",
+                             "Write a few sentences. Short is fine."),
+    "assist.kind.number": ("数字だけを入力します。", "Type numbers only."),
+    "assist.kind.date": ("年・月・日を数字で入力します（例：2026-04-01）。",
+                         "Type the year, month and day as numbers (for example 2026-04-01)."),
+    "assist.kind.email": ("メールアドレスを入力します。", "Type an e-mail address."),
+    "assist.kind.tel": ("電話番号を数字で入力します。", "Type a phone number in digits."),
+    "assist.kind.radios": ("あてはまるものを1つ選びます。", "Choose one answer."),
+    "assist.kind.select": ("一覧から1つ選びます。", "Choose one from the list."),
+    "assist.kind.consent": ("内容を読んで、よければチェックを入れます。",
+                            "Read it, and tick the box if you agree."),
+    "assist.kind.group": ("いくつかの項目をまとめて入力します。", "Answer each part of it."),
+    "assist.kind.array": ("必要な数だけ追加して入力します。", "Add as many as you need."),
+    "assist.kind.files": ("写真やファイルを選んで「アップロード」を押します。",
+                          "Choose a photo or file, then press upload."),
+    "receipt.title": ("申請控え", "Receipt of your application"),
+    "receipt.link": ("印刷用の申請控えを表示する", "Show the receipt to print"),
+    "receipt.print": ("このページはそのまま印刷できます（ブラウザの「印刷」を使います）。",
+                      "You can print this page as it is (use your browser's Print)."),
+    "receipt.sealed": ("電子印つきの申請控え（PDF）", "The sealed copy (PDF)"),
+    "receipt.verify": ("QRコードまたは次のアドレスで、本物かどうかを確かめられます。",
+                       "Scan the QR code or open this address to check that it is genuine."),
+    "receipt.pending": ("電子印つきの申請控えを作成しています。しばらくしてからもう一度開いて"
+                        "ください。", "The sealed copy is being made. Open this page again "
+                        "in a moment."),
+    "receipt.answers": ("申請した内容", "What was filed"),
+    "case.counter": ("窓口での申請", "Filed at the counter"),
+    "case.counter.by": ("{staff} が窓口（{counter}）で受け付け。本人確認：{method}",
+                        "Filed at the counter ({counter}) by {staff}; identity checked by "
+                        "{method}"),
+    "case.counter.unverified": ("住民基本台帳で未確認", "not verified in the resident registry"),
+    "case.assisted": ("支援", "Assisted"),
+    "case.assisted.by": ("デジタル活用支援員（{helper}）が手伝って申請（代理ではありません）",
+                         "Filed with the help of a digital-support helper ({helper}); not a "
+                         "proxy"),
+    "counter.open.title": ("窓口の受付を始める", "Start a counter session"),
+    "counter.open.intro": ("来庁された方の本人確認をしてから入力します。住民基本台帳で照会し、"
+                           "見つからないときや照会できないときは、入力した内容で「未確認」として"
+                           "受け付けます。",
+                           "Check the identity of the resident present first. The resident "
+                           "registry is asked; if it does not find them or does not answer, the "
+                           "session runs on what you typed, marked as not verified."),
+    "counter.method": ("本人確認の方法", "How the identity was checked"),
+    "counter.method.hint": ("マイナンバー（個人番号）は記録しません。",
+                            "The My Number itself is never recorded."),
+    "counter.counter_id": ("窓口の番号", "Counter"),
+    "counter.counter_id.hint": ("例：honcho-1F-3（英数字とハイフン）",
+                                "For example honcho-1F-3 (letters, digits, hyphens)"),
+    "counter.resident": ("来庁された方", "The resident present"),
+    "counter.name": ("氏名", "Name"),
+    "counter.name_kana": ("氏名のフリガナ", "Name in kana"),
+    "counter.birthdate": ("生年月日", "Date of birth"),
+    "counter.birthdate.hint": ("例：1950-04-01、1950/4/1、1950年4月1日",
+                               "For example 1950-04-01"),
+    "counter.address": ("住所", "Address"),
+    "counter.address.hint": ("本人確認書類のとおりに入力します。", "As on the identity document."),
+    "counter.open.submit": ("照会して受付を始める", "Look up and start"),
+    "counter.bar": ("窓口の受付", "Counter session"),
+    "counter.unverified": ("（台帳で未確認）", "(not verified in the registry)"),
+    "counter.unverified.note": ("住民基本台帳で確認できませんでした。入力した内容で「未確認」として"
+                                "受け付けます。担当課が確認します。",
+                                "The resident registry could not confirm this person. The "
+                                "filing goes in on what was typed, marked as not verified; "
+                                "the department checks it."),
+    "counter.expires": ("この受付は {at} に自動で終了します", "This session ends at {at}"),
+    "counter.close": ("受付を終了する", "End the session"),
+    "counter.session.title": ("受付中", "Session open"),
+    "counter.session.procedures": ("この窓口で申請できる手続き", "Procedures to file here"),
+    "counter.procedure": ("手続き", "Procedure"),
+    "counter.procedure.id": ("手続きの番号", "Procedure id"),
+    "counter.confirm.title": ("申請する内容のご確認", "Please check what will be filed"),
+    "counter.confirm.intro": ("「{what}」を、次の内容で申請します。よろしければ下のボタンを"
+                              "押してください。",
+                              "{what} will be filed with the answers below. If they are "
+                              "right, press the button."),
+    "counter.confirm.yes": ("はい、この内容で申請します", "Yes, file it like this"),
+    "counter.confirm.correct": ("直すところがあれば、窓口の職員にお伝えください。",
+                                "If something needs correcting, tell the staff member."),
+    # ---- end #19 h-counter-pages ----
 }
 
 STATUS: dict[str, tuple[str, str]] = {

@@ -21,9 +21,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from forms.attachments import MAX_BYTES_LIMIT
 from forms.schemaform import anchor
+from identity.counter import METHOD_TEXTS
 from identity.principals import Caseworker, Resident
 from portal.statuses import status_of
-from portal.web import i18n, session
+from portal.web import assisted, i18n, session
 from services.refusals import Refused
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -42,6 +43,9 @@ def environment() -> Environment:
         v, ensure_ascii=False, separators=(",", ":")
     )
     env.globals["anchor"] = anchor
+    env.globals["assisted_state"] = assisted.state
+    env.globals["assist_steps"] = assisted.steps
+    env.globals["counter_method"] = lambda method: METHOD_TEXTS[method].model_dump()
     return env
 
 

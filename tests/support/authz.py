@@ -196,6 +196,20 @@ def table(w: World) -> dict[tuple[str, str], Row]:
             {"own"}, f"/apply/131016/disaster-certificate/d/{w.draft}/_submit", page=True
         ),
         ("GET", "/prefs/text-size"): Row(EVERYONE, "/prefs/text-size?size=large", page=True),
+        ("GET", "/assisted"): Row(EVERYONE, page=True),
+        # Counter staff only (#19): none of the principals here has the role ``counter``.
+        ("GET", "/counter"): Row(set(), page=True),
+        ("POST", "/counter/sessions"): Row(set(), page=True),
+        ("GET", "/counter/s/{session_id}"): Row(set(), "/counter/s/s1", page=True),
+        ("POST", "/counter/s/{session_id}/close"): Row(set(), "/counter/s/s1/close", page=True),
+        ("GET", "/counter/s/{session_id}/f/{filing_id}"): Row(set(), "/counter/s/s1/f/f1",
+                                                               page=True),
+        ("POST", "/counter/s/{session_id}/f/{filing_id}/confirm"): Row(
+            set(), "/counter/s/s1/f/f1/confirm", page=True),
+        ("GET", "/counter/s/{session_id}/cases/{application_id}/receipt"): Row(
+            set(), f"/counter/s/s1/cases/{app}/receipt", page=True),
+        ("GET", "/prefs/assisted"): Row(EVERYONE, "/prefs/assisted?mode=on&helper=DS-1",
+                                        page=True),
         ("POST", "/my/drafts/{draft_id}/delete"): Row(
             {"own"},
             f"/my/drafts/{w.extra['second_draft']}/delete",
@@ -205,6 +219,9 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ),
         ("GET", "/my/applications/{application_id}"): Row(
             {"own"}, f"/my/applications/{app}", page=True
+        ),
+        ("GET", "/my/applications/{application_id}/receipt"): Row(
+            {"own"}, f"/my/applications/{app}/receipt", page=True
         ),
         ("GET", "/my/applications/{application_id}/correction"): Row(
             {"own"}, f"/my/applications/{app}/correction", page=True

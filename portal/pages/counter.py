@@ -1,0 +1,144 @@
+"""The counter pages (#19): counter staff open a session for the resident present.
+
+Thin callers of ``services.counter.CounterService``: a page checks the role, parses the
+form (``portal.web.counter``), calls one method and renders. Only staff with the role
+``counter`` see them; nothing here works without the service's session.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from forms.schemaform import SchemaForm
+from identity.counter import CHECK_METHODS, COUNTER_ROLE
+from identity.principals import Caseworker
+from portal.deps import application_of
+from portal.web import i18n, session
+from portal.web.cases import field_value
+from portal.web.counter import open_request
+from portal.web.receipt import receipt_values
+from portal.web.render import page, redirect, render
+from services.counter import CounterService, CounterSessionView
+from services.refusals import Refused
+
+router = APIRouter(include_in_schema=False)
+
+
+def _staff(request: Request) -> Caseworker:
+    principal = session.require_principal(request)
+    if not isinstance(principal, Caseworker) or COUNTER_ROLE not in principal.roles:
+        raise Refused("forbidden", "counter_staff_only",
+                      "このページは窓口担当の職員のためのページです。",
+                      "This page is for counter staff.")
+    return principal
+
+
+def _service(request: Request) -> CounterService:
+    return application_of(request).counter
+
+
+def _open_page(request: Request, staff: Caseworker, *, status: int = 200,
+               values: dict[str, str] | None = None, errors: list | None = None) -> Response:
+    return render(request, "counter/open.html", status=status, principal=staff,
+                  methods=CHECK_METHODS, values=values or {}, errors=errors or [],
+                  errors_at={e.path: e for e in errors or []},
+                  municipalities=sorted(staff.municipalities))
+
+
+@router.get("/counter")
+@page
+async def counter_home(request: Request) -> Response:
+    """Open a counter session: how the identity was checked, the counter, the resident."""
+    return _open_page(request, _staff(request))
+
+
+@router.post("/counter/sessions")
+@page
+async def open_session(request: Request) -> Response:
+    """Open the session (the registry is asked by the service), then its page."""
+    staff = _staff(request)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    municipality = form.get("municipality", "")
+    if municipality not in staff.municipalities:
+        municipality = sorted(staff.municipalities)[0]
+    opened, errors = open_request(form, municipality)
+    if opened is None:
+        return _open_page(request, staff, status=422, values=form, errors=errors)
+    view = await _service(request).open(staff, opened)
+    return redirect(f"/counter/s/{view.id}")
+
+
+def _bar(view: CounterSessionView) -> dict:
+    """What the session bar shows on every counter page."""
+    return {"session": view}
+
+
+@router.get("/counter/s/{session_id}")
+@page
+async def session_page(request: Request, session_id: str) -> Response:
+    """The open session: who is present, how they were checked, until when; what to file."""
+    staff = _staff(request)
+    view = await _service(request).get(staff, session_id)
+    app = application_of(request)
+    procedures = [{"id": p.definition.id, "title": p.definition.title.model_dump()}
+                  for p in app.catalogue.latest(view.municipality)]
+    return render(request, "counter/session.html", principal=staff, procedures=procedures,
+                  **_bar(view))
+
+
+@router.post("/counter/s/{session_id}/close")
+@page
+async def close_session(request: Request, session_id: str) -> Response:
+    """End the session; back to the page that opens the next one."""
+    staff = _staff(request)
+    await _service(request).close(staff, session_id)
+    return redirect("/counter?closed=1")
+
+
+@router.get("/counter/s/{session_id}/f/{filing_id}")
+@page
+async def confirmation(request: Request, session_id: str, filing_id: str) -> Response:
+    """The resident's confirmation page: large type, what will be filed, yes or correct."""
+    staff = _staff(request)
+    service = _service(request)
+    view = await service.get(staff, session_id)
+    filing = await service.filing(staff, session_id, filing_id)
+    if filing.confirmed and filing.result_id and filing.kind == "procedure":
+        return redirect(f"/counter/s/{session_id}/cases/{filing.result_id}/receipt")
+    app = application_of(request)
+    procedure = (app.catalogue.procedure(filing.target, municipality=view.municipality)
+                 if filing.kind == "procedure" else None)
+    fields = []
+    if procedure is not None:
+        form = SchemaForm(procedure.form_schema, messages=procedure.messages,
+                          municipality=app.catalogue.municipality(view.municipality))
+        # PreparedFiling.data holds the prepared request: the form's answers are its "data".
+        fields = form.all_fields(filing.data.get("data", {}))
+    return render(request, "counter/confirm.html", principal=staff, filing=filing,
+                  fields=fields, show_value=lambda f: field_value(f, i18n.request_lang(request)),
+                  **_bar(view))
+
+
+@router.post("/counter/s/{session_id}/f/{filing_id}/confirm")
+@page
+async def confirm(request: Request, session_id: str, filing_id: str) -> Response:
+    """「はい、この内容で申請します」: file it, then the receipt to print."""
+    staff = _staff(request)
+    done = await _service(request).confirm(staff, session_id, filing_id)
+    if done.application is not None:
+        return redirect(
+            f"/counter/s/{session_id}/cases/{done.application.application_id}/receipt")
+    return redirect(f"/counter/s/{session_id}?filed={done.bundle_id}")
+
+
+@router.get("/counter/s/{session_id}/cases/{application_id}/receipt")
+@page
+async def counter_receipt(request: Request, session_id: str, application_id: str
+                          ) -> Response:
+    """The 申請控え to print for the resident present (the same sheet as theirs)."""
+    staff = _staff(request)
+    view = await _service(request).get(staff, session_id)
+    values = await receipt_values(request, staff, application_id)
+    return render(request, "receipt.html", principal=staff, back=f"/counter/s/{session_id}",
+                  **values, **_bar(view))

@@ -1,0 +1,74 @@
+"""The assisted mode without a browser (ASGI), issue #19: a resident beside a デジタル活用支援員
+turns it on with the helper's number (no JavaScript: a GET form), every form page of a
+procedure then shows one step per question and the "assisted" notice, the check page a
+plain hint; a bad number is refused with the field's message; turning it off leaves no
+trace; the way back never leaves the site."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.pages import signed_in
+from tests.support.wizard_pages import BASE, EXAMPLE, answers, form, post, start
+
+
+def _steps(html: str) -> list[str]:
+    found = re.search(r'<ol class="assist-steps__list">(.*?)</ol>', html, re.S)
+    assert found, "no step-by-step hints on the page"
+    return re.findall(r'<li><a href="#([^"]+)">', found.group(1))
+
+
+async def test_the_assisted_mode_guides_every_page_and_shows_the_helper(stack):
+    wizard = form(stack)
+    async with signed_in(stack) as http:
+        plain = await http.get(BASE)
+        assert "assist-banner" not in plain.text and 'href="/assisted?next=' in plain.text
+
+        chooser = await http.get("/assisted", params={"next": BASE})
+        assert chooser.status_code == 200 and 'action="/prefs/assisted"' in chooser.text
+        on = await http.get("/prefs/assisted", params={"mode": "on", "helper": "DS-0012",
+                                                       "next": BASE})
+        assert on.status_code == 303 and on.headers["location"] == BASE
+
+        who = await http.get(BASE)  # the first page, whom it is for, has its step too
+        assert 'id="assist-steps"' in who.text and "自分のために申請する」を選びます" in who.text
+        draft_id, url = await start(http)
+        for page_id in wizard.page_ids():
+            shown = await http.get(url)
+            assert 'class="assisted"' in shown.text and "DS-0012" in shown.text
+            assert "デジタル活用支援員がお手伝いしています" in shown.text
+            fields = wizard.page(page_id, EXAMPLE).fields
+            # one step per question, each linking to its input, in the page's order
+            assert _steps(shown.text) == [f.id for f in fields], page_id
+            for f in fields:
+                assert f'id="{f.id}"' in shown.text, (page_id, f.id)
+            answer = await post(http, url, page_id, answers(wizard, page_id, EXAMPLE))
+            assert answer.status_code == 303, answer.text
+            url = answer.headers["location"]
+        check = await http.get(url)
+        assert 'id="assist-check"' in check.text
+
+        english = await http.get(f"{BASE}/d/{draft_id}/{wizard.page_ids()[0]}?lang=en")
+        assert "A digital-support helper is assisting you." in english.text
+
+        off = await http.get("/prefs/assisted", params={"mode": "off", "next": "/procedures"})
+        assert off.headers["location"] == "/procedures"
+        after = await http.get(url)
+        assert "assist-banner" not in after.text and "assist-steps" not in after.text
+
+
+async def test_a_bad_helper_number_is_refused_and_the_way_back_stays_on_the_site(stack):
+    async with signed_in(stack) as http:
+        bad = await http.get("/prefs/assisted", params={"mode": "on", "helper": "<b>x</b>",
+                                                        "next": "/procedures"})
+        assert bad.status_code == 303 and bad.headers["location"].startswith(
+            "/assisted?problem=code")
+        shown = await http.get(bad.headers["location"])
+        assert 'aria-invalid="true"' in shown.text and "error-summary" in shown.text
+        assert "assist-banner" not in (await http.get("/procedures")).text
+        # no number at all is fine: the mode without a named helper
+        await http.get("/prefs/assisted", params={"mode": "on"})
+        assert "assist-banner" in (await http.get("/procedures")).text
+        for elsewhere in ("//evil.EXAMPLE/x", "https://evil.EXAMPLE/", "/\\evil.EXAMPLE"):
+            away = await http.get("/prefs/assisted", params={"mode": "on", "next": elsewhere})
+            assert away.headers["location"] == "/", elsewhere
