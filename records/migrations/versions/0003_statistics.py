@@ -3,8 +3,8 @@
 Created only if missing, like the baseline: a database a test (or an older start) made
 from the declared tables takes this revision over as it is.
 
-Revision ID: 0002_statistics
-Revises: 0001_baseline
+Revision ID: 0003_statistics
+Revises: 0002_counter_sessions
 Created: 2026-12-02 13:05:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import records.db
 
-revision = "0002_statistics"
-down_revision = "0001_baseline"
+revision = "0003_statistics"
+down_revision = "0002_counter_sessions"
 branch_labels = None
 depends_on = None
 
