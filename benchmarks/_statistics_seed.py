@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from workflows.milestones import Milestone
 
 from forms.catalog import Catalog
 from identity.verify import TokenVerifier
@@ -31,7 +32,6 @@ from records.inbox import InboxStore
 from records.register import DocumentRegister
 from records.statistics import MilestoneStore
 from services.statistics import StatisticsService
-from workflows.milestones import Milestone
 
 PROCEDURES = (("disaster-certificate", 30), ("child-allowance", 30), ("childcare-status", 30),
               ("sme-telework-grant", 60), ("nhi-premium-reduction", 30),

@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from workflows.milestones import Milestone
 
 from portal.web.statistics_source import PublishedCache
 from portal.web.workload import UNASSIGNED, workload
@@ -24,7 +25,6 @@ from tests.support.pages import signed_in
 from tests.support.stack import eventually
 from tests.support.statistics_page import compare, csv_cells, html_cells
 from tests.support.statistics_table import COLUMNS, TableReader, sample_rows
-from workflows.milestones import Milestone
 from workflows.references import spoken_reference
 
 TOKYO, YOKOHAMA = "131016", "141003"
