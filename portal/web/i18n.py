@@ -684,6 +684,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "counter.confirm.yes": ("はい、この内容で申請します", "Yes, file it like this"),
     "counter.confirm.correct": ("直すところがあれば、窓口の職員にお伝えください。",
                                 "If something needs correcting, tell the staff member."),
+    "counter.form.hint": ("聞き取った内容を入力します。Enter で確認画面へ進みます（写真の添付は"
+                          "窓口ではできません）。",
+                          "Type what the resident tells you. Enter goes to the confirmation "
+                          "page (photos cannot be attached at the counter)."),
+    "counter.form.submit": ("ご本人の確認へ進む", "Show it to the resident"),
     # ---- end #19 h-counter-pages ----
 }
 

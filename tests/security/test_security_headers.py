@@ -30,7 +30,7 @@ LIFE_EVENT_FLOW = {"resident/bundle.html", "resident/bundle_withdraw.html",
 #: routes are refused above, with the headers checked); tests/portal/test_pages_counter.py
 #: and test_pages_counter_flow.py render them as counter staff.
 COUNTER_PAGES = {"counter/open.html", "counter/session.html", "counter/confirm.html",
-                 "counter/_bar.html"}
+                 "counter/form.html", "counter/_bar.html"}
 
 
 def _page_templates() -> set[str]:

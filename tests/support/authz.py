@@ -196,6 +196,10 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ("POST", "/counter/sessions"): Row(set(), page=True),
         ("GET", "/counter/s/{session_id}"): Row(set(), "/counter/s/s1", page=True),
         ("POST", "/counter/s/{session_id}/close"): Row(set(), "/counter/s/s1/close", page=True),
+        ("GET", "/counter/s/{session_id}/apply/{procedure_id}"): Row(
+            set(), "/counter/s/s1/apply/disaster-certificate", page=True),
+        ("POST", "/counter/s/{session_id}/apply/{procedure_id}"): Row(
+            set(), "/counter/s/s1/apply/disaster-certificate", page=True),
         ("GET", "/counter/s/{session_id}/f/{filing_id}"): Row(set(), "/counter/s/s1/f/f1",
                                                                page=True),
         ("POST", "/counter/s/{session_id}/f/{filing_id}/confirm"): Row(
