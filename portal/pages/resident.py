@@ -21,7 +21,7 @@ from forms.validation import validate_data
 from identity.principals import Resident
 from portal.deps import application_of
 from portal.statuses import status_of
-from portal.web import i18n, session
+from portal.web import assisted, i18n, session
 from portal.web.cases import application_extras, proxy_view, status_view, timeline_entries
 from portal.web.render import error_page, page, redirect, render
 from portal.web.wizard import CHECK, DRAFT_ID, Wizard
@@ -185,6 +185,7 @@ async def _file(wizard: Wizard, data: dict) -> Response:
             lang=i18n.request_lang(request),
             proxy=wizard.proxy,
             idempotency_key=key,
+            assisted_by=assisted.recorded_as(request),  # (#19) a helper beside them
         )
     except InvalidData as exc:
         return wizard._first_problem(data, exc.errors)

@@ -44,6 +44,17 @@ def state(request: Request) -> tuple[bool, str | None]:
     return (code is not None), code
 
 
+#: What a filing records when the helper gave no number: that one helped, not who.
+UNNAMED_HELPER = "digital-support"
+
+
+def recorded_as(request: Request) -> str | None:
+    """What the filing records as ``assisted_by``: the helper's code, ``digital-support``
+    when the mode is on without one, ``None`` when no helper is assisting."""
+    on, code = state(request)
+    return (code or UNNAMED_HELPER) if on else None
+
+
 #: The hint for a field by its kind, as a key of the page texts.
 _KIND_HINTS = {
     "text": "assist.kind.text",
