@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from identity.principals import AnyPrincipal, Caseworker
 from records.deliveries import DeliveryRecord
 from services.cases import CaseDetails, WaitingOn
+from services.counter import CounterSummary, counter_summary
 from workflows.models import BundleMember, BundleView
 
 
@@ -22,6 +23,9 @@ class ApplicationIn(BaseModel):
         default=None, description="代理申請: the represented person and the relationship",
         examples=[{"name": "山田 トメ", "name_kana": "ヤマダ トメ", "birthdate": "1938-04-02",
                    "relationship": "child"}])
+    assisted_code: str | None = Field(
+        default=None, max_length=32,
+        description="デジタル活用支援員's code when a helper helped (recorded, not a proxy)")
 
 
 class ActionIn(BaseModel):
@@ -72,6 +76,8 @@ class ApplicationOut(BaseModel):
     actions: list[str]
     waiting_on: list[WaitingOn] = []  # caseworkers: side effects being retried, and why
     deliveries: list[DeliveryRecord] = []  # caseworkers: each notice's status per channel
+    counter: CounterSummary | None = None  # filed at a counter (窓口): by whom, where, how
+    assisted_by: str | None = None  # caseworkers: the digital-support helper who helped
     url: str
 
     @classmethod
@@ -117,6 +123,9 @@ class ApplicationOut(BaseModel):
             actions=details.actions,
             waiting_on=[] if resident else details.waiting_on,
             deliveries=[] if resident else list(deliveries or []),
+            counter=counter_summary(view.counter, staff_visible=not resident)
+            if view.counter is not None else None,
+            assisted_by=None if resident else view.assisted_by,
             url=f"/api/applications/{view.application_id}",
         )
 

@@ -29,7 +29,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from records.db import UTCDateTime, make_engine, metadata
 
-__all__ = ["CounterStore", "CounterStoreUnavailable", "counter_filings", "counter_sessions"]
+__all__ = [
+    "CounterStore", "CounterStoreUnavailable", "counter_filings", "counter_sessions",
+    "helper_codes",
+]
 
 counter_sessions = Table(
     "counter_sessions",
@@ -64,6 +67,17 @@ counter_filings = Table(
 )
 
 
+helper_codes = Table(
+    "counter_helper_codes",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # SHA-256 of the code: no code stored
+    Column("helper_issuer", String, nullable=False),
+    Column("helper_subject", String, nullable=False),
+    Column("municipality", String(6), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+
 class CounterStoreUnavailable(Exception):
     """The database did not answer; the counter refuses (nothing half done)."""
 
@@ -82,7 +96,7 @@ class CounterStore:
     @classmethod
     def in_memory(cls) -> CounterStore:
         engine = make_engine("sqlite://")
-        metadata.create_all(engine, tables=[counter_sessions, counter_filings])
+        metadata.create_all(engine, tables=[counter_sessions, counter_filings, helper_codes])
         return cls(engine)
 
     def open(self, row: dict[str, Any]) -> None:
@@ -109,6 +123,12 @@ class CounterStore:
     def complete(self, filing_id: str, result: dict[str, Any]) -> None:
         self._write(lambda conn: conn.execute(update(counter_filings).where(
             counter_filings.c.id == filing_id).values(result=result)))
+
+    def add_helper_code(self, row: dict[str, Any]) -> None:
+        self._write(lambda conn: conn.execute(helper_codes.insert().values(**row)))
+
+    def helper_code(self, digest: str) -> dict[str, Any] | None:
+        return self._one(select(helper_codes).where(helper_codes.c.digest == digest))
 
     def _one(self, query: Any) -> dict[str, Any] | None:
         try:

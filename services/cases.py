@@ -38,6 +38,7 @@ from forms.municipalities import Municipality
 from forms.packages import Procedure
 from forms.validation import validate_data
 from identity.assurance import AssuranceTooLow, check_assurance
+from identity.counter import DIGITAL_SUPPORT_ROLE
 from identity.principals import AnyPrincipal, Business, Caseworker, Resident
 from identity.proxy import ProxyFilingInvalid, parse_proxy_filing
 from services.campaigns import CampaignService
@@ -308,7 +309,9 @@ class CaseService:
     def _may_see(self, principal: AnyPrincipal, view: ApplicationView | CaseFacts) -> bool:
         if not isinstance(principal, Caseworker):
             return view.applicant_key == self.applicant_key(principal)
-        return principal.can_act_for(view.municipality)
+        # A digital-support helper (#19) helps residents sign in and file; no case work.
+        return principal.can_act_for(view.municipality) and bool(
+            principal.roles - {DIGITAL_SUPPORT_ROLE})
 
     def _handle(self, application_id: str) -> WorkflowHandle[Any, Any]:
         return self._client.get_workflow_handle(application_id)

@@ -10,6 +10,8 @@ confirmation screen) — and close the session. See docs/counter-engine.md.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -21,6 +23,7 @@ from forms.filing import validate_application
 from identity.counter import (
     COUNTER_ISSUER,
     COUNTER_ROLE,
+    DIGITAL_SUPPORT_ROLE,
     IN_PERSON_ACR,
     METHOD_TEXTS,
     CheckMethod,
@@ -33,9 +36,18 @@ from services.refusals import InvalidData, Refused, not_configured
 from workflows.models import ApplicationView, CounterFiling
 
 __all__ = [
-    "ConfirmedFiling", "CounterService", "CounterSessionView", "LookupRequest", "OpenSession",
+    "ConfirmedFiling",
+    "CounterService",
+    "CounterSessionView",
+    "CounterSummary",
+    "LookupRequest",
+    "OpenSession",
     "PrepareFiling",
-    "PrepareLifeEvent", "PreparedFiling", "RegistryMatch", "ResidentFacts",
+    "PrepareLifeEvent",
+    "PreparedFiling",
+    "RegistryMatch",
+    "ResidentFacts",
+    "counter_summary",
 ]
 
 Lang = Literal["ja", "en"]
@@ -73,6 +85,12 @@ class LookupRequest(BaseModel):
 
     municipality: str = Field(pattern=r"^[0-9]{6}$")
     resident: ResidentFacts
+
+
+class HelperCodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    municipality: str = Field(pattern=r"^[0-9]{6}$")
 
 
 class RegistryMatch(BaseModel):
@@ -143,8 +161,54 @@ class ConfirmedFiling(BaseModel):
     bundle_id: str | None = None
 
 
+class CounterSummary(BaseModel):
+    """How a case shows that it was filed at a counter (ja/en ``text``); ``staff`` is
+    None for the resident, who sees that the municipality filed it, not which employee."""
+
+    staff: str | None
+    counter_id: str
+    method: str
+    verified: bool
+    text: dict[str, str]
+
+
+def counter_summary(counter: CounterFiling, *, staff_visible: bool) -> CounterSummary:
+    """The case's "filed at the counter by …, identity checked by …, at …" line."""
+    method = METHOD_TEXTS[counter.method]
+    who_ja = (counter.staff_name or counter.staff_subject) if staff_visible else "職員"
+    who_en = (counter.staff_name or counter.staff_subject) if staff_visible else "staff"
+    unverified_ja = "" if counter.verified else "（住民記録と照合できず、未確認）"
+    unverified_en = "" if counter.verified else " (not matched with the resident register)"
+    return CounterSummary(
+        staff=counter.staff_subject if staff_visible else None,
+        counter_id=counter.counter_id, method=counter.method, verified=counter.verified,
+        text={"ja": f"窓口（{counter.counter_id}）で{who_ja}が受け付けました。"
+                    f"本人確認：{method.ja}{unverified_ja}",
+              "en": f"Filed at the counter ({counter.counter_id}) by {who_en}; identity "
+                    f"checked by {method.en}{unverified_en}."})
+
+
+class HelperCode(BaseModel):
+    """A digital-support helper's code: the resident types it on their own filing so the
+    help is recorded (``assisted_by``). It names the helper only; it gives nobody any
+    right on the filing, so it cannot be turned into a proxy."""
+
+    code: str
+    municipality: str
+    expires_at: datetime
+
+
+#: Helper codes: 8 characters without look-alikes (0/O, 1/I/L), valid for a short while.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+HELPER_CODE_MINUTES = 15
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().replace("-", "").encode()).hexdigest()
+
+
 def session_not_found() -> Refused:
-    return Refused("not_found", "counter_session_not_found",
+    return Refused("not_found", "not_found",
                    "窓口の受付が見つからないか、終了しています。もう一度受付を始めてください。",
                    "This counter session was not found or has ended. Please start again.")
 
@@ -342,7 +406,7 @@ class CounterService:
     def _filing_row(self, session_id: str, filing_id: str) -> dict[str, Any]:
         found = self._read(self._store.filing, filing_id)
         if found is None or found["session_id"] != session_id:
-            raise Refused("not_found", "counter_filing_not_found",
+            raise Refused("not_found", "not_found",
                           "確認する申請が見つかりません。", "No such filing to confirm.")
         return found
 
@@ -368,6 +432,40 @@ class CounterService:
         found["result"] = {"bundle_id": bundle.bundle_id}
         self._write(self._store.complete, filing_id, found["result"])
         return ConfirmedFiling(filing=_prepared_view(found), bundle_id=bundle.bundle_id)
+
+    # ---- digital support ----------------------------------------------------------
+
+    async def helper_code(self, principal: AnyPrincipal, municipality: str) -> HelperCode:
+        """A new code for a digital-support helper (role ``digital_support``) to tell the
+        resident they help; the resident signs in with their own card and files."""
+        if not isinstance(principal, Caseworker) or DIGITAL_SUPPORT_ROLE not in principal.roles:
+            raise Refused("forbidden", "digital_support_only",
+                          "この操作はデジタル活用支援員のみ行えます。",
+                          "Only digital-support helpers can do this.")
+        self._municipality(principal, municipality)
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+        expires = self._clock() + timedelta(minutes=HELPER_CODE_MINUTES)
+        self._write(self._store.add_helper_code, {
+            "digest": _digest(code), "helper_issuer": principal.issuer,
+            "helper_subject": principal.subject, "municipality": municipality,
+            "expires_at": expires})
+        return HelperCode(code=f"{code[:4]}-{code[4:]}", municipality=municipality,
+                          expires_at=expires)
+
+    def helper_of(self, principal: AnyPrincipal, municipality: str, code: str) -> str:
+        """The helper a resident's code names (their subject, recorded as ``assisted_by``).
+
+        :raises Refused: ``invalid`` ``helper_code_invalid`` for an unknown, expired or
+            other municipality's code, or when the filer is not a resident.
+        """
+        row = (self._read(self._store.helper_code, _digest(code))
+               if isinstance(principal, Resident) and len(code) <= 32 else None)
+        if (row is None or row["municipality"] != municipality
+                or self._clock() >= _utc(row["expires_at"])):
+            raise Refused("invalid", "helper_code_invalid",
+                          "支援員の番号が正しくないか、有効期限が切れています。支援員にご確認ください。",
+                          "The helper's code is wrong or has expired. Please ask the helper.")
+        return str(row["helper_subject"])
 
     def _events(self) -> LifeEventService:
         if self._life_events is None:

@@ -36,10 +36,12 @@ async def world(stack, catalog) -> World:
         "approver": issuer.issue_caseworker("sec-app", [MUNICIPALITY], ["approver"]),
         "admin": issuer.issue_caseworker("sec-adm", [MUNICIPALITY], ["admin"]),
         "staff": issuer.issue_caseworker(
-            "sec-staff", [MUNICIPALITY], ["reviewer", "surveyor", "approver", "admin"]
+            "sec-staff", [MUNICIPALITY],
+            ["reviewer", "surveyor", "approver", "admin", "counter", "digital_support"],
         ),
         "elsewhere": issuer.issue_caseworker(
-            "sec-yoko", [OTHER_MUNICIPALITY], ["reviewer", "surveyor", "approver", "admin"]
+            "sec-yoko", [OTHER_MUNICIPALITY],
+            ["reviewer", "surveyor", "approver", "admin", "counter", "digital_support"],
         ),
     }
     people = {name: bearer(token) for name, token in tokens.items()}
@@ -122,6 +124,22 @@ async def world(stack, catalog) -> World:
     )
     assert second_draft.status_code == 201, second_draft.text
 
+    # A counter session of "staff" for a resident present (#19), and a filing prepared in it.
+    session = await http.post(
+        "/api/counter/sessions",
+        headers=people["staff"],
+        json={"municipality": MUNICIPALITY, "counter_id": "sec-1", "method": "photo_id",
+              "resident": {"name": "窓口 花子", "birthdate": "1950-01-01",
+                           "address": "東京都千代田区九段南1-2-1"}},
+    )
+    assert session.status_code == 201, session.text
+    prepared = await http.post(
+        f"/api/counter/sessions/{session.json()['id']}/filings",
+        headers=people["staff"],
+        json={"procedure_id": "disaster-certificate", "data": certificate["data"]},
+    )
+    assert prepared.status_code == 201, prepared.text
+
     return World(
         stack=stack,
         people=people,
@@ -132,7 +150,9 @@ async def world(stack, catalog) -> World:
         business_application=grant.json()["id"],
         draft=draft.json()["id"],
         attachment=photo.json()["id"],
-        extra={"second_draft": second_draft.json()["id"]},
+        extra={"second_draft": second_draft.json()["id"],
+               "counter_session": session.json()["id"],
+               "counter_filing": prepared.json()["id"]},
     )
 
 

@@ -278,6 +278,35 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         # -- life events (h-service): residents file for themselves; a bundle nobody filed
         # is found by nobody; the ledger is its municipality's staff's --------------------
         **life_event_rows(w),
+        # -- counter filing (#19): the counter staff's own session only ---------------------
+        **counter_rows(w),
+    }
+
+
+def counter_rows(w: World) -> dict[tuple[str, str], Row]:
+    session = f"/api/counter/sessions/{w.extra['counter_session']}"
+    filing = f"{session}/filings/{w.extra['counter_filing']}"
+    resident = {"name": "窓口 花子", "birthdate": "1950-01-01",
+                "address": "東京都千代田区九段南1-2-1"}
+    opened = {"json": {"municipality": "131016", "counter_id": "sec-2", "method": "card_face",
+                       "resident": resident}}
+    data = {"procedure_id": "disaster-certificate", "data": {}}
+    return {
+        ("POST", "/api/counter/registry/lookups"): Row(
+            {"staff"}, kwargs={"json": {"municipality": "131016", "resident": resident}}),
+        ("POST", "/api/counter/sessions"): Row({"staff"}, kwargs=opened),
+        ("GET", "/api/counter/sessions/{session_id}"): Row({"staff"}, session),
+        ("POST", "/api/counter/sessions/{session_id}/filings"): Row(
+            {"staff"}, f"{session}/filings", {"json": data}),
+        ("POST", "/api/counter/sessions/{session_id}/life-events/{life_event_id}"): Row(
+            {"staff"}, f"{session}/life-events/disaster", {"json": {"answers": {}}}),
+        ("GET", "/api/counter/sessions/{session_id}/filings/{filing_id}"): Row(
+            {"staff"}, filing),
+        ("POST", "/api/counter/sessions/{session_id}/filings/{filing_id}/confirm"): Row(
+            {"staff"}, f"{filing}/confirm"),
+        ("DELETE", "/api/counter/sessions/{session_id}"): Row({"staff"}, session, order=9),
+        ("POST", "/api/counter/helper-codes"): Row(
+            {"staff"}, kwargs={"json": {"municipality": "131016"}}),
     }
 
 

@@ -23,9 +23,11 @@ async def file_application(
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> ApplicationOut:
     """File an application (residents). Send an `Idempotency-Key` to retry safely."""
+    helper = (app.counter.helper_of(principal, body.municipality, body.assisted_code)
+              if body.assisted_code else None)
     view = await app.cases.submit(principal, body.procedure, body.municipality, body.data,
                                   lang=body.lang, idempotency_key=idempotency_key,
-                                  proxy=body.proxy)
+                                  proxy=body.proxy, assisted_by=helper)
     # Built from the filing itself: querying the new case would wait for a worker.
     return ApplicationOut.build(app.cases.details_of(principal, view), principal)
 

@@ -14,6 +14,8 @@ from portal.errors import ErrorBody
 from services.counter import (
     ConfirmedFiling,
     CounterSessionView,
+    HelperCode,
+    HelperCodeRequest,
     LookupRequest,
     OpenSession,
     PreparedFiling,
@@ -83,3 +85,11 @@ async def confirm_filing(session_id: str, filing_id: str, principal: CurrentPrin
                          app: App) -> ConfirmedFiling:
     """The resident confirmed what they read: file it (again: the first result)."""
     return await app.counter.confirm(principal, session_id, filing_id)
+
+
+@router.post("/api/counter/helper-codes", status_code=status.HTTP_201_CREATED,
+             responses=_errors)
+async def helper_code(body: HelperCodeRequest, principal: CurrentPrincipal,
+                      app: App) -> HelperCode:
+    """A digital-support helper's code for the resident they help to enter on the filing."""
+    return await app.counter.helper_code(principal, body.municipality)

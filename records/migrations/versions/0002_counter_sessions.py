@@ -1,4 +1,4 @@
-"""Counter sessions and their prepared filings (issue #19).
+"""Counter sessions, their prepared filings, digital-support helper codes (issue #19).
 
 Idempotent like the baseline: a database whose tables were made from the metadata keeps
 them.
@@ -73,7 +73,20 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "counter_helper_codes",
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("helper_issuer", sa.String(), nullable=False),
+        sa.Column("helper_subject", sa.String(), nullable=False),
+        sa.Column("municipality", sa.String(length=6), nullable=False),
+        sa.Column("expires_at", records.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("digest", name=op.f("pk_counter_helper_codes")),
+        if_not_exists=True,
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("counter_helper_codes")
     with op.batch_alter_table("counter_filings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_counter_filings_session_id"))
 
