@@ -44,15 +44,11 @@ def state(request: Request) -> tuple[bool, str | None]:
     return (code is not None), code
 
 
-#: What a filing records when the helper gave no number: that one helped, not who.
-UNNAMED_HELPER = "digital-support"
-
-
-def recorded_as(request: Request) -> str | None:
-    """What the filing records as ``assisted_by``: the helper's code, ``digital-support``
-    when the mode is on without one, ``None`` when no helper is assisting."""
+def code_to_record(request: Request) -> str | None:
+    """The helper's code a filing made now resolves to ``assisted_by`` (through
+    ``CounterService.helper_of``); ``None`` without the mode or without a code."""
     on, code = state(request)
-    return (code or UNNAMED_HELPER) if on else None
+    return code if on else None
 
 
 #: The hint for a field by its kind, as a key of the page texts.

@@ -26,7 +26,12 @@ async def test_the_assisted_mode_guides_every_page_and_shows_the_helper(stack):
 
         chooser = await http.get("/assisted", params={"next": BASE})
         assert chooser.status_code == 200 and 'action="/prefs/assisted"' in chooser.text
-        on = await http.get("/prefs/assisted", params={"mode": "on", "helper": "DS-0012",
+        issued = await stack.http.post(  # the helper's code, from the counter service
+            "/api/counter/helper-codes", json={"municipality": "131016"},
+            headers=stack.caseworker("demo-support", roles="digital_support"))
+        assert issued.status_code == 201, issued.text
+        code = issued.json()["code"]
+        on = await http.get("/prefs/assisted", params={"mode": "on", "helper": code,
                                                        "next": BASE})
         assert on.status_code == 303 and on.headers["location"] == BASE
 
@@ -35,7 +40,7 @@ async def test_the_assisted_mode_guides_every_page_and_shows_the_helper(stack):
         _, url = await start(http)
         for page_id in wizard.page_ids():
             shown = await http.get(url)
-            assert 'class="assisted"' in shown.text and "DS-0012" in shown.text
+            assert 'class="assisted"' in shown.text and code in shown.text
             assert "デジタル活用支援員がお手伝いしています" in shown.text
             fields = wizard.page(page_id, EXAMPLE).fields
             # one step per question, each linking to its input, in the page's order
@@ -54,7 +59,7 @@ async def test_the_assisted_mode_guides_every_page_and_shows_the_helper(stack):
         app_id = filed.headers["location"].split("/")[-1].split("?")[0]
         async with signed_in(stack, "cw-131016-1") as staff:
             case = (await staff.get(f"/staff/cases/{app_id}")).text
-        assert "デジタル活用支援員（DS-0012）が手伝って申請" in case
+        assert "デジタル活用支援員（demo-support）が手伝って申請" in case
         assert "badge--proxy" not in case  # the resident is the applicant, not a proxy's
 
         english = await http.get("/procedures?lang=en")
