@@ -573,9 +573,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "assist.does.applicant": ("申請するのはあなたご本人です。支援員は代理人ではありません。",
                               "You are the applicant. The helper is not your proxy."),
     "assist.code.label": ("支援員の番号", "Helper's number"),
-    "assist.code.hint": ("支援員の名札にある番号です（例：DS-0012）。"
+    "assist.code.hint": ("支援員から伝えられた番号です（例：AB12-CD34）。"
                          "英数字とハイフンで入力してください。",
-                         "The number on the helper's badge (for example DS-0012): "
+                         "The code the helper gives you (for example AB12-CD34): "
                          "letters, digits and hyphens."),
     "assist.code.invalid": ("支援員の番号は英数字とハイフン（24文字まで）で入力してください",
                             "Enter the helper's number with letters, digits and hyphens "
