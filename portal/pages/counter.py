@@ -19,8 +19,8 @@ from portal.web.cases import field_value
 from portal.web.counter import open_request
 from portal.web.receipt import receipt_values
 from portal.web.render import page, redirect, render
-from services.counter import CounterService, CounterSessionView
-from services.refusals import Refused
+from services.counter import CounterService, CounterSessionView, PrepareFiling
+from services.refusals import InvalidData, Refused
 
 router = APIRouter(include_in_schema=False)
 
@@ -142,3 +142,59 @@ async def counter_receipt(request: Request, session_id: str, application_id: str
     values = await receipt_values(request, staff, application_id)
     return render(request, "receipt.html", principal=staff, back=f"/counter/s/{session_id}",
                   **values, **_bar(view))
+
+
+def _counter_form(request: Request, municipality: str, procedure_id: str) -> SchemaForm:
+    app = application_of(request)
+    procedure = app.catalogue.procedure(procedure_id, municipality=municipality)
+    return SchemaForm(procedure.form_schema, messages=procedure.messages,
+                      municipality=app.catalogue.municipality(municipality))
+
+
+def _form_page(request: Request, staff: Caseworker, view: CounterSessionView,
+               procedure_id: str, form: SchemaForm, data: dict, errors: list,
+               status: int = 200) -> Response:
+    title = application_of(request).catalogue.procedure(
+        procedure_id, municipality=view.municipality).definition.title.model_dump()
+    return render(request, "counter/form.html", status=status, principal=staff,
+                  fields=form.all_fields(data, errors), errors=errors, title=title,
+                  action=f"/counter/s/{view.id}/apply/{procedure_id}", **_bar(view))
+
+
+@router.get("/counter/s/{session_id}/apply/{procedure_id}")
+@page
+async def counter_form(request: Request, session_id: str, procedure_id: str) -> Response:
+    """The whole form on one dense page (the catalogue's own rendering), keyboard first."""
+    staff = _staff(request)
+    view = await _service(request).get(staff, session_id)
+    form = _counter_form(request, view.municipality, procedure_id)
+    return _form_page(request, staff, view, procedure_id, form, {}, [])
+
+
+@router.post("/counter/s/{session_id}/apply/{procedure_id}")
+@page
+async def counter_prepare(request: Request, session_id: str, procedure_id: str
+                          ) -> Response:
+    """Prepare the filing (validated, nothing filed), then the resident's confirmation."""
+    staff = _staff(request)
+    service = _service(request)
+    view = await service.get(staff, session_id)
+    form = _counter_form(request, view.municipality, procedure_id)
+    posted = await request.form()
+    data = form.read(form.all_fields({}), posted, {})
+    nav = str(posted.get("_nav") or "")
+    if nav.startswith("add:"):
+        data = form.with_item_added(data, nav[4:])
+    if nav.startswith(("add:", "remove:")):
+        if nav.startswith("remove:"):
+            pointer, _, position = nav[7:].rpartition(":")
+            data = form.with_item_removed(data, pointer, int(position) if position.isdigit()
+                                          else -1)
+        return _form_page(request, staff, view, procedure_id, form, data, [])
+    try:
+        prepared = await service.prepare(staff, session_id, PrepareFiling(
+            procedure_id=procedure_id, data=data, lang=i18n.request_lang(request)))
+    except InvalidData as exc:
+        return _form_page(request, staff, view, procedure_id, form, data, exc.errors,
+                          status=422)
+    return redirect(f"/counter/s/{session_id}/f/{prepared.id}")

@@ -21,7 +21,7 @@ from forms.validation import validate_data
 from identity.principals import Resident
 from portal.deps import application_of
 from portal.statuses import status_of
-from portal.web import i18n, session
+from portal.web import assisted, i18n, session
 from portal.web.cases import application_extras, proxy_view, status_view, timeline_entries
 from portal.web.render import error_page, page, redirect, render
 from portal.web.wizard import CHECK, DRAFT_ID, Wizard
@@ -176,7 +176,10 @@ async def _file(wizard: Wizard, data: dict) -> Response:
     answer kept, to change them or to come back later."""
     request = wizard.request
     key = f"page-draft:{wizard.draft_id}" if wizard.persist and wizard.draft_id else None
+    code = assisted.code_to_record(request)  # (#19) the helper beside them, never a proxy
     try:
+        helper = (wizard.app.counter.helper_of(wizard.principal, wizard.municipality.code, code)
+                  if code else None)
         view = await wizard.app.cases.submit(
             wizard.principal,
             wizard.procedure.id,
@@ -185,6 +188,7 @@ async def _file(wizard: Wizard, data: dict) -> Response:
             lang=i18n.request_lang(request),
             proxy=wizard.proxy,
             idempotency_key=key,
+            assisted_by=helper,
         )
     except InvalidData as exc:
         return wizard._first_problem(data, exc.errors)

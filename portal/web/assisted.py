@@ -44,6 +44,13 @@ def state(request: Request) -> tuple[bool, str | None]:
     return (code is not None), code
 
 
+def code_to_record(request: Request) -> str | None:
+    """The helper's code a filing made now resolves to ``assisted_by`` (through
+    ``CounterService.helper_of``); ``None`` without the mode or without a code."""
+    on, code = state(request)
+    return code if on else None
+
+
 #: The hint for a field by its kind, as a key of the page texts.
 _KIND_HINTS = {
     "text": "assist.kind.text",

@@ -574,9 +574,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "assist.does.applicant": ("申請するのはあなたご本人です。支援員は代理人ではありません。",
                               "You are the applicant. The helper is not your proxy."),
     "assist.code.label": ("支援員の番号", "Helper's number"),
-    "assist.code.hint": ("支援員の名札にある番号です（例：DS-0012）。"
+    "assist.code.hint": ("支援員から伝えられた番号です（例：AB12-CD34）。"
                          "英数字とハイフンで入力してください。",
-                         "The number on the helper's badge (for example DS-0012): "
+                         "The code the helper gives you (for example AB12-CD34): "
                          "letters, digits and hyphens."),
     "assist.code.invalid": ("支援員の番号は英数字とハイフン（24文字まで）で入力してください",
                             "Enter the helper's number with letters, digits and hyphens "
@@ -685,6 +685,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "counter.confirm.yes": ("はい、この内容で申請します", "Yes, file it like this"),
     "counter.confirm.correct": ("直すところがあれば、窓口の職員にお伝えください。",
                                 "If something needs correcting, tell the staff member."),
+    "counter.form.hint": ("聞き取った内容を入力します。Enter で確認画面へ進みます（写真の添付は"
+                          "窓口ではできません）。",
+                          "Type what the resident tells you. Enter goes to the confirmation "
+                          "page (photos cannot be attached at the counter)."),
+    "counter.form.submit": ("ご本人の確認へ進む", "Show it to the resident"),
     # ---- end #19 h-counter-pages ----
 }
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
-from tests.support.browser import continue_, reload_until
+from forms.schemaform import SchemaForm
+from tests.support.browser import continue_, fill_page, reload_until
 from tests.support.stack import documents_of, eventually
 from tests.support.wizard_pages import EXAMPLE
 
@@ -128,10 +129,9 @@ async def test_the_printed_receipt_and_its_sealed_copy(kit, portal):
 
 
 async def test_counter_staff_file_for_a_resident_without_a_token(kit, portal, catalog):
-    """Counter staff open a session through the pages (keyboard-first form at 1280 px), the
+    """Counter staff open a session and fill the whole form on one page (1280 px), the
     resident reads the confirmation page in large type and confirms, the receipt prints;
     a caseworker's case page says it was filed at the counter. axe 0 on each."""
-    stack = portal.stack
     staff_page = await kit.open()
     await kit.sign_in(staff_page, "千代田区 窓口担当")
     await staff_page.goto("/counter")
@@ -148,16 +148,21 @@ async def test_counter_staff_file_for_a_resident_without_a_token(kit, portal, ca
     await expect(bar).to_contain_text("窓口 花子")
     await expect(bar).to_contain_text("自動で終了します")
     await kit.audit(staff_page, "counter-session")
-    session_id = staff_page.url.rsplit("/", 1)[1]
 
-    prepared = await stack.http.post(
-        f"/api/counter/sessions/{session_id}/filings",
-        headers=stack.caseworker("demo-counter", roles="counter"),
-        json={"procedure_id": "disaster-certificate", "data": EXAMPLE})
-    assert prepared.status_code == 201, prepared.text
+    await staff_page.get_by_role("link", name="罹災証明書の交付申請").click()
+    await expect(staff_page.locator("form.counter-form")).to_be_visible()
+    form = SchemaForm(catalog.get("disaster-certificate").form_schema)
+    for page_id in form.page_ids():  # every page's fields, all on this one page
+        await fill_page(staff_page, form, page_id, EXAMPLE)
+    await kit.audit(staff_page, "counter-form")
+    await _photo(staff_page, "form")
+    async with staff_page.expect_navigation():
+        await staff_page.get_by_role("button", name="ご本人の確認へ進む").click()
+    confirmation = staff_page.url
+    assert "/f/" in confirmation, confirmation
     # The screen turned round to the resident: a second window on the same session.
     resident_view = await staff_page.context.new_page()
-    await resident_view.goto(f"/counter/s/{session_id}/f/{prepared.json()['id']}")
+    await resident_view.goto(confirmation)
     await expect(resident_view.locator("h1")).to_have_text("申請する内容のご確認")
     await kit.audit(resident_view, "counter-confirm")
     await _photo(resident_view, "confirm")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support.pages import signed_in
+from tests.support.pages import csrf_of, signed_in
 from tests.support.wizard_pages import BASE, EXAMPLE, answers, form, post, start
 
 
@@ -26,16 +26,21 @@ async def test_the_assisted_mode_guides_every_page_and_shows_the_helper(stack):
 
         chooser = await http.get("/assisted", params={"next": BASE})
         assert chooser.status_code == 200 and 'action="/prefs/assisted"' in chooser.text
-        on = await http.get("/prefs/assisted", params={"mode": "on", "helper": "DS-0012",
+        issued = await stack.http.post(  # the helper's code, from the counter service
+            "/api/counter/helper-codes", json={"municipality": "131016"},
+            headers=stack.caseworker("demo-support", roles="digital_support"))
+        assert issued.status_code == 201, issued.text
+        code = issued.json()["code"]
+        on = await http.get("/prefs/assisted", params={"mode": "on", "helper": code,
                                                        "next": BASE})
         assert on.status_code == 303 and on.headers["location"] == BASE
 
         who = await http.get(BASE)  # the first page, whom it is for, has its step too
         assert 'id="assist-steps"' in who.text and "自分のために申請する」を選びます" in who.text
-        draft_id, url = await start(http)
+        _, url = await start(http)
         for page_id in wizard.page_ids():
             shown = await http.get(url)
-            assert 'class="assisted"' in shown.text and "DS-0012" in shown.text
+            assert 'class="assisted"' in shown.text and code in shown.text
             assert "デジタル活用支援員がお手伝いしています" in shown.text
             fields = wizard.page(page_id, EXAMPLE).fields
             # one step per question, each linking to its input, in the page's order
@@ -47,13 +52,22 @@ async def test_the_assisted_mode_guides_every_page_and_shows_the_helper(stack):
             url = answer.headers["location"]
         check = await http.get(url)
         assert 'id="assist-check"' in check.text
+        # Filed: the case records the helper (not as a proxy) and the staff page says so.
+        filed = await http.post(url.rsplit("/", 1)[0] + "/_submit",
+                                data={"csrf_token": csrf_of(check.text)})
+        assert filed.status_code == 303, filed.text
+        app_id = filed.headers["location"].split("/")[-1].split("?")[0]
+        async with signed_in(stack, "cw-131016-1") as staff:
+            case = (await staff.get(f"/staff/cases/{app_id}")).text
+        assert "デジタル活用支援員（demo-support）が手伝って申請" in case
+        assert "badge--proxy" not in case  # the resident is the applicant, not a proxy's
 
-        english = await http.get(f"{BASE}/d/{draft_id}/{wizard.page_ids()[0]}?lang=en")
+        english = await http.get("/procedures?lang=en")
         assert "A digital-support helper is assisting you." in english.text
 
         off = await http.get("/prefs/assisted", params={"mode": "off", "next": "/procedures"})
         assert off.headers["location"] == "/procedures"
-        after = await http.get(url)
+        after = await http.get(BASE)
         assert "assist-banner" not in after.text and "assist-steps" not in after.text
 
 

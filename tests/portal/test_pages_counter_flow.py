@@ -12,6 +12,7 @@ import re
 from tests.support.filing import example
 from tests.support.pages import csrf_of, signed_in
 from tests.support.stack import eventually
+from tests.support.wizard_pages import answers, form
 
 FACTS = {"name": "窓口 花子", "name_kana": "マドグチ ハナコ", "birthdate": "1948/7/15",
          "address": "東京都千代田区九段南1-2-1"}
@@ -64,3 +65,34 @@ async def test_counter_staff_file_for_the_resident_present_and_print_the_receipt
         assert closed.status_code == 303
         gone = await http.get(session_url)
         assert gone.status_code == 404 and "もう一度受付を始めてください" in gone.text
+
+
+async def test_the_counter_form_is_one_dense_page_that_prepares_the_filing(stack, catalog):
+    """Every field of the 罹災証明書 on one page; empty → 422 with the problems at their
+    fields; answered → the resident's confirmation page (nothing filed before it)."""
+    data = example(catalog)
+    wizard = form(stack)
+    posted = {k: v for page_id in wizard.page_ids() for k, v in
+              answers(wizard, page_id, data).items()}
+    async with signed_in(stack, "demo-counter") as http:
+        start = await http.get("/counter")
+        opened = await http.post("/counter/sessions", data={
+            "csrf_token": csrf_of(start.text), "method": "card_face",
+            "counter_id": "honcho-1F-3", **FACTS})
+        session_url = opened.headers["location"]
+        session_page = (await http.get(session_url)).text
+        url = f"{session_url}/apply/disaster-certificate"
+        assert f'href="{url}"' in session_page
+        page = await http.get(url)
+        assert page.status_code == 200 and 'class="counter-form"' in page.text
+        for f in (f for top in wizard.all_fields(data) for f in top.walk()
+                  if not f.is_group and f.kind != "files"):
+            assert f'id="{f.id}"' in page.text, f.id  # every input, one page
+        empty = await http.post(url, data={"csrf_token": csrf_of(page.text), "_nav": "prepare"})
+        assert empty.status_code == 422 and "error-summary" in empty.text
+        ready = await http.post(url, data={"csrf_token": csrf_of(page.text), "_nav": "prepare",
+                                           **posted})
+        assert ready.status_code == 303, ready.text
+        assert re.fullmatch(rf"{session_url}/f/[^/]+", ready.headers["location"])
+        shown = (await http.get(ready.headers["location"])).text
+        assert data["damage"]["description"] in shown and "はい、この内容で申請します" in shown

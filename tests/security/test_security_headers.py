@@ -26,11 +26,6 @@ PARTS = {"base.html", "macros.html"}
 LIFE_EVENT_FLOW = {"resident/bundle.html", "resident/bundle_withdraw.html",
                    "resident/life_event_check.html", "resident/life_event_existing.html",
                    "resident/life_event_offers.html"}
-#: Counter staff's pages (#19): no principal of the walk has the role ``counter`` (their
-#: routes are refused above, with the headers checked); tests/portal/test_pages_counter.py
-#: and test_pages_counter_flow.py render them as counter staff.
-COUNTER_PAGES = {"counter/open.html", "counter/session.html", "counter/confirm.html",
-                 "counter/_bar.html"}
 
 
 def _page_templates() -> set[str]:
@@ -129,7 +124,7 @@ async def test_every_page_template_and_every_route_answers_with_the_csp(world, m
     verify = await w.stack.http.get("/verify", headers={"Accept": "text/html"})
     _strict(verify.headers)
     assert answers > 100
-    missing = sorted(_page_templates() - rendered - LIFE_EVENT_FLOW - COUNTER_PAGES)
+    missing = sorted(_page_templates() - rendered - LIFE_EVENT_FLOW)
     assert not missing, f"page templates never rendered: {missing}"
 
 

@@ -197,17 +197,30 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ),
         ("GET", "/prefs/text-size"): Row(EVERYONE, "/prefs/text-size?size=large", page=True),
         ("GET", "/assisted"): Row(EVERYONE, page=True),
-        # Counter staff only (#19): none of the principals here has the role ``counter``.
-        ("GET", "/counter"): Row(set(), page=True),
-        ("POST", "/counter/sessions"): Row(set(), page=True),
-        ("GET", "/counter/s/{session_id}"): Row(set(), "/counter/s/s1", page=True),
+        # The counter pages (#19): staff with the role ``counter``; a session and its
+        # filing are "staff"'s own (another's answers not_found).
+        ("GET", "/counter"): Row(CASEWORKERS, page=True),
+        ("POST", "/counter/sessions"): Row(CASEWORKERS, page=True),
+        ("GET", "/counter/s/{session_id}"): Row(
+            {"staff"}, f"/counter/s/{w.extra['counter_session']}", page=True),
+        # Closing is checked on a session nobody has (the API row closes the real one).
         ("POST", "/counter/s/{session_id}/close"): Row(set(), "/counter/s/s1/close", page=True),
-        ("GET", "/counter/s/{session_id}/f/{filing_id}"): Row(set(), "/counter/s/s1/f/f1",
-                                                               page=True),
+        ("GET", "/counter/s/{session_id}/apply/{procedure_id}"): Row(
+            {"staff"}, f"/counter/s/{w.extra['counter_session']}/apply/disaster-certificate",
+            page=True),
+        ("POST", "/counter/s/{session_id}/apply/{procedure_id}"): Row(
+            {"staff"}, f"/counter/s/{w.extra['counter_session']}/apply/disaster-certificate",
+            page=True),
+        ("GET", "/counter/s/{session_id}/f/{filing_id}"): Row(
+            {"staff"}, f"/counter/s/{w.extra['counter_session']}/f/{w.extra['counter_filing']}",
+            page=True),
         ("POST", "/counter/s/{session_id}/f/{filing_id}/confirm"): Row(
-            set(), "/counter/s/s1/f/f1/confirm", page=True),
+            {"staff"},
+            f"/counter/s/{w.extra['counter_session']}/f/{w.extra['counter_filing']}/confirm",
+            page=True, order=1),
         ("GET", "/counter/s/{session_id}/cases/{application_id}/receipt"): Row(
-            set(), f"/counter/s/s1/cases/{app}/receipt", page=True),
+            {"staff"}, f"/counter/s/{w.extra['counter_session']}/cases/{app}/receipt",
+            page=True),
         ("GET", "/prefs/assisted"): Row(EVERYONE, "/prefs/assisted?mode=on&helper=DS-1",
                                         page=True),
         ("POST", "/my/drafts/{draft_id}/delete"): Row(
