@@ -428,7 +428,8 @@ class CounterService:
             return ConfirmedFiling(filing=_prepared_view(found), application=view)
         bundle = await self._events().submit(
             resident, found["target"], row["municipality"], request["answers"],
-            request["selected"], lang=request["lang"], idempotency_key=f"counter:{filing_id}")
+            request["selected"], lang=request["lang"], idempotency_key=f"counter:{filing_id}",
+            counter=self._filed_by(row))
         found["result"] = {"bundle_id": bundle.bundle_id}
         self._write(self._store.complete, filing_id, found["result"])
         return ConfirmedFiling(filing=_prepared_view(found), bundle_id=bundle.bundle_id)

@@ -74,6 +74,7 @@ from workflows.models import (
     BundleMemberStart,
     BundleView,
     BundleWithdrawal,
+    CounterFiling,
     DocumentRef,
     Provenance,
     StartBundle,
@@ -353,7 +354,8 @@ class LifeEventService:
     async def submit(self, principal: AnyPrincipal, life_event_id: str, municipality: str,
                      answers: dict[str, Any], selected: Sequence[str], *, lang: Lang = "ja",
                      idempotency_key: str | None = None,
-                     proxy: dict[str, Any] | None = None) -> BundleView:
+                     proxy: dict[str, Any] | None = None,
+                     counter: CounterFiling | None = None) -> BundleView:
         """File the bundle: every selected procedure that applies (the required ones
         always), the dependent ones when their upstream case reaches its outcome.
 
@@ -417,7 +419,8 @@ class LifeEventService:
             registry_person=context.record.person_id if context.record else None,
             events=events_binding(place), applicant_claims=_life_event_claims(resident),
             answers=answers, provenance=provenance, members=members,
-            submitted_at=dt.datetime.now(dt.UTC), lang=lang, request_key=request_key)
+            submitted_at=dt.datetime.now(dt.UTC), lang=lang, request_key=request_key,
+            counter=counter)
         try:
             await self._start(start, definition, answers)
         except WorkflowAlreadyStartedError:

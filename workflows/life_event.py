@@ -370,7 +370,7 @@ class LifeEventWorkflow:
             municipality=self._start.municipality, applicant=self._start.applicant,
             data=self._forms.get(procedure, {}), submitted_at=submitted,
             lang=self._start.lang, bundle_id=self._start.bundle_id,
-            provenance=self._provenance.get(procedure, {}))
+            provenance=self._provenance.get(procedure, {}), counter=self._start.counter)
         member.application_id = application_id
         if application_id not in member.filings:
             member.filings.append(application_id)

@@ -325,6 +325,9 @@ class StartBundle(BaseModel):
     submitted_at: datetime
     lang: Literal["ja", "en"] = "ja"
     request_key: str | None = None
+    # Filed at a counter (#19): every case of the bundle carries it, so four eyes refuse
+    # the filer and the case says who filed it, as a single counter filing does.
+    counter: CounterFiling | None = None
 
 
 class CaseReport(BaseModel):

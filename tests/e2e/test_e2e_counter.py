@@ -302,7 +302,20 @@ async def test_a_life_event_filed_at_the_counter(stack):
         mine = await http.get(APPS, headers=kiyo)
         return [c for c in mine.json() if c["procedure"] == "disaster-certificate"] or None
 
-    assert await eventually(certificate, timeout=60)
+    found = await eventually(certificate, timeout=60)
+    # Every case of the bundle says it was filed at the counter, and four eyes refuse the
+    # staff member who filed it, as for a single counter filing.
+    reviewer = stack.caseworker("cw-other")
+    case = (await http.get(f"{APPS}/{found[0]['id']}", headers=reviewer)).json()
+    assert case["counter"]["staff"] == "demo-counter", case.get("counter")
+    assert [e["event"] for e in case["timeline"][:2]] == ["submitted", "filed_at_counter"]
+    filer = stack.caseworker("demo-counter", roles="reviewer,surveyor,approver,counter")
+    for action, body in (("accept", {}), ("survey", {"data": {
+            "damage_ratio": 0.55, "surveyed_on": "2026-10-01", "notes": "現地調査"}})):
+        reply = await act(http, found[0]["id"], reviewer, action, **body)
+        assert reply.status_code == 200, (action, reply.text)
+    refused = await act(http, found[0]["id"], filer, "approve")
+    assert refused.status_code == 403 and refused.json()["error"] == "four_eyes", refused.text
 
 
 async def test_a_digital_support_helper_is_recorded_and_cannot_act_as_a_proxy(stack):
