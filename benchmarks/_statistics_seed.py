@@ -28,10 +28,10 @@ from portal.web.statistics_source import PublishedCache
 from records.blobs import LocalBlobStore
 from records.db import create_schema, make_engine
 from records.inbox import InboxStore
+from records.milestones import Milestone
 from records.register import DocumentRegister
 from records.statistics import MilestoneStore
 from services.statistics import StatisticsService
-from workflows.milestones import Milestone
 
 PROCEDURES = (("disaster-certificate", 30), ("child-allowance", 30), ("childcare-status", 30),
               ("sme-telework-grant", 60), ("nhi-premium-reduction", 30),

@@ -15,6 +15,7 @@ import pytest
 from portal.web.statistics_source import PublishedCache
 from portal.web.workload import UNASSIGNED, workload
 from records.db import create_schema, make_engine
+from records.milestones import Milestone
 from records.statistics import MilestoneStore
 from services.queues import CaseSummary
 from services.statistics import COLUMNS as STATS_COLUMNS
@@ -24,7 +25,6 @@ from tests.support.pages import signed_in
 from tests.support.stack import eventually
 from tests.support.statistics_page import compare, csv_cells, html_cells
 from tests.support.statistics_table import COLUMNS, TableReader, sample_rows
-from workflows.milestones import Milestone
 from workflows.references import spoken_reference
 
 TOKYO, YOKOHAMA = "131016", "141003"
