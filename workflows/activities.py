@@ -145,7 +145,10 @@ class CaseActivities:
 
     @activity.defn(name="deliver_notice")
     def deliver_notice(self, notice: NoticeInput) -> DeliveryOutcome:
-        """Deliver one notice on one channel, exactly once per key (see notices.dispatch)."""
+        """Deliver one notice on one channel, exactly once per key (see notices.dispatch),
+        and record the statistics milestones it carries (keyed: a retry adds nothing)."""
+        if notice.milestones:
+            self._milestones.append(notice.milestones)
         outcome = deliver_via(self._notices, notice, self._compose(notice), notice.channel,
                               values=notice.values or None)
         activity.logger.info("notice %s %s", notice.key, outcome.status)

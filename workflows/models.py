@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from forms.definition import ProcedureDefinition
 from forms.lifeevents import LifeEventDefinition
+from records.milestones import Milestone
 
 Status = Literal[
     "in_progress",  # a caseworker stage is open
@@ -177,6 +178,9 @@ class NoticeInput(BaseModel):
     channel: str = "inbox"
     municipality: str | None = None
     lang: Literal["ja", "en"] | None = None
+    # The case's statistics milestones not yet recorded: they ride on the notice the
+    # transition sends anyway (issue #20: no activity of their own).
+    milestones: list[Milestone] = Field(default_factory=list)
 
 
 class NoticeChannelsInput(BaseModel):

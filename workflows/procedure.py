@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from records.milestones import (
         CaseFacts,
+        Milestone,
         MilestoneBatch,
         channel_of,
         disaster_event_of,
@@ -178,15 +179,16 @@ class ProcedureWorkflow:
                     self._finish(self._final_outcome or "completed")
                 continue
             event, params, values = self._pending_notices.pop(0)
+            milestones = self._new_milestones()
             if workflow.patched("notices-in-background-v1"):
                 # A channel that is down retries for hours: it must not hold up documents,
                 # later notices or the end of the case. _deliver numbers the notice before
                 # its first await, so keys stay deterministic.
-                task = asyncio.create_task(self._deliver(event, params, values))
+                task = asyncio.create_task(self._deliver(event, params, values, milestones))
                 self._deliveries.add(task)
                 task.add_done_callback(self._deliveries.discard)
             else:
-                await self._deliver(event, params, values)
+                await self._deliver(event, params, values, milestones)
 
     def _next_timer_delay(self) -> timedelta | None:
         moments = [moment for moment, _ in self._timers()]
@@ -255,10 +257,8 @@ class ProcedureWorkflow:
         else:
             self._notify("stage_expired")
 
-    async def _record_milestones(self) -> None:
-        """Hand the statistics read model the milestones it has not had: one local
-        activity per workflow task that added some (a marker in history, no round trip
-        through the server; issue #20 measured the cost)."""
+    def _new_milestones(self) -> list[Milestone]:
+        """The statistics milestones not yet handed on (now marked as handed on)."""
         start = self._start
         facts = CaseFacts(
             application_id=start.application_id, procedure=self._definition.id,
@@ -270,13 +270,28 @@ class ProcedureWorkflow:
         new = [m for m in milestones_of(facts, self._timeline, self._status,
                                         self._final_outcome, copies)
                if m.key not in self._milestones_sent]
-        if not new or not workflow.patched("statistics-v1"):
-            return
         self._milestones_sent.update(m.key for m in new)
+        return new
+
+    async def _record_milestones(self) -> None:
+        """Milestones ride on the notices of the transitions (``_drain_effects``); what an
+        ended case still holds (an event without a notice in its procedure) goes to the
+        read model by one local activity (issue #20 measured the cost of both)."""
+        if self._status not in TERMINAL or not self._has_new_milestones():
+            return
+        if not workflow.patched("statistics-v1"):
+            return
+        new = self._new_milestones()
         await workflow.execute_local_activity(
             MILESTONES_ACTIVITY, MilestoneBatch(milestones=new), result_type=int,
             start_to_close_timeout=timedelta(seconds=30), retry_policy=_ACTIVITY_RETRY,
         )
+
+    def _has_new_milestones(self) -> bool:
+        sent = set(self._milestones_sent)
+        found = bool(self._new_milestones())
+        self._milestones_sent = sent
+        return found
 
     # ---- a life event's bundle -----------------------------------------------------------
 
@@ -574,7 +589,8 @@ class ProcedureWorkflow:
 
     # ---- activities ---------------------------------------------------------------------
 
-    async def _deliver(self, event: str, params: dict[str, str], values: dict[str, Any]) -> None:
+    async def _deliver(self, event: str, params: dict[str, str], values: dict[str, Any],
+                       milestones: list[Milestone] | None = None) -> None:
         rule = self._definition.notices[event]
         recipient = (f"applicant:{self._start.applicant.key}" if rule.to == "applicant"
                      else f"municipality:{self._start.municipality}")
@@ -614,7 +630,9 @@ class ProcedureWorkflow:
                 channel=channel,
                 municipality=self._start.municipality,
                 lang=self._start.lang,
+                milestones=milestones or [],
             )
+            milestones = None  # on the first channel's notice only
             # No schedule-to-close: a channel's own retry window decides when to give up
             # (then it falls back to the inbox), and the outcome is never an exception.
             # No result type either: histories before channels recorded a bool here.
