@@ -29,7 +29,7 @@ def main() -> None:
     asyncio.run(processed.run(n=30, concurrency=30, rounds=1, out=args.out))
     asyncio.run(scaling.run(n=8, rounds=1, concurrency=4, out=args.out))
     asyncio.run(life_events.run(n=3, rounds=3, concurrency=2, out=args.out))
-    asyncio.run(statistics_pages.run(n=20_000, requests=40, out=args.out))
+    asyncio.run(statistics_pages.run(n=10_000, requests=40, out=args.out, colds=1))
     documents = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "documents.py"), "-n", "5", "--json"],
         capture_output=True,

@@ -29,6 +29,7 @@ from portal.web.statistics_source import PublishedCache
 from records.blobs import LocalBlobStore
 from records.db import create_schema, make_engine
 from records.inbox import InboxStore
+from records.milestones import Milestone
 from records.register import DocumentRegister
 from records.statistics import MilestoneStore
 from services.statistics import StatisticsService

@@ -51,14 +51,14 @@ async def _timed(http: httpx.AsyncClient, path: str, **kwargs: Any) -> tuple[flo
     return time.perf_counter() - began, reply
 
 
-async def measure(http: httpx.AsyncClient, requests: int, bump: Any) -> dict[str, Any]:
+async def measure(http: httpx.AsyncClient, requests: int, bump: Any,
+                  colds: int = 3) -> dict[str, Any]:
     """Latencies of the page and the CSV: cold (after ``bump()`` changed the read model),
     warm and revalidated, interleaved."""
     paths = {"page": "/statistics", "csv": "/statistics/data.csv"}
     cold: dict[str, list[float]] = {k: [] for k in paths}
     warm: dict[str, list[float]] = {k: [] for k in paths}
     revalidated: dict[str, list[float]] = {k: [] for k in paths}
-    colds = max(3, requests // 40)
     for _ in range(colds):
         bump()
         for kind, path in paths.items():
@@ -82,7 +82,8 @@ async def measure(http: httpx.AsyncClient, requests: int, bump: Any) -> dict[str
     }
 
 
-async def run(n: int = 100_000, requests: int = 200, out: Path | None = None) -> dict[str, Any]:
+async def run(n: int = 100_000, requests: int = 200, out: Path | None = None,
+              colds: int = 3) -> dict[str, Any]:
     from benchmarks._statistics_seed import installation  # the read model's own API
 
     probe_before = speed_probe()
@@ -90,7 +91,7 @@ async def run(n: int = 100_000, requests: int = 200, out: Path | None = None) ->
         async with installation(Path(folder), n) as (app, bump, seeded_s, source), \
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                   base_url="http://portal") as http:
-            figures = await measure(http, requests, bump)
+            figures = await measure(http, requests, bump, colds)
     probe = median([probe_before, speed_probe()])
     result = {"cases": n, "requests": requests, "seed_s": round(seeded_s, 1), "source": source,
               "speed_probe_s": round(probe, 4), "goal_p95_ms": GOAL_MS, **figures,
@@ -115,9 +116,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000, help="cases in the read model")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--colds", type=int, default=3,
+                        help="requests after a change of the read model (each recomputes)")
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     args = parser.parse_args()
-    asyncio.run(run(args.n, args.requests, args.out))
+    asyncio.run(run(args.n, args.requests, args.out, args.colds))
 
 
 if __name__ == "__main__":

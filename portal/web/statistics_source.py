@@ -23,8 +23,9 @@ from fastapi import Request
 from pydantic import BaseModel
 
 from identity.principals import Caseworker
-from portal.deps import application_of
+from portal.deps import application_of, context_of
 from portal.web.statistics_adapter import ServiceReader
+from records.statistics import MilestoneStore
 from services.refusals import not_configured
 from services.statistics import COLUMNS, StatisticsService
 
@@ -135,6 +136,26 @@ class CachedStatistics:
         return self._reader.internal(principal, query)
 
 
+def _installed_service(request: Request) -> StatisticsService:
+    """The statistics service over this installation's read models: the workers record
+    milestones beside the register of issued documents (``CaseActivities``), so the
+    portal reads them from the register's database. Built once per app.
+
+    :raises Refused: ``unavailable`` for a process without that database.
+    """
+    built = getattr(request.app.state, "statistics_service", None)
+    if built is None:
+        context = context_of(request)
+        engine = getattr(context.register, "engine", None)
+        if engine is None:
+            raise not_configured("statistics")
+        catalogue = context.app.catalogue
+        publisher = {m.code: m.name.model_dump() for m in catalogue.municipalities()}
+        built = request.app.state.statistics_service = StatisticsService(
+            MilestoneStore(engine), publisher=publisher)
+    return built
+
+
 def statistics_of(request: Request) -> CachedStatistics:
     """The installation's statistics service, its published answers cached per process.
 
@@ -142,7 +163,7 @@ def statistics_of(request: Request) -> CachedStatistics:
     """
     found = getattr(application_of(request), "statistics", None)
     if found is None:
-        raise not_configured("statistics")
+        found = _installed_service(request)
     if isinstance(found, StatisticsService):
         found = ServiceReader(found, COLUMNS)
     cache = getattr(request.app.state, "statistics_cache", None)

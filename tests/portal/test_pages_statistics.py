@@ -16,6 +16,7 @@ from workflows.milestones import Milestone
 from portal.web.statistics_source import PublishedCache
 from portal.web.workload import UNASSIGNED, workload
 from records.db import create_schema, make_engine
+from records.milestones import Milestone
 from records.statistics import MilestoneStore
 from services.queues import CaseSummary
 from services.statistics import COLUMNS as STATS_COLUMNS
@@ -290,3 +291,8 @@ async def test_the_page_on_the_statistics_service_says_what_its_csv_says(stack, 
                             channel="counter", standard_days=30)])
     again = html_cells((await http.get("/statistics")).text)
     assert again[("disaster-certificate", TOKYO, "", "2026-08", "filed")] == "13"
+    # Yokohama's caseworker: its own 3 cases, unsuppressed; nothing of Chiyoda's.
+    async with signed_in(stack, "cw-141003-1") as staff:
+        own = html_cells((await staff.get("/staff/dashboard")).text)
+    assert own[("disaster-certificate", YOKOHAMA, "", "2026-08", "filed")] == "3"
+    assert {k[1] for k in own} == {YOKOHAMA}
