@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
-from workflows.milestones import Milestone
 
 from forms.catalog import Catalog
 from identity.verify import TokenVerifier

@@ -11,7 +11,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from workflows.milestones import Milestone
 
 from portal.web.statistics_source import PublishedCache
 from portal.web.workload import UNASSIGNED, workload
