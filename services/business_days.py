@@ -8,12 +8,14 @@ municipalities' 休日条例).
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 import jpholiday
 
 __all__ = ["is_open_day"]
 
 
+@lru_cache(maxsize=8192)  # a few thousand distinct days; jpholiday's check is slow
 def is_open_day(day: date) -> bool:
     """Whether the office is open on ``day`` (a calendar date in Japan)."""
     if day.weekday() >= 5:

@@ -66,20 +66,34 @@ class PublishedCache:
     """The published answers of one version of the read model, at most ``size`` of them
     (one per filter and kind), least recently used dropped first."""
 
+    #: A version is trusted at least this many times as long as its answers took to build:
+    #: at 100,000 cases a build takes tens of seconds, and a read model that moves with
+    #: every filing would otherwise keep one core rebuilding (<= 10 % of a core here).
+    BUILD_FACTOR = 10.0
+
     def __init__(self, size: int = 256, version_ttl: float = 5.0) -> None:
         """:param version_ttl: seconds a read of the read model's version is trusted (the
-            published table is at most this much older than the read model)."""
+            published table is at most this much older than the read model, or
+            ``BUILD_FACTOR`` times its last build's duration if that is longer; 0: read
+            the version on every request)."""
         self._size, self._version_ttl = size, version_ttl
         self._read: tuple[float, str] | None = None
         self._version: str | None = None
         self._answers: OrderedDict[tuple[str, Any], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()  # one build at a time: others wait for it
+        self._last_build = 0.0
+
+    def _ttl(self) -> float:
+        if not self._version_ttl:
+            return 0.0
+        return max(self._version_ttl, self.BUILD_FACTOR * self._last_build)
 
     def version(self, read: Callable[[], str]) -> str:
-        """The read model's version, read again only after ``version_ttl`` seconds."""
+        """The read model's version, read again only after :meth:`_ttl` seconds."""
         now = time.monotonic()
         with self._lock:
-            if self._read is not None and now - self._read[0] < self._version_ttl:
+            if self._read is not None and now - self._read[0] < self._ttl():
                 return self._read[1]
         value = read()
         with self._lock:
@@ -93,12 +107,18 @@ class PublishedCache:
             if key in self._answers:
                 self._answers.move_to_end(key)
                 return self._answers[key]
-        made = build()  # outside the lock: two first readers may both build, harmlessly
-        with self._lock:
-            if version == self._version:
-                self._answers[key] = made
-                while len(self._answers) > self._size:
-                    self._answers.popitem(last=False)
+        with self._build_lock:  # a second reader waits for the first's build, not its own
+            with self._lock:
+                if version == self._version and key in self._answers:
+                    return self._answers[key]
+            began = time.monotonic()
+            made = build()
+            with self._lock:
+                self._last_build = time.monotonic() - began
+                if version == self._version:
+                    self._answers[key] = made
+                    while len(self._answers) > self._size:
+                        self._answers.popitem(last=False)
         return made
 
 
