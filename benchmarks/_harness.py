@@ -361,6 +361,7 @@ def installation(
         # Throughput benchmarks measure the engine, not admission control (benchmarks.surge
         # sets its own limit); older trees ignore the setting.
         "MADOGUCHI_INTAKE_MAX_IN_FLIGHT": "10000",
+        "MADOGUCHI_INTAKE_ANSWER_WITHIN": "600",
     }
     for key in [k for k in base if k.startswith("MADOGUCHI_SMTP_")]:
         del base[key]

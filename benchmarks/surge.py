@@ -44,7 +44,8 @@ async def run(*, seconds: float = 60, factor: float = 10, probe: int = 12,
               quiet: bool = False) -> dict[str, Any]:
     from services.admission import DEFAULT_IN_FLIGHT
 
-    env = {"MADOGUCHI_INTAKE_MAX_IN_FLIGHT": str(in_flight or DEFAULT_IN_FLIGHT)}
+    env = {"MADOGUCHI_INTAKE_MAX_IN_FLIGHT": str(in_flight or DEFAULT_IN_FLIGHT),
+           "MADOGUCHI_INTAKE_ANSWER_WITHIN": "1.5"}  # the product's defaults
     with installation(env=env) as inst:
         inst.start_temporal()
         inst.start_worker("all")

@@ -91,7 +91,8 @@ class Runtime:
 
     def case_service(self, client: Client) -> CaseService:
         admission = Admission(self.settings.intake_max_in_flight,
-                              wait=self.settings.intake_admission_wait)
+                              wait=self.settings.intake_admission_wait,
+                              answer_within=self.settings.intake_answer_within)
         return CaseService(client, catalog=self.catalog, id_secret=self.data.id_secret(),
                            task_queue=self.settings.task_queue, attachments=self.attachments,
                            admission=admission)

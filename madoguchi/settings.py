@@ -154,6 +154,9 @@ class Settings(BaseSettings):
         description="Filings one web process starts at once; beyond, 503 + Retry-After")
     intake_admission_wait: float = Field(
         default=0.25, ge=0, le=5, description="Seconds a filing waits for a free slot")
+    intake_answer_within: float = Field(
+        default=1.5, gt=0, le=600,
+        description="Seconds from a filing's request to its answer; the start gets what is left")
 
     # The web processes: where rate limits count, which proxies name the client.
     rate_limit_storage: str = Field(
