@@ -7,6 +7,8 @@ form (``portal.web.counter``), calls one method and renders. Only staff with the
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -14,7 +16,9 @@ from forms.schemaform import SchemaForm
 from identity.counter import CHECK_METHODS, COUNTER_ROLE
 from identity.principals import Caseworker
 from portal.deps import application_of
+from portal.pages.life_events import _json
 from portal.web import i18n, session
+from portal.web.bundles import text_of
 from portal.web.cases import field_value
 from portal.web.counter import open_request
 from portal.web.receipt import receipt_values
@@ -83,8 +87,10 @@ async def session_page(request: Request, session_id: str) -> Response:
     app = application_of(request)
     procedures = [{"id": p.definition.id, "title": p.definition.title.model_dump()}
                   for p in app.catalogue.latest(view.municipality)]
+    life_events = [{"id": e.id, "title": text_of(e.title)}
+                   for e in app.life_events.summaries(view.municipality)]
     return render(request, "counter/session.html", principal=staff, procedures=procedures,
-                  **_bar(view))
+                  life_events=life_events, **_bar(view))
 
 
 @router.post("/counter/s/{session_id}/close")
@@ -104,20 +110,32 @@ async def confirmation(request: Request, session_id: str, filing_id: str) -> Res
     service = _service(request)
     view = await service.get(staff, session_id)
     filing = await service.filing(staff, session_id, filing_id)
-    if filing.confirmed and filing.result_id and filing.kind == "procedure":
-        return redirect(f"/counter/s/{session_id}/cases/{filing.result_id}/receipt")
-    app = application_of(request)
-    procedure = (app.catalogue.procedure(filing.target, municipality=view.municipality)
-                 if filing.kind == "procedure" else None)
-    fields = []
-    if procedure is not None:
-        form = SchemaForm(procedure.form_schema, messages=procedure.messages,
-                          municipality=app.catalogue.municipality(view.municipality))
+    if filing.confirmed and filing.result_id:
+        return redirect(_filed_url(session_id, filing.kind, filing.result_id))
+    lang = i18n.request_lang(request)
+    chosen: list[str] = []
+    if filing.kind == "procedure":
+        form = _counter_form(request, view.municipality, filing.target)
         # PreparedFiling.data holds the prepared request: the form's answers are its "data".
         fields = form.all_fields(filing.data.get("data", {}))
+    else:
+        # A life event's request: the questionnaire's "answers" and the "selected" procedures.
+        answers = filing.data.get("answers", {})
+        fields = event_form(request, view.municipality, filing.target).all_fields(answers)
+        selected = set(filing.data.get("selected", []))
+        chosen = [i18n.pick(text_of(o.title), lang)
+                  for o in await service.offers(staff, session_id, filing.target, answers)
+                  if o.eligible and (o.required or o.procedure in selected)]
     return render(request, "counter/confirm.html", principal=staff, filing=filing,
-                  fields=fields, show_value=lambda f: field_value(f, i18n.request_lang(request)),
+                  fields=fields, chosen=chosen, show_value=lambda f: field_value(f, lang),
                   **_bar(view))
+
+
+def _filed_url(session_id: str, kind: str, result_id: str) -> str:
+    """Where a confirmed filing is shown: a case's receipt, or a bundle's procedures."""
+    if kind == "procedure":
+        return f"/counter/s/{session_id}/cases/{result_id}/receipt"
+    return f"/counter/s/{session_id}/bundles/{result_id}?filed=1"
 
 
 @router.post("/counter/s/{session_id}/f/{filing_id}/confirm")
@@ -127,9 +145,8 @@ async def confirm(request: Request, session_id: str, filing_id: str) -> Response
     staff = _staff(request)
     done = await _service(request).confirm(staff, session_id, filing_id)
     if done.application is not None:
-        return redirect(
-            f"/counter/s/{session_id}/cases/{done.application.application_id}/receipt")
-    return redirect(f"/counter/s/{session_id}?filed={done.bundle_id}")
+        return redirect(_filed_url(session_id, "procedure", done.application.application_id))
+    return redirect(_filed_url(session_id, "life_event", str(done.bundle_id)))
 
 
 @router.get("/counter/s/{session_id}/cases/{application_id}/receipt")
@@ -151,6 +168,20 @@ def _counter_form(request: Request, municipality: str, procedure_id: str) -> Sch
                       municipality=app.catalogue.municipality(municipality))
 
 
+def event_form(request: Request, municipality: str, event: str) -> SchemaForm:
+    """The questionnaire as the catalogue holds it (x-choices, both languages)."""
+    package = application_of(request).life_events.life_event(event, municipality)
+    return SchemaForm(package.questionnaire, messages=package.messages,
+                      municipality=application_of(request).catalogue.municipality(municipality))
+
+
+def read_posted(form: SchemaForm, posted: Any) -> dict[str, Any]:
+    """The answers a counter form posted, read against the answers it was rendered with
+    (``_draft``): a list's items exist only as that page rendered them."""
+    rendered = _json(posted.get("_draft"), dict) or {}
+    return form.read(form.all_fields(rendered), posted, rendered)
+
+
 def _form_page(request: Request, staff: Caseworker, view: CounterSessionView,
                procedure_id: str, form: SchemaForm, data: dict, errors: list,
                status: int = 200) -> Response:
@@ -158,7 +189,8 @@ def _form_page(request: Request, staff: Caseworker, view: CounterSessionView,
         procedure_id, municipality=view.municipality).definition.title.model_dump()
     return render(request, "counter/form.html", status=status, principal=staff,
                   fields=form.all_fields(data, errors), errors=errors, title=title,
-                  action=f"/counter/s/{view.id}/apply/{procedure_id}", **_bar(view))
+                  draft=data, action=f"/counter/s/{view.id}/apply/{procedure_id}",
+                  **_bar(view))
 
 
 @router.get("/counter/s/{session_id}/apply/{procedure_id}")
@@ -181,7 +213,7 @@ async def counter_prepare(request: Request, session_id: str, procedure_id: str
     view = await service.get(staff, session_id)
     form = _counter_form(request, view.municipality, procedure_id)
     posted = await request.form()
-    data = form.read(form.all_fields({}), posted, {})
+    data = read_posted(form, posted)
     nav = str(posted.get("_nav") or "")
     if nav.startswith("add:"):
         data = form.with_item_added(data, nav[4:])
