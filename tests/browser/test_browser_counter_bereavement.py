@@ -20,6 +20,7 @@ from playwright.async_api import Page, expect
 from forms.catalog import Catalog
 from forms.schemaform import SchemaForm
 from identity.demo import demo_person
+from portal.headers import CSP
 from tests.support.browser import fill_page, reload_until
 from tests.support.life_events import TOKYO, example
 from tests.support.stack import eventually, running_stack
@@ -131,6 +132,8 @@ async def test_the_bereavement_bundle_filed_once_at_the_counter(kit, stack):
         await reload_until(resident_view, "申請控えを印刷", timeout=30)
         row = resident_view.locator(f"#member-{procedure}")
         await expect(row).to_be_visible()
+    shown = await resident_view.reload()
+    assert shown is not None and (await shown.all_headers())["content-security-policy"] == CSP
     await kit.audit(resident_view, "counter-le-bundle")
     await _photo(resident_view, "bereavement-bundle")
 
