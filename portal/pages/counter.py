@@ -7,39 +7,30 @@ form (``portal.web.counter``), calls one method and renders. Only staff with the
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from forms.schemaform import SchemaForm
-from identity.counter import CHECK_METHODS, COUNTER_ROLE
+from identity.counter import CHECK_METHODS
 from identity.principals import Caseworker
 from portal.deps import application_of
-from portal.pages.life_events import _json
-from portal.web import i18n, session
+from portal.web import i18n
 from portal.web.bundles import text_of
 from portal.web.cases import field_value
-from portal.web.counter import open_request
+from portal.web.counter import (
+    counter_service,
+    event_form,
+    open_request,
+    read_posted,
+    session_bar,
+    staff_of,
+)
 from portal.web.receipt import receipt_values
 from portal.web.render import page, redirect, render
-from services.counter import CounterService, CounterSessionView, PrepareFiling
-from services.refusals import InvalidData, Refused
+from services.counter import CounterSessionView, PrepareFiling
+from services.refusals import InvalidData
 
 router = APIRouter(include_in_schema=False)
-
-
-def _staff(request: Request) -> Caseworker:
-    principal = session.require_principal(request)
-    if not isinstance(principal, Caseworker) or COUNTER_ROLE not in principal.roles:
-        raise Refused("forbidden", "counter_staff_only",
-                      "このページは窓口担当の職員のためのページです。",
-                      "This page is for counter staff.")
-    return principal
-
-
-def _service(request: Request) -> CounterService:
-    return application_of(request).counter
 
 
 def _open_page(request: Request, staff: Caseworker, *, status: int = 200,
@@ -54,14 +45,14 @@ def _open_page(request: Request, staff: Caseworker, *, status: int = 200,
 @page
 async def counter_home(request: Request) -> Response:
     """Open a counter session: how the identity was checked, the counter, the resident."""
-    return _open_page(request, _staff(request))
+    return _open_page(request, staff_of(request))
 
 
 @router.post("/counter/sessions")
 @page
 async def open_session(request: Request) -> Response:
     """Open the session (the registry is asked by the service), then its page."""
-    staff = _staff(request)
+    staff = staff_of(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
     municipality = form.get("municipality", "")
     if municipality not in staff.municipalities:
@@ -69,36 +60,31 @@ async def open_session(request: Request) -> Response:
     opened, errors = open_request(form, municipality)
     if opened is None:
         return _open_page(request, staff, status=422, values=form, errors=errors)
-    view = await _service(request).open(staff, opened)
+    view = await counter_service(request).open(staff, opened)
     return redirect(f"/counter/s/{view.id}")
-
-
-def _bar(view: CounterSessionView) -> dict:
-    """What the session bar shows on every counter page."""
-    return {"session": view}
 
 
 @router.get("/counter/s/{session_id}")
 @page
 async def session_page(request: Request, session_id: str) -> Response:
     """The open session: who is present, how they were checked, until when; what to file."""
-    staff = _staff(request)
-    view = await _service(request).get(staff, session_id)
+    staff = staff_of(request)
+    view = await counter_service(request).get(staff, session_id)
     app = application_of(request)
     procedures = [{"id": p.definition.id, "title": p.definition.title.model_dump()}
                   for p in app.catalogue.latest(view.municipality)]
     life_events = [{"id": e.id, "title": text_of(e.title)}
                    for e in app.life_events.summaries(view.municipality)]
     return render(request, "counter/session.html", principal=staff, procedures=procedures,
-                  life_events=life_events, **_bar(view))
+                  life_events=life_events, **session_bar(view))
 
 
 @router.post("/counter/s/{session_id}/close")
 @page
 async def close_session(request: Request, session_id: str) -> Response:
     """End the session; back to the page that opens the next one."""
-    staff = _staff(request)
-    await _service(request).close(staff, session_id)
+    staff = staff_of(request)
+    await counter_service(request).close(staff, session_id)
     return redirect("/counter?closed=1")
 
 
@@ -106,8 +92,8 @@ async def close_session(request: Request, session_id: str) -> Response:
 @page
 async def confirmation(request: Request, session_id: str, filing_id: str) -> Response:
     """The resident's confirmation page: large type, what will be filed, yes or correct."""
-    staff = _staff(request)
-    service = _service(request)
+    staff = staff_of(request)
+    service = counter_service(request)
     view = await service.get(staff, session_id)
     filing = await service.filing(staff, session_id, filing_id)
     if filing.confirmed and filing.result_id:
@@ -128,7 +114,7 @@ async def confirmation(request: Request, session_id: str, filing_id: str) -> Res
                   if o.eligible and (o.required or o.procedure in selected)]
     return render(request, "counter/confirm.html", principal=staff, filing=filing,
                   fields=fields, chosen=chosen, show_value=lambda f: field_value(f, lang),
-                  **_bar(view))
+                  **session_bar(view))
 
 
 def _filed_url(session_id: str, kind: str, result_id: str) -> str:
@@ -142,8 +128,8 @@ def _filed_url(session_id: str, kind: str, result_id: str) -> str:
 @page
 async def confirm(request: Request, session_id: str, filing_id: str) -> Response:
     """「はい、この内容で申請します」: file it, then the receipt to print."""
-    staff = _staff(request)
-    done = await _service(request).confirm(staff, session_id, filing_id)
+    staff = staff_of(request)
+    done = await counter_service(request).confirm(staff, session_id, filing_id)
     if done.application is not None:
         return redirect(_filed_url(session_id, "procedure", done.application.application_id))
     return redirect(_filed_url(session_id, "life_event", str(done.bundle_id)))
@@ -154,11 +140,11 @@ async def confirm(request: Request, session_id: str, filing_id: str) -> Response
 async def counter_receipt(request: Request, session_id: str, application_id: str
                           ) -> Response:
     """The 申請控え to print for the resident present (the same sheet as theirs)."""
-    staff = _staff(request)
-    view = await _service(request).get(staff, session_id)
+    staff = staff_of(request)
+    view = await counter_service(request).get(staff, session_id)
     values = await receipt_values(request, staff, application_id)
     return render(request, "receipt.html", principal=staff, back=f"/counter/s/{session_id}",
-                  **values, **_bar(view))
+                  **values, **session_bar(view))
 
 
 def _counter_form(request: Request, municipality: str, procedure_id: str) -> SchemaForm:
@@ -166,20 +152,6 @@ def _counter_form(request: Request, municipality: str, procedure_id: str) -> Sch
     procedure = app.catalogue.procedure(procedure_id, municipality=municipality)
     return SchemaForm(procedure.form_schema, messages=procedure.messages,
                       municipality=app.catalogue.municipality(municipality))
-
-
-def event_form(request: Request, municipality: str, event: str) -> SchemaForm:
-    """The questionnaire as the catalogue holds it (x-choices, both languages)."""
-    package = application_of(request).life_events.life_event(event, municipality)
-    return SchemaForm(package.questionnaire, messages=package.messages,
-                      municipality=application_of(request).catalogue.municipality(municipality))
-
-
-def read_posted(form: SchemaForm, posted: Any) -> dict[str, Any]:
-    """The answers a counter form posted, read against the answers it was rendered with
-    (``_draft``): a list's items exist only as that page rendered them."""
-    rendered = _json(posted.get("_draft"), dict) or {}
-    return form.read(form.all_fields(rendered), posted, rendered)
 
 
 def _form_page(request: Request, staff: Caseworker, view: CounterSessionView,
@@ -190,15 +162,15 @@ def _form_page(request: Request, staff: Caseworker, view: CounterSessionView,
     return render(request, "counter/form.html", status=status, principal=staff,
                   fields=form.all_fields(data, errors), errors=errors, title=title,
                   draft=data, action=f"/counter/s/{view.id}/apply/{procedure_id}",
-                  **_bar(view))
+                  **session_bar(view))
 
 
 @router.get("/counter/s/{session_id}/apply/{procedure_id}")
 @page
 async def counter_form(request: Request, session_id: str, procedure_id: str) -> Response:
     """The whole form on one dense page (the catalogue's own rendering), keyboard first."""
-    staff = _staff(request)
-    view = await _service(request).get(staff, session_id)
+    staff = staff_of(request)
+    view = await counter_service(request).get(staff, session_id)
     form = _counter_form(request, view.municipality, procedure_id)
     return _form_page(request, staff, view, procedure_id, form, {}, [])
 
@@ -208,8 +180,8 @@ async def counter_form(request: Request, session_id: str, procedure_id: str) -> 
 async def counter_prepare(request: Request, session_id: str, procedure_id: str
                           ) -> Response:
     """Prepare the filing (validated, nothing filed), then the resident's confirmation."""
-    staff = _staff(request)
-    service = _service(request)
+    staff = staff_of(request)
+    service = counter_service(request)
     view = await service.get(staff, session_id)
     form = _counter_form(request, view.municipality, procedure_id)
     posted = await request.form()

@@ -21,10 +21,15 @@ from fastapi.responses import Response
 from forms.validation import FieldError, validate_data
 from identity.principals import Caseworker
 from portal.deps import application_of
-from portal.pages.counter import _bar, _service, _staff, event_form, read_posted
-from portal.pages.life_events import _json
 from portal.web import i18n
-from portal.web.bundles import member_rows, text_of
+from portal.web.bundles import member_rows, posted_json, text_of
+from portal.web.counter import (
+    counter_service,
+    event_form,
+    read_posted,
+    session_bar,
+    staff_of,
+)
 from portal.web.render import page, redirect, render
 from services.counter import CounterSessionView, PrepareLifeEvent
 from services.refusals import InvalidData
@@ -45,15 +50,15 @@ def _questionnaire_page(request: Request, staff: Caseworker, view: CounterSessio
         errors = sorted(errors, key=lambda e: order.get(e.path, len(order)))
     return render(request, "counter/form.html", status=status, principal=staff,
                   fields=form.all_fields(answers, errors), errors=errors, title=title,
-                  draft=answers, action=_base(view, event), **_bar(view))
+                  draft=answers, action=_base(view, event), **session_bar(view))
 
 
 @router.get("/counter/s/{session_id}/life-events/{event}")
 @page
 async def life_event_form(request: Request, session_id: str, event: str) -> Response:
     """The whole questionnaire on one page, prefilled for the resident present."""
-    staff = _staff(request)
-    service = _service(request)
+    staff = staff_of(request)
+    service = counter_service(request)
     view = await service.get(staff, session_id)
     q = await service.questionnaire(staff, session_id, event, i18n.request_lang(request))
     if q.existing_bundle:
@@ -64,7 +69,7 @@ async def life_event_form(request: Request, session_id: str, event: str) -> Resp
 async def _offers_page(request: Request, staff: Caseworker, view: CounterSessionView,
                        event: str, answers: dict[str, Any], selected: list[str] | None,
                        problem: bool = False) -> Response:
-    offers = await _service(request).offers(staff, view.id, event, answers)
+    offers = await counter_service(request).offers(staff, view.id, event, answers)
     lang = i18n.request_lang(request)
     rows = [{"procedure": o.procedure, "title": i18n.pick(text_of(o.title), lang),
              "eligible": o.eligible, "required": o.required,
@@ -77,15 +82,15 @@ async def _offers_page(request: Request, staff: Caseworker, view: CounterSession
         event, view.municipality).definition.title.model_dump()
     return render(request, "counter/life_event_offers.html", status=422 if problem else 200,
                   principal=staff, offers=rows, draft=answers, title=title,
-                  problem=problem, action=_base(view, event) + "/prepare", **_bar(view))
+                  problem=problem, action=_base(view, event) + "/prepare", **session_bar(view))
 
 
 @router.post("/counter/s/{session_id}/life-events/{event}")
 @page
 async def life_event_answers(request: Request, session_id: str, event: str) -> Response:
     """The questionnaire keyed: its problems at their fields, or the procedures to tick."""
-    staff = _staff(request)
-    view = await _service(request).get(staff, session_id)
+    staff = staff_of(request)
+    view = await counter_service(request).get(staff, session_id)
     form = event_form(request, view.municipality, event)
     title = application_of(request).life_events.life_event(
         event, view.municipality).definition.title.model_dump()
@@ -111,11 +116,11 @@ async def life_event_answers(request: Request, session_id: str, event: str) -> R
 @page
 async def life_event_prepare(request: Request, session_id: str, event: str) -> Response:
     """The procedures ticked: prepare the filing (nothing filed), then the confirmation."""
-    staff = _staff(request)
-    service = _service(request)
+    staff = staff_of(request)
+    service = counter_service(request)
     view = await service.get(staff, session_id)
     posted = await request.form()
-    answers = _json(posted.get("_draft"), dict) or {}
+    answers = posted_json(posted.get("_draft"), dict) or {}
     selected = [str(v) for v in posted.getlist("procedure")]
     title = application_of(request).life_events.life_event(
         event, view.municipality).definition.title.model_dump()
@@ -138,8 +143,8 @@ async def life_event_prepare(request: Request, session_id: str, event: str) -> R
 async def counter_bundle(request: Request, session_id: str, bundle_id: str,
                          filed: str | None = None) -> Response:
     """Each procedure the bundle filed, its state, and its 申請控え to print."""
-    staff = _staff(request)
-    service = _service(request)
+    staff = staff_of(request)
+    service = counter_service(request)
     view = await service.get(staff, session_id)
     status = await service.bundle(staff, session_id, bundle_id)
     lang = i18n.request_lang(request)
@@ -148,4 +153,4 @@ async def counter_bundle(request: Request, session_id: str, bundle_id: str,
         row["receipt_url"] = (f"/counter/s/{session_id}/cases/{member.application_id}/receipt"
                               if member.application_id else None)
     return render(request, "counter/bundle.html", principal=staff, bundle=status,
-                  title=status.title, members=members, filed=bool(filed), **_bar(view))
+                  title=status.title, members=members, filed=bool(filed), **session_bar(view))
