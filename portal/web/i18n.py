@@ -709,6 +709,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "counter.bundle.filed": ("申請しました。それぞれの担当課が審査します。",
                              "Filed. Each department will now review its procedure."),
     "counter.bundle.receipt": ("申請控えを印刷", "Print the receipt"),
+    "counter.bundle.notes": ("理由・待っていること", "Why, or what it waits for"),
     "counter.bundle.back": ("受付の画面に戻る", "Back to the session"),
     # ---- end #19 h-counter-le ----
 }
