@@ -4,7 +4,8 @@ Counter staff open a session for 田中 一郎 (his father 田中 正雄 died; t
 ``madoguchi dev-registry`` holds the household and the 除票), key the questionnaire once on
 one dense page, tick the procedures, the resident confirms in large type, and the bundle's
 page lists each procedure filed. Every department's queue has its case (保険年金課 /
-介護保険課); later 田中 一郎 signs in with his card and sees the cases in 「申請一覧」.
+介護保険課 / 高齢介護課); the same session files a 罹災証明書 through the counter form; later
+田中 一郎 signs in with his card and sees every case in 「申請一覧」.
 axe-core (WCAG 2.2 AA) on every new page. Screenshots to test-artifacts/counter/ (and
 docs/images/ with MADOGUCHI_DOC_SCREENSHOTS=1).
 """
@@ -24,6 +25,7 @@ from portal.headers import CSP
 from tests.support.browser import fill_page, reload_until
 from tests.support.life_events import TOKYO, example
 from tests.support.stack import eventually, running_stack
+from tests.support.wizard_pages import EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
 FILED = ("nhi-loss-of-eligibility", "ltc-loss-of-eligibility", "elderly-welfare-services-end")
@@ -148,6 +150,18 @@ async def test_the_bereavement_bundle_filed_once_at_the_counter(kit, stack):
         href = await resident_view.locator(f"#member-{procedure} a").get_attribute("href")
         cases[procedure] = href.split("/cases/")[1].split("/")[0]
 
+    # The same session files a 罹災証明書 for him too, through the counter form.
+    await staff.goto(f"/counter/s/{confirmation.split('/counter/s/')[1].split('/')[0]}")
+    await staff.get_by_role("link", name="罹災証明書の交付申請").click()
+    certificate = SchemaForm(stack.catalog.get("disaster-certificate").form_schema)
+    for page_id in certificate.page_ids():
+        await fill_page(staff, certificate, page_id, EXAMPLE)
+    async with staff.expect_navigation():
+        await staff.get_by_role("button", name="ご本人の確認へ進む").click()
+    await staff.get_by_role("button", name="はい、この内容で申請します").click()
+    await expect(staff.locator("h1")).to_have_text("申請控え")
+    cases["disaster-certificate"] = staff.url.split("/cases/")[1].split("/")[0]
+
     # Every department's queue has its case, and only its own.
     async def fanned_out():
         queues = {d: await _queue(stack, d) for d in set(DEPARTMENT_OF.values())}
@@ -155,6 +169,8 @@ async def test_the_bereavement_bundle_filed_once_at_the_counter(kit, stack):
 
     queues = await eventually(fanned_out, timeout=30)
     for procedure, case_id in cases.items():
+        if procedure not in DEPARTMENT_OF:
+            continue
         assert [d for d, ids in queues.items() if case_id in ids] == [DEPARTMENT_OF[procedure]]
     # A caseworker of every section sees them by department on the queue page.
     worker = await kit.open()
@@ -168,7 +184,7 @@ async def test_the_bereavement_bundle_filed_once_at_the_counter(kit, stack):
     online = await kit.open()
     await kit.sign_in(online, "田中 一郎")
     await online.goto("/my")
-    for procedure in FILED:
+    for procedure in (*FILED, "disaster-certificate"):
         await expect(online.locator(f"a[href='/my/applications/{cases[procedure]}']")
                      ).to_have_count(1)
     await kit.audit(online, "counter-le-online")
