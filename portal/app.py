@@ -31,6 +31,7 @@ from portal.headers import SecurityHeadersMiddleware, install_api_docs
 from portal.pages import assisted as assisted_pages
 from portal.pages import auth, caseworker, ledger, notifications, public, resident
 from portal.pages import counter as counter_pages
+from portal.pages import counter_life_events as counter_le_pages
 from portal.pages import life_events as life_event_pages
 from portal.pages import receipts as receipt_pages
 from portal.pages import statistics as statistics_pages
@@ -63,6 +64,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     assisted_pages.router,
     receipt_pages.router,
     counter_pages.router,
+    counter_le_pages.router,
 )
 
 ContextFactory = Callable[[], Awaitable[PortalContext]]

@@ -31,7 +31,7 @@ from identity.counter import (
 from identity.principals import AnyPrincipal, Caseworker, Resident
 from records.counter import CounterStore, CounterStoreUnavailable, new_id
 from services.cases import CaseService, applicant_claims, check_filing_assurance
-from services.life_events import LifeEventService
+from services.life_events import BundleStatus, LifeEventService, Offer, Questionnaire
 from services.refusals import InvalidData, Refused, not_configured
 from workflows.models import ApplicationView, CounterFiling
 
@@ -387,6 +387,28 @@ class CounterService:
         event = events.life_event(life_event_id, row["municipality"])
         return self._prepared(row, "life_event", life_event_id,
                               dict(event.definition.title), request.model_dump(mode="json"))
+
+    async def questionnaire(self, principal: AnyPrincipal, session_id: str,
+                            life_event_id: str, lang: Lang = "ja") -> Questionnaire:
+        """A life event's questionnaire prefilled for the session's resident (the registry's
+        record of the person present), as the resident's own pages get it."""
+        row = self._live(principal, session_id)
+        return await self._events().questionnaire(self.resident_of(row), life_event_id,
+                                                  row["municipality"], lang)
+
+    async def offers(self, principal: AnyPrincipal, session_id: str, life_event_id: str,
+                     answers: dict[str, Any]) -> list[Offer]:
+        """What the life event offers the session's resident for these answers."""
+        row = self._live(principal, session_id)
+        return await self._events().offers(self.resident_of(row), life_event_id,
+                                           row["municipality"], answers)
+
+    async def bundle(self, principal: AnyPrincipal, session_id: str,
+                     bundle_id: str) -> BundleStatus:
+        """A bundle filed for the session's resident, as that resident sees it (another
+        resident's bundle is not found, even in the staff member's municipality)."""
+        row = self._live(principal, session_id)
+        return await self._events().status(self.resident_of(row), bundle_id)
 
     def _prepared(self, row: dict[str, Any], kind: Literal["procedure", "life_event"],
                   target: str, title: dict[str, str],

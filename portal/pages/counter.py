@@ -11,31 +11,26 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from forms.schemaform import SchemaForm
-from identity.counter import CHECK_METHODS, COUNTER_ROLE
+from identity.counter import CHECK_METHODS
 from identity.principals import Caseworker
 from portal.deps import application_of
-from portal.web import i18n, session
+from portal.web import i18n
+from portal.web.bundles import text_of
 from portal.web.cases import field_value
-from portal.web.counter import open_request
+from portal.web.counter import (
+    counter_service,
+    event_form,
+    open_request,
+    read_posted,
+    session_bar,
+    staff_of,
+)
 from portal.web.receipt import receipt_values
 from portal.web.render import page, redirect, render
-from services.counter import CounterService, CounterSessionView, PrepareFiling
-from services.refusals import InvalidData, Refused
+from services.counter import CounterSessionView, PrepareFiling
+from services.refusals import InvalidData
 
 router = APIRouter(include_in_schema=False)
-
-
-def _staff(request: Request) -> Caseworker:
-    principal = session.require_principal(request)
-    if not isinstance(principal, Caseworker) or COUNTER_ROLE not in principal.roles:
-        raise Refused("forbidden", "counter_staff_only",
-                      "このページは窓口担当の職員のためのページです。",
-                      "This page is for counter staff.")
-    return principal
-
-
-def _service(request: Request) -> CounterService:
-    return application_of(request).counter
 
 
 def _open_page(request: Request, staff: Caseworker, *, status: int = 200,
@@ -50,14 +45,14 @@ def _open_page(request: Request, staff: Caseworker, *, status: int = 200,
 @page
 async def counter_home(request: Request) -> Response:
     """Open a counter session: how the identity was checked, the counter, the resident."""
-    return _open_page(request, _staff(request))
+    return _open_page(request, staff_of(request))
 
 
 @router.post("/counter/sessions")
 @page
 async def open_session(request: Request) -> Response:
     """Open the session (the registry is asked by the service), then its page."""
-    staff = _staff(request)
+    staff = staff_of(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
     municipality = form.get("municipality", "")
     if municipality not in staff.municipalities:
@@ -65,34 +60,31 @@ async def open_session(request: Request) -> Response:
     opened, errors = open_request(form, municipality)
     if opened is None:
         return _open_page(request, staff, status=422, values=form, errors=errors)
-    view = await _service(request).open(staff, opened)
+    view = await counter_service(request).open(staff, opened)
     return redirect(f"/counter/s/{view.id}")
-
-
-def _bar(view: CounterSessionView) -> dict:
-    """What the session bar shows on every counter page."""
-    return {"session": view}
 
 
 @router.get("/counter/s/{session_id}")
 @page
 async def session_page(request: Request, session_id: str) -> Response:
     """The open session: who is present, how they were checked, until when; what to file."""
-    staff = _staff(request)
-    view = await _service(request).get(staff, session_id)
+    staff = staff_of(request)
+    view = await counter_service(request).get(staff, session_id)
     app = application_of(request)
     procedures = [{"id": p.definition.id, "title": p.definition.title.model_dump()}
                   for p in app.catalogue.latest(view.municipality)]
+    life_events = [{"id": e.id, "title": text_of(e.title)}
+                   for e in app.life_events.summaries(view.municipality)]
     return render(request, "counter/session.html", principal=staff, procedures=procedures,
-                  **_bar(view))
+                  life_events=life_events, **session_bar(view))
 
 
 @router.post("/counter/s/{session_id}/close")
 @page
 async def close_session(request: Request, session_id: str) -> Response:
     """End the session; back to the page that opens the next one."""
-    staff = _staff(request)
-    await _service(request).close(staff, session_id)
+    staff = staff_of(request)
+    await counter_service(request).close(staff, session_id)
     return redirect("/counter?closed=1")
 
 
@@ -100,36 +92,47 @@ async def close_session(request: Request, session_id: str) -> Response:
 @page
 async def confirmation(request: Request, session_id: str, filing_id: str) -> Response:
     """The resident's confirmation page: large type, what will be filed, yes or correct."""
-    staff = _staff(request)
-    service = _service(request)
+    staff = staff_of(request)
+    service = counter_service(request)
     view = await service.get(staff, session_id)
     filing = await service.filing(staff, session_id, filing_id)
-    if filing.confirmed and filing.result_id and filing.kind == "procedure":
-        return redirect(f"/counter/s/{session_id}/cases/{filing.result_id}/receipt")
-    app = application_of(request)
-    procedure = (app.catalogue.procedure(filing.target, municipality=view.municipality)
-                 if filing.kind == "procedure" else None)
-    fields = []
-    if procedure is not None:
-        form = SchemaForm(procedure.form_schema, messages=procedure.messages,
-                          municipality=app.catalogue.municipality(view.municipality))
+    if filing.confirmed and filing.result_id:
+        return redirect(_filed_url(session_id, filing.kind, filing.result_id))
+    lang = i18n.request_lang(request)
+    chosen: list[str] = []
+    if filing.kind == "procedure":
+        form = _counter_form(request, view.municipality, filing.target)
         # PreparedFiling.data holds the prepared request: the form's answers are its "data".
         fields = form.all_fields(filing.data.get("data", {}))
+    else:
+        # A life event's request: the questionnaire's "answers" and the "selected" procedures.
+        answers = filing.data.get("answers", {})
+        fields = event_form(request, view.municipality, filing.target).all_fields(answers)
+        selected = set(filing.data.get("selected", []))
+        chosen = [i18n.pick(text_of(o.title), lang)
+                  for o in await service.offers(staff, session_id, filing.target, answers)
+                  if o.eligible and (o.required or o.procedure in selected)]
     return render(request, "counter/confirm.html", principal=staff, filing=filing,
-                  fields=fields, show_value=lambda f: field_value(f, i18n.request_lang(request)),
-                  **_bar(view))
+                  fields=fields, chosen=chosen, show_value=lambda f: field_value(f, lang),
+                  **session_bar(view))
+
+
+def _filed_url(session_id: str, kind: str, result_id: str) -> str:
+    """Where a confirmed filing is shown: a case's receipt, or a bundle's procedures."""
+    if kind == "procedure":
+        return f"/counter/s/{session_id}/cases/{result_id}/receipt"
+    return f"/counter/s/{session_id}/bundles/{result_id}?filed=1"
 
 
 @router.post("/counter/s/{session_id}/f/{filing_id}/confirm")
 @page
 async def confirm(request: Request, session_id: str, filing_id: str) -> Response:
     """「はい、この内容で申請します」: file it, then the receipt to print."""
-    staff = _staff(request)
-    done = await _service(request).confirm(staff, session_id, filing_id)
+    staff = staff_of(request)
+    done = await counter_service(request).confirm(staff, session_id, filing_id)
     if done.application is not None:
-        return redirect(
-            f"/counter/s/{session_id}/cases/{done.application.application_id}/receipt")
-    return redirect(f"/counter/s/{session_id}?filed={done.bundle_id}")
+        return redirect(_filed_url(session_id, "procedure", done.application.application_id))
+    return redirect(_filed_url(session_id, "life_event", str(done.bundle_id)))
 
 
 @router.get("/counter/s/{session_id}/cases/{application_id}/receipt")
@@ -137,11 +140,11 @@ async def confirm(request: Request, session_id: str, filing_id: str) -> Response
 async def counter_receipt(request: Request, session_id: str, application_id: str
                           ) -> Response:
     """The 申請控え to print for the resident present (the same sheet as theirs)."""
-    staff = _staff(request)
-    view = await _service(request).get(staff, session_id)
+    staff = staff_of(request)
+    view = await counter_service(request).get(staff, session_id)
     values = await receipt_values(request, staff, application_id)
     return render(request, "receipt.html", principal=staff, back=f"/counter/s/{session_id}",
-                  **values, **_bar(view))
+                  **values, **session_bar(view))
 
 
 def _counter_form(request: Request, municipality: str, procedure_id: str) -> SchemaForm:
@@ -158,15 +161,16 @@ def _form_page(request: Request, staff: Caseworker, view: CounterSessionView,
         procedure_id, municipality=view.municipality).definition.title.model_dump()
     return render(request, "counter/form.html", status=status, principal=staff,
                   fields=form.all_fields(data, errors), errors=errors, title=title,
-                  action=f"/counter/s/{view.id}/apply/{procedure_id}", **_bar(view))
+                  draft=data, action=f"/counter/s/{view.id}/apply/{procedure_id}",
+                  **session_bar(view))
 
 
 @router.get("/counter/s/{session_id}/apply/{procedure_id}")
 @page
 async def counter_form(request: Request, session_id: str, procedure_id: str) -> Response:
     """The whole form on one dense page (the catalogue's own rendering), keyboard first."""
-    staff = _staff(request)
-    view = await _service(request).get(staff, session_id)
+    staff = staff_of(request)
+    view = await counter_service(request).get(staff, session_id)
     form = _counter_form(request, view.municipality, procedure_id)
     return _form_page(request, staff, view, procedure_id, form, {}, [])
 
@@ -176,12 +180,12 @@ async def counter_form(request: Request, session_id: str, procedure_id: str) -> 
 async def counter_prepare(request: Request, session_id: str, procedure_id: str
                           ) -> Response:
     """Prepare the filing (validated, nothing filed), then the resident's confirmation."""
-    staff = _staff(request)
-    service = _service(request)
+    staff = staff_of(request)
+    service = counter_service(request)
     view = await service.get(staff, session_id)
     form = _counter_form(request, view.municipality, procedure_id)
     posted = await request.form()
-    data = form.read(form.all_fields({}), posted, {})
+    data = read_posted(form, posted)
     nav = str(posted.get("_nav") or "")
     if nav.startswith("add:"):
         data = form.with_item_added(data, nav[4:])

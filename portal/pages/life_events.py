@@ -18,7 +18,6 @@ Pages are thin: every decision (what applies, what is prefilled, who may see a b
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import secrets
@@ -33,7 +32,14 @@ from forms.validation import FieldError, validate_data
 from identity.principals import Resident
 from portal.deps import application_of
 from portal.web import i18n, session
-from portal.web.bundles import life_event_entries, member_facts, member_rows, sources, text_of
+from portal.web.bundles import (
+    life_event_entries,
+    member_facts,
+    member_rows,
+    posted_json,
+    sources,
+    text_of,
+)
 from portal.web.cases import field_value
 from portal.web.render import page, redirect, render
 from services.refusals import InvalidData, Refused
@@ -43,7 +49,6 @@ router = APIRouter(include_in_schema=False)
 OFFERS = "_offers"
 CHECK = "_check"
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_MAX_STATE = 100_000
 
 
 def _resident(request: Request) -> Resident:
@@ -123,10 +128,10 @@ class _Run:
         self.base = f"/life-events/{municipality}/{event}"
 
     def load(self, form: Any) -> None:
-        answers = _json(form.get("_draft"), dict)
+        answers = posted_json(form.get("_draft"), dict)
         if answers is not None:
             self.answers = answers
-        selected = _json(form.get("_selected"), list)
+        selected = posted_json(form.get("_selected"), list)
         if selected is not None:
             self.selected = [s for s in selected if isinstance(s, str)]
         key = str(form.get("_key") or "")
@@ -225,15 +230,6 @@ def _leaf_sources(fields: list[Any], shown: dict[str, str]) -> dict[str, str]:
     for f in fields:
         walk(f, None)
     return result
-
-
-def _json(raw: Any, kind: type) -> Any:
-    if not isinstance(raw, str) or len(raw) > _MAX_STATE:
-        return None
-    with contextlib.suppress(ValueError):
-        value = json.loads(raw)
-        return value if isinstance(value, kind) else None
-    return None
 
 
 async def _run(request: Request, municipality: str, event: str) -> _Run | Response:

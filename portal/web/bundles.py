@@ -4,6 +4,8 @@ documents; where a questionnaire value came from."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -135,3 +137,17 @@ async def life_event_entries(request: Request) -> list[dict[str, Any]]:
 
 def text_of(value: Any) -> dict[str, str]:
     return value.model_dump() if hasattr(value, "model_dump") else dict(value)
+
+
+#: The most a hidden field of page state may hold (characters).
+MAX_STATE = 100_000
+
+
+def posted_json(raw: Any, kind: type) -> Any:
+    """A page's state posted back in a hidden field (JSON of ``kind``), or None."""
+    if not isinstance(raw, str) or len(raw) > MAX_STATE:
+        return None
+    with contextlib.suppress(ValueError):
+        value = json.loads(raw)
+        return value if isinstance(value, kind) else None
+    return None

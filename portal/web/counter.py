@@ -1,4 +1,5 @@
-"""What the counter pages (#19) read from a posted form: the session to open.
+"""What the counter pages (#19) share: who may use them, the session bar, the forms
+they render and read back, and the session to open from a posted form.
 
 Kept apart from the routes so the check is one function: every problem becomes a
 ``FieldError`` at the input's pointer (shown in the error summary and beside the input),
@@ -9,12 +10,20 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
+from fastapi import Request
 from pydantic import ValidationError
 
+from forms.schemaform import SchemaForm
 from forms.validation import FieldError
-from identity.counter import CHECK_METHODS
-from services.counter import OpenSession
+from identity.counter import CHECK_METHODS, COUNTER_ROLE
+from identity.principals import Caseworker
+from portal.deps import application_of
+from portal.web import session
+from portal.web.bundles import posted_json
+from services.counter import CounterService, CounterSessionView, OpenSession
+from services.refusals import Refused
 
 #: The inputs of the open-session form, by name: the pointer each error is shown at.
 FIELDS = ("counter_id", "method", "name", "name_kana", "birthdate", "address")
@@ -80,3 +89,36 @@ def open_request(form: dict[str, str], municipality: str
     unique = {e.path: e for e in errors}
     ordered = sorted(unique.values(), key=lambda e: FIELDS.index(e.path[1:]))
     return (request if not ordered else None), ordered
+
+
+def staff_of(request: Request) -> Caseworker:
+    """The signed-in counter staff member (role ``counter``); anyone else is refused."""
+    principal = session.require_principal(request)
+    if not isinstance(principal, Caseworker) or COUNTER_ROLE not in principal.roles:
+        raise Refused("forbidden", "counter_staff_only",
+                      "このページは窓口担当の職員のためのページです。",
+                      "This page is for counter staff.")
+    return principal
+
+
+def counter_service(request: Request) -> CounterService:
+    return application_of(request).counter
+
+
+def session_bar(view: CounterSessionView) -> dict:
+    """What the session bar shows on every counter page."""
+    return {"session": view}
+
+
+def event_form(request: Request, municipality: str, event: str) -> SchemaForm:
+    """A life event's questionnaire as the catalogue holds it (x-choices, both languages)."""
+    package = application_of(request).life_events.life_event(event, municipality)
+    return SchemaForm(package.questionnaire, messages=package.messages,
+                      municipality=application_of(request).catalogue.municipality(municipality))
+
+
+def read_posted(form: SchemaForm, posted: Any) -> dict[str, Any]:
+    """The answers a counter form posted, read against the answers it was rendered with
+    (``_draft``): a list's items exist only as that page rendered them."""
+    rendered = posted_json(posted.get("_draft"), dict) or {}
+    return form.read(form.all_fields(rendered), posted, rendered)

@@ -691,6 +691,27 @@ STRINGS: dict[str, tuple[str, str]] = {
                           "page (photos cannot be attached at the counter)."),
     "counter.form.submit": ("ご本人の確認へ進む", "Show it to the resident"),
     # ---- end #19 h-counter-pages ----
+    # ---- #19 h-counter-le: a life event at the counter ----
+    "counter.session.life_events": ("ライフイベントでまとめて申請", "File a whole life event"),
+    "counter.session.life_events.hint": (
+        "おくやみなど、いくつもの手続きを一度の入力で申請します。",
+        "One questionnaire files every procedure it needs (for example after a death)."),
+    "counter.life_event": ("ライフイベント", "Life event"),
+    "counter.le.offers.title": ("申請する手続きを選ぶ", "Choose the procedures to file"),
+    "counter.le.offers.intro": ("ご本人と相談して、申請する手続きに印を付けてください。",
+                                "Tick, with the resident, each procedure to file."),
+    "counter.le.none": ("申請する手続きを一つ以上選んでください。",
+                        "Choose at least one procedure to file."),
+    "counter.le.submit": ("ご本人の確認へ進む", "Show it to the resident"),
+    "counter.le.back": ("入力に戻る", "Back to the answers"),
+    "counter.confirm.procedures": ("申請する手続き", "Procedures that will be filed"),
+    "counter.bundle.title": ("申請した手続き", "Procedures filed"),
+    "counter.bundle.filed": ("申請しました。それぞれの担当課が審査します。",
+                             "Filed. Each department will now review its procedure."),
+    "counter.bundle.receipt": ("申請控えを印刷", "Print the receipt"),
+    "counter.bundle.notes": ("理由・待っていること", "Why, or what it waits for"),
+    "counter.bundle.back": ("受付の画面に戻る", "Back to the session"),
+    # ---- end #19 h-counter-le ----
 }
 
 STATUS: dict[str, tuple[str, str]] = {

@@ -221,6 +221,19 @@ def table(w: World) -> dict[tuple[str, str], Row]:
         ("GET", "/counter/s/{session_id}/cases/{application_id}/receipt"): Row(
             {"staff"}, f"/counter/s/{w.extra['counter_session']}/cases/{app}/receipt",
             page=True),
+        # A life event at the counter: the questionnaire, the offers, the bundle's page (on
+        # a bundle nobody's session filed: not found for everyone).
+        ("GET", "/counter/s/{session_id}/life-events/{event}"): Row(
+            {"staff"}, f"/counter/s/{w.extra['counter_session']}/life-events/disaster",
+            page=True),
+        ("POST", "/counter/s/{session_id}/life-events/{event}"): Row(
+            {"staff"}, f"/counter/s/{w.extra['counter_session']}/life-events/disaster",
+            page=True),
+        ("POST", "/counter/s/{session_id}/life-events/{event}/prepare"): Row(
+            {"staff"}, f"/counter/s/{w.extra['counter_session']}/life-events/disaster/prepare",
+            page=True),
+        ("GET", "/counter/s/{session_id}/bundles/{bundle_id}"): Row(
+            set(), f"/counter/s/{w.extra['counter_session']}/bundles/lev-nobody", page=True),
         ("GET", "/prefs/assisted"): Row(EVERYONE, "/prefs/assisted?mode=on&helper=DS-1",
                                         page=True),
         ("POST", "/my/drafts/{draft_id}/delete"): Row(
