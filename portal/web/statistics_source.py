@@ -81,7 +81,9 @@ class PublishedCache:
         self._version: str | None = None
         self._answers: OrderedDict[tuple[str, Any], Any] = OrderedDict()
         self._lock = threading.Lock()
-        self._build_lock = threading.Lock()  # one build at a time: others wait for it
+        # One build at a time (others wait for it); re-entrant: a page's build reads the
+        # published table through the same cache.
+        self._build_lock = threading.RLock()
         self._last_build = 0.0
 
     def _ttl(self) -> float:
