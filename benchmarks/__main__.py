@@ -23,6 +23,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, default=Path("/work/baseline"),
                         help="a worktree of today's code, for the goals' same-run baselines")
     args = parser.parse_args()
+    problem = goals.baseline_problem(args.baseline)
+    if problem:  # before ten minutes of other benchmarks, not after them
+        parser.error(problem)
     began = time.monotonic()
     asyncio.run(engine.run(n=6, rounds=2, concurrency=3, out=args.out))
     asyncio.run(intake.run((1, 10, 50), rounds=1, scale=0.5, out=args.out))

@@ -46,6 +46,15 @@ def render_probe(renders: int = 5) -> float:
     return median(samples)
 
 
+def baseline_problem(tree: Path) -> str | None:
+    """Why ``tree`` cannot serve as the same-run baseline, or ``None`` if it can: the goals
+    compare this code with an older commit's, checked out beside it."""
+    if (tree / "workflows" / "procedure.py").is_file():
+        return None
+    return (f"no baseline tree at {tree}: check out the code to compare with, e.g. "
+            f"`git worktree add --detach {tree} <commit>`, or pass --baseline DIR")
+
+
 def goal(name: str, figure: str, baseline: str, value: float | None, target: str,
          met: bool) -> str:
     shown = "n/a" if value is None else f"{value:.2f}x"
@@ -120,6 +129,9 @@ def main() -> None:
     parser.add_argument("--surge-seconds", type=float, default=15)
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     args = parser.parse_args()
+    problem = baseline_problem(args.baseline)
+    if problem:
+        parser.error(problem)
     asyncio.run(run(baseline=args.baseline, rounds=args.rounds, n=args.n,
                     levels=tuple(int(x) for x in args.levels.split(",")),
                     surge_seconds=args.surge_seconds, out=args.out))
