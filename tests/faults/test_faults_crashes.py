@@ -83,11 +83,15 @@ class Killer:
         """A hook that kills ``pool`` once, on the first call after ``after`` calls that finds
         it running (a call can arrive from a pool another kill has just taken down)."""
         calls = {"n": 0, "done": False}
+        # The SMTP and webhook servers call hooks from several threads at once: without the
+        # lock, two calls could both see "not done" and kill twice (3 kills were seen).
+        lock = threading.Lock()
 
         def hook(_: str) -> None:
-            calls["n"] += 1
-            if calls["n"] > after and not calls["done"]:
-                calls["done"] = self.kill(pool, where)
+            with lock:
+                calls["n"] += 1
+                if calls["n"] > after and not calls["done"]:
+                    calls["done"] = self.kill(pool, where)
 
         return hook
 
