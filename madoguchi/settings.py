@@ -21,6 +21,7 @@ from sqlalchemy import make_url
 from temporalio.service import TLSConfig
 
 from notices.dispatch import NoticeSettings
+from services.admission import DEFAULT_IN_FLIGHT
 
 ENV_PREFIX = "MADOGUCHI_"
 
@@ -150,7 +151,7 @@ class Settings(BaseSettings):
 
     # Admission control of filings (services/admission.py), per web process.
     intake_max_in_flight: int = Field(
-        default=8, ge=1, le=10_000,
+        default=DEFAULT_IN_FLIGHT, ge=1, le=10_000,
         description="Filings one web process starts at once; beyond, 503 + Retry-After")
     intake_admission_wait: float = Field(
         default=0.25, ge=0, le=5, description="Seconds a filing waits for a free slot")
