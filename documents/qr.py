@@ -25,6 +25,24 @@ def verify_url(public_url: str, document_id: str) -> str:
     return f"{public_url.rstrip('/')}/verify/{quote(document_id, safe='')}"
 
 
+def _grey_png(matrix: tuple[bytearray, ...]) -> bytes:
+    """The code's modules (1 = dark) as an 8-bit grey PNG with the quiet zone, scaled.
+
+    Built with Pillow from the matrix directly: segno's own PNG writer plus a conversion
+    to grey cost six times as much for the same pixels.
+    """
+    side = len(matrix) + 2 * BORDER  # a QR code (not a Micro QR) is square
+    quiet_rows, quiet = b"\xff" * side * BORDER, b"\xff" * BORDER
+    modules = b"".join(quiet + bytes(0 if dark else 0xFF for dark in row) + quiet
+                       for row in matrix)
+    image = Image.frombytes("L", (side, side), quiet_rows + modules + quiet_rows)
+    image = image.resize((side * SCALE, side * SCALE), Image.Resampling.NEAREST)
+    out = io.BytesIO()
+    # 8-bit grey: WeasyPrint turns a 1-bit image into RGB, three times the bytes.
+    image.save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
 def qr_svg(data: str, *, title: str | None = None) -> str:
     """An SVG element (no XML declaration, no fixed size) encoding ``data``.
 
@@ -40,13 +58,8 @@ def qr_svg(data: str, *, title: str | None = None) -> str:
     :param title: accessible name (an SVG ``<title>``), e.g. the URL itself.
     """
     code = segno.make_qr(data, error="m", boost_error=False)
-    bilevel = io.BytesIO()
-    code.save(bilevel, kind="png", border=BORDER, scale=SCALE)
-    # 8-bit grey: WeasyPrint turns a 1-bit image into RGB, three times the bytes.
-    grey = io.BytesIO()
-    Image.open(bilevel).convert("L").save(grey, format="PNG", compress_level=1)
     size = code.symbol_size(border=BORDER)[0]
-    href = "data:image/png;base64," + base64.b64encode(grey.getvalue()).decode("ascii")
+    href = "data:image/png;base64," + base64.b64encode(_grey_png(code.matrix)).decode("ascii")
     label = f"<title>{escape(title)}</title>" if title is not None else ""
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}">{label}'
