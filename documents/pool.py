@@ -25,9 +25,11 @@ Recipe = tuple[Callable[..., DocumentIssuer], tuple[Any, ...]]
 _issuer: DocumentIssuer | None = None  # one per child process, built by _start
 
 
-def _start(recipe: Recipe, owner: int) -> None:
+def _start(recipe: Recipe, owner: int, nice: int = 0) -> None:
     global _issuer
     _exit_with(owner)
+    if nice:
+        os.nice(nice)  # background work: see ProcessPoolIssuer
     build, args = recipe
     _issuer = build(*args)
     _issuer.renderer.font_family  # noqa: B018 - fail at start when no Japanese font
@@ -67,15 +69,22 @@ class ProcessPoolIssuer:
 
     Exceptions raised in a child (TemplateError, UnknownSealer, SealError) reach the
     caller unchanged, so the activity classifies them as before.
+
+    :param nice: niceness the children add to their own. Under a surge the renders are
+        the backlog (copies and certificates, nobody waits at the screen for them), while
+        filings and caseworkers' actions need the web, the workflow service and the
+        workflow workers at once: with the renders niced those get the CPU first, and
+        the renders still get every cycle they leave (a niced process is slowed only
+        when something else wants the core).
     """
 
-    def __init__(self, recipe: Recipe, processes: int) -> None:
+    def __init__(self, recipe: Recipe, processes: int, *, nice: int = 0) -> None:
         # forkserver: children start clean, without the parent's threads and sockets
         # (a forked Temporal client or SQLite connection would be unsafe to use).
         context = multiprocessing.get_context("forkserver")
         self._pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=processes, mp_context=context, initializer=_start,
-            initargs=(recipe, os.getpid()))
+            initargs=(recipe, os.getpid(), nice))
         self.processes = processes
 
     def issue(self, template_dir: Path, template_name: str, context: Mapping[str, Any], *,

@@ -141,7 +141,8 @@ class Runtime:
         find_japanese_font()  # fail at start, not in the middle of a case
         recipe = self._issuer_recipe()
         if self.settings.document_processes > 0:
-            return ProcessPoolIssuer(recipe, self.settings.document_processes)
+            return ProcessPoolIssuer(recipe, self.settings.document_processes,
+                                     nice=self.settings.document_nice)
         build, args = recipe
         return build(*args)
 

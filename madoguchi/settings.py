@@ -177,6 +177,11 @@ class Settings(BaseSettings):
     document_processes: int = Field(
         default=1, ge=0, le=64,
         description="Processes that render and seal (0: in the worker's threads)")
+    document_nice: int = Field(
+        default=10, ge=0, le=19,
+        description="Niceness added to the render processes: on a busy machine the web, "
+        "the workflow service and the workers (what a person waits for) get the CPU first, "
+        "and documents (copies, receipts: background) the rest; 0: same priority")
     activity_threads: int = Field(default=8, ge=1)
 
     # Observability.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta, timezone
 from pathlib import Path
 
@@ -50,3 +51,14 @@ def test_errors_in_a_child_reach_the_caller_unchanged(pool, tmp_path: Path):
     with pytest.raises(TemplateError):
         issuer.issue(tmp_path, "broken.html", {}, document_id="DOC-X", title="x",
                      municipality_code="131016")
+
+
+def test_render_processes_run_niced_below_the_worker(tmp_path: Path) -> None:
+    """Documents are background work: their processes yield the CPU to the worker's."""
+    recipe = (build_development_issuer, (tmp_path, {"131016": "千代田区"}, "http://portal", None))
+    niced = ProcessPoolIssuer(recipe, 1, nice=5)
+    try:
+        child = niced._pool.submit(os.nice, 0).result(timeout=60)
+    finally:
+        niced.close()
+    assert child == min(os.nice(0) + 5, 19)
