@@ -34,7 +34,8 @@ def main() -> None:
     asyncio.run(life_events.run(n=3, rounds=3, concurrency=2, out=args.out))
     asyncio.run(statistics_pages.run(n=10_000, requests=40, out=args.out, colds=1))
     documents = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "documents.py"), "-n", "5", "--json"],
+        [sys.executable, str(REPO / "benchmarks" / "documents.py"), "-n", "5", "--json",
+         "--baseline", str(args.baseline)],
         capture_output=True,
         text=True,
         check=True,
@@ -42,6 +43,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "documents.json").write_text(documents.stdout)
     print("documents (one core):", documents.stdout)
+    # The comparison prints its goal lines beside the JSON, on stderr: keep them for run.sh.
+    print("".join(line for line in documents.stderr.splitlines(keepends=True)
+                  if line.startswith(("GOAL ", "PROBE "))), end="")
     if args.full:
         asyncio.run(goals.run(baseline=args.baseline, rounds=3, n=60, concurrency=50,
                               intake_scale=1.0, surge_seconds=60, out=args.out))

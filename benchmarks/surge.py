@@ -40,12 +40,15 @@ DEADLINE = 2.0
 
 
 async def run(*, seconds: float = 60, factor: float = 10, probe: int = 12,
-              in_flight: int | None = None, out: Path | None = None,
+              in_flight: int | None = None, nice: int | None = None,
+              rate: float | None = None, out: Path | None = None,
               quiet: bool = False) -> dict[str, Any]:
     from services.admission import DEFAULT_IN_FLIGHT
 
     env = {"MADOGUCHI_INTAKE_MAX_IN_FLIGHT": str(in_flight or DEFAULT_IN_FLIGHT),
            "MADOGUCHI_INTAKE_ANSWER_WITHIN": "1.5"}  # the product's defaults
+    if nice is not None:
+        env["MADOGUCHI_DOCUMENT_NICE"] = str(nice)
     with installation(env=env) as inst:
         inst.start_temporal()
         inst.start_worker("all")
@@ -53,7 +56,7 @@ async def run(*, seconds: float = 60, factor: float = 10, probe: int = 12,
         http = http_client(inst, 400)
         watcher = Watcher(inst, event="submitted")
         try:
-            result = await _measure(inst, http, watcher, seconds, factor, probe, quiet)
+            result = await _measure(inst, http, watcher, seconds, factor, probe, rate, quiet)
         finally:
             await watcher.close()
             await http.aclose()
@@ -64,18 +67,19 @@ async def run(*, seconds: float = 60, factor: float = 10, probe: int = 12,
 
 
 async def _measure(inst: Installation, http: httpx.AsyncClient, watcher: Watcher,
-                   seconds: float, factor: float, probe: int, quiet: bool) -> dict[str, Any]:
+                   seconds: float, factor: float, probe: int, fixed_rate: float | None,
+                   quiet: bool) -> dict[str, Any]:
     issuer = inst.dev_issuer()
     tag = uuid.uuid4().hex[:8]
     data = example_application()
     # 1. Sustainable: a batch filed at once, timed until every receipt is there.
-    await _processed(http, watcher, [issuer.issue_resident(f"w{tag}{i}", "山田 太郎")
-                                     for i in range(3)], data)  # warm-up
+    warm = await _processed(http, watcher, [issuer.issue_resident(f"w{tag}{i}", "山田 太郎")
+                                            for i in range(3)], data)
     began = time.perf_counter()
     before = await _processed(http, watcher, [issuer.issue_resident(f"s{tag}{i}", "山田 太郎")
                                               for i in range(probe)], data)
     sustainable = probe / (time.perf_counter() - began)
-    rate = sustainable * factor
+    rate = fixed_rate or sustainable * factor  # a fixed rate compares variants fairly
     total = max(1, int(rate * seconds))
     if not quiet:
         print(f"  sustainable {sustainable:.2f}/s; surge {rate:.1f}/s for {seconds:.0f} s",
@@ -136,14 +140,16 @@ async def _measure(inst: Installation, http: httpx.AsyncClient, watcher: Watcher
     backlog = [a for a in arrivals if a > surge_end]
     client = await inst.temporal_client()
     cases = [w.id async for w in client.list_workflows(f"TaskQueue = '{inst.task_queue}'")]
-    expected = set(filed) | set(before)
+    expected = set(filed) | set(before) | set(warm)  # the warm-up's cases too
     statuses: dict[str, int] = {}
     for status, _, _, _ in answers:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
     refused = [a for a in answers if a[0] == 503]
     unknown = sum(1 for a in answers if a[0] == 0 or a[3] == "engine")
     return {
-        "seconds": seconds, "factor": factor,
+        "seconds": seconds, "factor": round(rate / sustainable, 1),
+        "document_nice": inst.env.get(
+            "MADOGUCHI_DOCUMENT_NICE", "default"),
         "sustainable_per_s": round(sustainable, 2), "surge_per_s": round(rate, 2),
         "sent": total, "answers_by_status": statuses,
         "answer_latency": latency_summary([a[1] for a in answers]),
@@ -199,10 +205,17 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=None,
                         help="MADOGUCHI_INTAKE_MAX_IN_FLIGHT of the web process "
                         "(default: the product's)")
+    parser.add_argument("--nice", type=int, default=None,
+                        help="MADOGUCHI_DOCUMENT_NICE of the render processes (default: the "
+                        "product's; 0: documents compete with the rest for the CPU)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="filings/s of the surge (default: --factor x the sustainable "
+                        "rate measured first; fix it to compare variants)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     asyncio.run(run(seconds=args.seconds, factor=args.factor, probe=args.probe,
-                    in_flight=args.in_flight, out=args.out))
+                    in_flight=args.in_flight, nice=args.nice, rate=args.rate,
+                    out=args.out))
 
 
 if __name__ == "__main__":
