@@ -148,6 +148,9 @@ class Process:
     role: str  # "temporal" | "web" | "worker"
     popen: subprocess.Popen
     log: Path
+    #: What a worker wrote in its ready file (``benchmarks.worker``): pid, ``clock``
+    #: (perf_counter) and ``session_cpu`` at the moment it was ready, before its first poll.
+    ready: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pid(self) -> int:
@@ -251,6 +254,7 @@ class Installation:
             extra_env,
         )
         self._wait(ready.exists, proc, name, timeout=90)
+        proc.ready = json.loads(ready.read_text())
         return proc
 
     def start_web(self) -> Process:

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 
 class _Ready(logging.Handler):
-    """Creates the ready file when ``run_worker`` logs that its workers run."""
+    """Creates the ready file when ``run_worker`` logs that its workers run: JSON with the
+    pid, the CPU seconds of this process's session so far (itself, its forkserver and warm
+    pool children) and ``time.perf_counter()`` (CLOCK_MONOTONIC, the same in every process),
+    both taken before the workers' first poll (the log line comes before any await)."""
 
     def __init__(self, path: Path, extra: asyncio.Event) -> None:
         super().__init__(logging.INFO)
@@ -26,7 +31,13 @@ class _Ready(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage() == "worker ready" and self.extra.is_set():
-            self.path.write_text(str(os.getpid()))
+            from benchmarks._harness import session_cpu
+
+            ready = {"pid": os.getpid(), "clock": time.perf_counter(),
+                     "session_cpu": session_cpu(os.getsid(0))}
+            partial = self.path.with_suffix(".partial")
+            partial.write_text(json.dumps(ready))
+            partial.rename(self.path)  # the harness waits for the name: never half a file
 
 
 async def _bare(settings, stop: asyncio.Event, started: asyncio.Event) -> None:

@@ -136,19 +136,34 @@ class Runtime:
         roots_file = self.settings.trust_roots_file
         return (load_pem_certificates(roots_file.read_bytes()) if roots_file else []), None
 
-    def document_issuer(self) -> IssuesDocuments:
-        """In this process, or in ``document_processes`` child processes (all cores)."""
+    def document_issuer(self, *, warm: bool = False) -> IssuesDocuments:
+        """In this process, or in ``document_processes`` child processes (all cores).
+
+        :param warm: get ready to issue now (a process that serves the documents queue):
+            start every pool child and render a warm-up page in each (or here), so the
+            first resident's document does not pay for WeasyPrint's import and the fonts.
+        :raises documents.fonts.JapaneseFontMissing: no Japanese font is installed.
+        :raises documents.issuer.WarmUpFailed: a pool child could not get ready.
+        """
         find_japanese_font()  # fail at start, not in the middle of a case
         recipe = self._issuer_recipe()
         if self.settings.document_processes > 0:
-            return ProcessPoolIssuer(recipe, self.settings.document_processes,
+            pool = ProcessPoolIssuer(recipe, self.settings.document_processes,
                                      nice=self.settings.document_nice)
+            if warm:
+                pool.start()
+            return pool
         build, args = recipe
-        return build(*args)
+        issuer = build(*args)
+        if warm:
+            issuer.warm_up()
+        return issuer
 
-    def activities(self) -> CaseActivities:
+    def activities(self, *, warm_documents: bool = False) -> CaseActivities:
+        """The activities, with the document issuer warm if ``warm_documents``."""
         return CaseActivities(catalog=self.catalog, municipalities=self.municipalities,
-                              issuer=self.document_issuer(), blobs=self.stores.blobs,
+                              issuer=self.document_issuer(warm=warm_documents),
+                              blobs=self.stores.blobs,
                               register=self.stores.register,
                               inbox=InboxChannel(self.stores.inbox),
                               notices=self.notices.dispatcher(self.stores.inbox),

@@ -32,6 +32,8 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.runtime import Runtime as TemporalRuntime
 
+from documents.fonts import JapaneseFontMissing
+from documents.issuer import WarmUpFailed
 from identity.verify import TokenVerifier
 from madoguchi import observability as obs
 from madoguchi.runtime import Runtime
@@ -64,7 +66,7 @@ def _fail_cleanly(make: Callable[[], T]) -> T:
     """Operator-fixable problems at start become one line and exit code 2."""
     try:
         return make()
-    except (SettingsError, BlobError, OSError) as exc:
+    except (SettingsError, BlobError, OSError, JapaneseFontMissing, WarmUpFailed) as exc:
         raise click.ClickException(f"cannot start / 起動できません: {exc}") from None
 
 
@@ -116,7 +118,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event, queue: Queue = "al
                 client, metrics, obs.catalog_stages(runtime.catalog), settings.case_metrics_interval
             )
         )
-    activities = runtime.activities()
+    # A documents worker is warm before it polls: its first document costs what the others
+    # do, and a pool that cannot render (no Japanese font) stops the start, not a case.
+    activities = _fail_cleanly(
+        lambda: runtime.activities(warm_documents=queue in ("documents", "all")))
     with concurrent.futures.ThreadPoolExecutor(max_workers=settings.activity_threads) as pool:
         workers = build_workers(
             client,

@@ -45,8 +45,12 @@ def test_scaling_drains_the_backlog_with_one_and_two_documents_workers(tmp_path:
         assert v["docs_per_s"] > 0 and v["cpu_s"]["documents"] > 0
         assert v["documents"] == result["documents_per_case"]  # the 申請控え + the certificate
         assert set(v["cpu_s_by_process"]) >= {f"documents-{i}" for i in range(1, int(workers) + 1)}
+        assert v["start_cpu_s_per_worker"] > 0  # charged before the drain, not in it
     assert result["ratio"]["docs_per_s_2_over_1"] > 0
     assert json.loads((tmp_path / "scaling.json").read_text())["cores"] >= 1
+    goal = [line for line in scaling.render(result).splitlines() if line.startswith("GOAL ")]
+    assert len(goal) == 1 and goal[0].startswith("GOAL CPU per document 2 vs 1 workers: ")
+    assert goal[0].endswith(("-> met", "-> not met")) and "Temporal dev server" in goal[0]
 
 
 def test_documents_benchmark_reports_the_ratio() -> None:

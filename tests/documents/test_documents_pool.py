@@ -1,9 +1,12 @@
-"""Rendering and sealing in child processes: the same sealed PDF, errors unchanged."""
+"""Rendering and sealing in child processes: the same sealed PDF, errors unchanged; every
+child warm before the first document; a child that cannot get ready fails the start."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from datetime import timedelta, timezone
 from pathlib import Path
 
@@ -25,8 +28,23 @@ def pool(tmp_path_factory: pytest.TempPathFactory):
     pki_dir = tmp_path_factory.mktemp("pki")
     issuer = ProcessPoolIssuer(
         (build_development_issuer, (pki_dir, {"131016": "千代田区"}, "http://portal", None)), 2)
+    issuer.start()  # as a documents worker does before it polls
     yield issuer, pki_dir
     issuer.close()
+
+
+def _libraries(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_start_returns_once_every_child_has_rendered_its_warm_up_page(pool):
+    issuer, _ = pool
+    assert len(issuer.warmed) == 2
+    for pid, seconds in issuer.warmed.items():
+        assert seconds > 0
+        # WeasyPrint's text stack is loaded (it is imported on the first render only).
+        maps = _libraries(pid)
+        assert "libpango" in maps and "libharfbuzz" in maps, pid
 
 
 def _context() -> dict:
@@ -62,3 +80,32 @@ def test_render_processes_run_niced_below_the_worker(tmp_path: Path) -> None:
     finally:
         niced.close()
     assert child == min(os.nice(0) + 5, 19)
+
+
+def test_a_child_without_a_japanese_font_fails_the_start_with_the_fix(tmp_path: Path):
+    """In a fresh interpreter (its own forkserver, so the children see the font setup)."""
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+        f"<fontconfig><dir>/usr/share/fonts/truetype/dejavu</dir>"
+        f"<cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from documents.issuer import WarmUpFailed, build_development_issuer\n"
+        "from documents.pool import ProcessPoolIssuer\n"
+        f"pool = ProcessPoolIssuer((build_development_issuer, (Path({str(tmp_path / 'pki')!r}),"
+        " {'131016': '千代田区'}, 'http://portal', None)), 2)\n"
+        "try:\n"
+        "    pool.start(timeout=120)\n"
+        "except WarmUpFailed as exc:\n"
+        "    print(exc)\n"
+        "    sys.exit(3)\n"
+    )
+    env = {"FONTCONFIG_FILE": str(conf), "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "JapaneseFontMissing" in done.stdout
+    assert "apt-get install fonts-ipaexfont" in done.stdout
