@@ -12,12 +12,19 @@
 3. Drain: the run waits until every filing answered 201 has its receipt, and reports the
    drain rate; then it checks against Temporal that the task queue holds exactly one case per
    201 (none lost, none twice).
+
+Throughout, the largest backlog of each task queue (workflow tasks of the cases, the
+documents and notices activities) is read from the workflow service once a second: the
+queue where tasks wait for a worker is the only place a Temporal task priority can reorder
+work. ``--nice`` sets the render processes' niceness (``MADOGUCHI_DOCUMENT_NICE``) and
+``--rate`` fixes the surge's rate, to compare the two on equal terms.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 import uuid
 from pathlib import Path
@@ -37,6 +44,44 @@ from benchmarks._harness import (
 )
 
 DEADLINE = 2.0
+#: Seconds between two looks at the task queues' backlogs.
+BACKLOG_EVERY = 1.0
+
+
+async def backlogs(client: Any, task_queue: str) -> dict[str, int]:
+    """The approximate backlog of each task queue (tasks waiting for a worker slot), read
+    from the workflow service: where work waits under a surge is where a priority can act."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    from workflows.procedure import DOCUMENTS_QUEUE_SUFFIX, NOTICES_QUEUE_SUFFIX
+
+    queues = {"cases (workflow tasks)": (task_queue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+              "documents": (task_queue + DOCUMENTS_QUEUE_SUFFIX,
+                            TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+              "notices": (task_queue + NOTICES_QUEUE_SUFFIX,
+                          TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)}
+    found = {}
+    for label, (name, kind) in queues.items():
+        reply = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=name),
+            task_queue_type=kind, report_stats=True))
+        found[label] = int(reply.stats.approximate_backlog_count)
+    return found
+
+
+async def watch_backlogs(client: Any, task_queue: str, stop: asyncio.Event,
+                         seen: dict[str, int]) -> None:
+    """Keep the largest backlog seen of each queue in ``seen`` until ``stop``."""
+    while not stop.is_set():
+        try:
+            for label, count in (await backlogs(client, task_queue)).items():
+                seen[label] = max(seen.get(label, 0), count)
+        except Exception:  # a busy server: count the failed look, keep measuring the surge
+            seen["failed looks"] = seen.get("failed looks", 0) + 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), BACKLOG_EVERY)
 
 
 async def run(*, seconds: float = 60, factor: float = 10, probe: int = 12,
@@ -122,6 +167,9 @@ async def _measure(inst: Installation, http: httpx.AsyncClient, watcher: Watcher
     # 2. Surge, open-loop: a filing every 1/rate s whatever the answers.
     stop = asyncio.Event()
     worker = asyncio.create_task(caseworker(stop))
+    client = await inst.temporal_client()
+    drained_event, peak = asyncio.Event(), {}
+    looking = asyncio.create_task(watch_backlogs(client, inst.task_queue, drained_event, peak))
     sent: list[asyncio.Task] = []
     t0 = time.perf_counter()
     for i, token in enumerate(tokens):
@@ -138,7 +186,8 @@ async def _measure(inst: Installation, http: httpx.AsyncClient, watcher: Watcher
     arrivals = await asyncio.gather(*(asyncio.wait_for(watcher.expect(c), 900) for c in filed))
     drained = max(arrivals, default=surge_end)
     backlog = [a for a in arrivals if a > surge_end]
-    client = await inst.temporal_client()
+    drained_event.set()
+    await looking
     cases = [w.id async for w in client.list_workflows(f"TaskQueue = '{inst.task_queue}'")]
     expected = set(filed) | set(before) | set(warm)  # the warm-up's cases too
     statuses: dict[str, int] = {}
@@ -164,6 +213,7 @@ async def _measure(inst: Installation, http: httpx.AsyncClient, watcher: Watcher
         "drain_per_s": round(len(backlog) / (drained - surge_end), 2)
         if drained > surge_end and backlog else None,
         "caseworker_action": latency_summary(actions) if actions else {},
+        "peak_backlog": peak,
     }
 
 
@@ -191,6 +241,7 @@ def render(result: dict[str, Any]) -> str:
         f"  drain {result['drain_s']} s at {result['drain_per_s']}/s "
         f"(sustainable {result['sustainable_per_s']}/s)",
         f"  caseworker action p95 {result['caseworker_action'].get('p95_ms')} ms",
+        f"  largest task queue backlog seen: {result['peak_backlog']}",
         f"GOAL surge: 201/503+Retry-After within {DEADLINE} s, nothing lost -> "
         + ("met" if met else "not met"),
     ]
