@@ -10,7 +10,7 @@ Deployed, each task queue has its own pool of worker processes, scaled on its ow
 ``--queue all``        cases + documents + notices in one process (``madoguchi up``)
 
 Every setting comes from ``MADOGUCHI_*`` (see :mod:`madoguchi.settings`); a wrong one
-stops the process at start with one line naming the variable, exit code 2.
+stops the process at start with one line naming the variable, exit code 1.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _settings(data_dir: str | None, process: Literal["web", "worker"]) -> Settin
 
 
 def _fail_cleanly(make: Callable[[], T]) -> T:
-    """Operator-fixable problems at start become one line and exit code 2."""
+    """Operator-fixable problems at start become one line and exit code 1."""
     try:
         return make()
     except (SettingsError, BlobError, OSError, JapaneseFontMissing, WarmUpFailed) as exc:
