@@ -129,8 +129,14 @@ async def test_the_verify_upload_still_takes_more_than_a_megabyte(stack):
     reply = await stack.http.post(
         "/api/verify", files={"file": ("x.pdf", b"%PDF-1.7\n" + b"0" * (3 * MB), "application/pdf")}
     )
-    assert reply.status_code == 200, reply.text[:300]
-    assert reply.json()["status"] == "not_sealed"  # read whole, and found not sealed
+    # Past the body limit (no 413): the verifier read it whole and found it not sealed, or,
+    # on a slow machine, gave up on 3 MB of junk within its time bound (cannot_check).
+    # Either answer comes from the verifier, which only a body under the limit reaches.
+    assert reply.status_code in (200, 422), reply.text[:300]
+    if reply.status_code == 200:
+        assert reply.json()["status"] == "not_sealed"
+    else:
+        assert reply.json()["error"] == "cannot_check", reply.text[:300]
 
 
 async def test_a_page_gets_an_html_413(stack):
