@@ -168,8 +168,8 @@ async def _measure(inst: Installation, http: httpx.AsyncClient, watcher: Watcher
     stop = asyncio.Event()
     worker = asyncio.create_task(caseworker(stop))
     client = await inst.temporal_client()
-    drained_event, peak = asyncio.Event(), {}
-    looking = asyncio.create_task(watch_backlogs(client, inst.task_queue, drained_event, peak))
+    stop_looking, peak = asyncio.Event(), {}
+    looking = asyncio.create_task(watch_backlogs(client, inst.task_queue, stop_looking, peak))
     sent: list[asyncio.Task] = []
     t0 = time.perf_counter()
     for i, token in enumerate(tokens):
@@ -186,7 +186,7 @@ async def _measure(inst: Installation, http: httpx.AsyncClient, watcher: Watcher
     arrivals = await asyncio.gather(*(asyncio.wait_for(watcher.expect(c), 900) for c in filed))
     drained = max(arrivals, default=surge_end)
     backlog = [a for a in arrivals if a > surge_end]
-    drained_event.set()
+    stop_looking.set()
     await looking
     cases = [w.id async for w in client.list_workflows(f"TaskQueue = '{inst.task_queue}'")]
     expected = set(filed) | set(before) | set(warm)  # the warm-up's cases too
@@ -197,8 +197,7 @@ async def _measure(inst: Installation, http: httpx.AsyncClient, watcher: Watcher
     unknown = sum(1 for a in answers if a[0] == 0 or a[3] == "engine")
     return {
         "seconds": seconds, "factor": round(rate / sustainable, 1),
-        "document_nice": inst.env.get(
-            "MADOGUCHI_DOCUMENT_NICE", "default"),
+        "document_nice": inst.env.get("MADOGUCHI_DOCUMENT_NICE", "default"),
         "sustainable_per_s": round(sustainable, 2), "surge_per_s": round(rate, 2),
         "sent": total, "answers_by_status": statuses,
         "answer_latency": latency_summary([a[1] for a in answers]),
