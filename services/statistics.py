@@ -386,10 +386,10 @@ class StatisticsService:
             "dct:modified": _as_of(cases).isoformat(),
             "dcat:distribution": [
                 {"@type": "dcat:Distribution", "dcat:mediaType": "text/csv",
-                 "dcat:downloadURL": f"{self._base_url}/statistics/statistics.csv",
+                 "dcat:downloadURL": f"{self._base_url}/statistics/data.csv",
                  "cnt:characterEncoding": "UTF-8 (with BOM)"},
                 {"@type": "dcat:Distribution", "dcat:mediaType": "application/json",
-                 "dcat:downloadURL": f"{self._base_url}/statistics/statistics.json"},
+                 "dcat:downloadURL": f"{self._base_url}/statistics/data.json"},
             ],
             "columns": [{"name": name, "unit": unit, "title": {"ja": ja, "en": en}}
                         for name, unit, ja, en in COLUMNS],

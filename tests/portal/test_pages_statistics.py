@@ -9,6 +9,7 @@ import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -293,7 +294,14 @@ async def test_the_page_on_the_statistics_service_says_what_its_csv_says(stack, 
     assert cells[("disaster-certificate", TOKYO, "", "2026-08", "filed")] == "12"
     assert cells[("disaster-certificate", TOKYO, "", "2026-08", "median_days")] == "6.5"
     assert cells[("disaster-certificate", YOKOHAMA, "", "2026-08", "filed")].startswith("—")
-    assert (await http.get("/statistics/dataset.json")).json()["dct:license"].endswith("by/4.0/")
+    dataset = (await http.get("/statistics/dataset.json")).json()
+    assert dataset["dct:license"].endswith("by/4.0/")
+    # Each distribution the catalogue names is served, as the media type it names.
+    for distribution in dataset["dcat:distribution"]:
+        path = urlsplit(distribution["dcat:downloadURL"]).path
+        served = await http.get(path)
+        assert served.status_code == 200, path
+        assert served.headers["content-type"].startswith(distribution["dcat:mediaType"]), path
     # A new milestone is a new version: the page follows.
     store.append([Milestone(key="filed", kind="filed", at=filed_at, application_id="app-x",
                             procedure="disaster-certificate", municipality=TOKYO,
