@@ -125,13 +125,14 @@ class Settings(BaseSettings):
     issuers_file: Path | None = Field(default=None, description="Trusted token issuers")
     identity_provider_url: str | None = None
 
+    counter_session_minutes: int = Field(
+        default=30, ge=1, le=24 * 60,
+        description="Idle minutes after which a counter (窓口) session ends")
+
     # The municipality's systems (docs/adapters/): the resident registry (住民基本台帳) and
     # the public-funds account registry (公金受取口座). Unset: not used (the resident types
     # the data, and the case records it as not verified). `madoguchi up` sets them to its
     # development registry.
-    counter_session_minutes: int = Field(
-        default=30, ge=1, le=24 * 60,
-        description="Idle minutes after which a counter (窓口) session ends")
     registry_url: str | None = Field(
         default=None, description="Resident registry interface (paths below it start /v1)")
     registry_token_file: Path | None = Field(

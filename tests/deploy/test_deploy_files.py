@@ -231,3 +231,39 @@ def test_web_processes_share_rate_limits_and_trust_only_the_proxy():
     assert config["MADOGUCHI_FORWARDED_ALLOW_IPS"]
     # The e-mail channel's own settings (MADOGUCHI_SMTP_SECURITY, not a STARTTLS flag).
     assert "MADOGUCHI_SMTP_STARTTLS" not in web and "MADOGUCHI_SMTP_SECURITY" in web
+
+
+def _commented_settings(text: str) -> dict[str, str]:
+    """``# MADOGUCHI_X: value`` lines: settings shipped switched off, to be uncommented."""
+    return dict(re.findall(r"^\s*#\s*(MADOGUCHI_[A-Z0-9_]+):\s*(\S+)\s*$", text, re.M))
+
+
+def test_every_setting_in_the_deploy_files_is_one_madoguchi_reads():
+    """Settings ignore unknown MADOGUCHI_* variables, so a misspelt one in a deploy file
+    would be silently dropped; the adapters' lines, shipped commented out, must work as
+    soon as they are uncommented (a URL with its token file, as Settings requires)."""
+    from madoguchi.settings import ENV_PREFIX, Settings
+    from notices.dispatch import NoticeSettings
+
+    known = {ENV_PREFIX + name.upper()
+             for model in (Settings, NoticeSettings) for name in model.model_fields}
+    compose_text = COMPOSE.read_text()
+    services = yaml.safe_load(compose_text)["services"]
+    config_text = (DEPLOY / "helm" / "madoguchi" / "configmap.yaml").read_text()
+    (config,) = [d["data"] for d in yaml.safe_load_all(config_text) if d]
+    shipped = {
+        # madoguchi's own processes (Caddy's MADOGUCHI_HOST is the Caddyfile's variable)
+        "compose": {k for s in services.values() if "MADOGUCHI_MODE" in (s.get("environment")
+                                                                          or {})
+                    for k in s["environment"] if k.startswith(ENV_PREFIX)},
+        "configmap": set(config),
+    }
+    for name, text in (("compose", compose_text), ("configmap", config_text)):
+        off = _commented_settings(text)
+        assert {"MADOGUCHI_REGISTRY_URL", "MADOGUCHI_REGISTRY_TOKEN_FILE",
+                "MADOGUCHI_PUBLIC_FUNDS_URL", "MADOGUCHI_PUBLIC_FUNDS_TOKEN_FILE"} <= set(off)
+        assert not (shipped[name] | set(off)) - known, (name, (shipped[name] | set(off)) - known)
+        adapters = {k.removeprefix(ENV_PREFIX).lower(): v for k, v in off.items()
+                    if "REGISTRY" in k or "PUBLIC_FUNDS" in k}
+        settings = Settings(**adapters)
+        assert settings.registry_url and settings.public_funds_url
