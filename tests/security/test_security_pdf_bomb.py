@@ -39,6 +39,11 @@ async def test_pdf_bomb_is_cannot_check_in_time_while_the_server_answers(
     warm = await stack.http.post("/api/verify", **upload(genuine))  # the checker is up
     assert warm.status_code == 200 and warm.json()["seal"]["outcome"] == "valid", warm.text
 
+    # FastAPI builds its routes' state on the first request that passes them all (0.2 to
+    # 0.9 s of the event loop here): let that be now, not inside the measurement. A
+    # deployed server's readiness probe (/healthz) does the same.
+    assert (await stack.http.get("/healthz")).status_code == 200
+
     for bomb in (xref_bomb(), count_bomb()):
         assert len(bomb) < 64 * 1024
         health_times: list[float] = []
@@ -62,7 +67,7 @@ async def test_pdf_bomb_is_cannot_check_in_time_while_the_server_answers(
         assert body["message"]["en"].startswith("This file cannot be checked")
         assert "Traceback" not in response.text
         assert elapsed < 2.0, elapsed
-        assert max(health_times) < 0.5, health_times
+        assert max(health_times) < 0.5, (elapsed, health_times)
 
     after = await stack.http.post("/api/verify", **upload(genuine))
     assert after.status_code == 200 and after.json()["seal"]["outcome"] == "valid"
