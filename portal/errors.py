@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from forms import pointers
 from identity.errors import IdentityError
-from portal.statuses import status_of
+from portal.statuses import BUSY_RETRY_AFTER, retry_after_header, status_of
 from portal.web.render import html_error
 from services.refusals import EngineBusy, Refused
 
@@ -51,7 +51,6 @@ ENGINE_BUSY = frozenset({
     RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
     RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.CANCELLED,
 })
-BUSY_RETRY_AFTER = 5
 
 
 def engine_busy(exc: RPCError) -> bool:
@@ -87,21 +86,12 @@ def _busy(request: Request, why: str) -> Response:
     )
 
 
-def _retry_after(exc: Refused) -> dict[str, str] | None:
-    """``Retry-After`` for a refusal that means "not now" (a 503): the seconds it names,
-    else the workflow service's."""
-    if exc.kind != "unavailable":
-        return None
-    named = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
-    return {"Retry-After": str(named if isinstance(named, int) else BUSY_RETRY_AFTER)}
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Refused) -> Response:
         return error_response(
             status_of(exc), exc.code, exc.message["ja"], exc.message["en"], exc.details,
-            headers=_retry_after(exc),
+            headers=retry_after_header(exc),
         )
 
     @app.exception_handler(IdentityError)

@@ -19,3 +19,15 @@ STATUS_OF_KIND: dict[RefusalKind, int] = {
 def status_of(refused: Refused) -> int:
     """The HTTP status a refusal answers with."""
     return STATUS_OF_KIND[refused.kind]
+
+#: Seconds a client is asked to wait when the workflow service is busy or restarting.
+BUSY_RETRY_AFTER = 5
+
+
+def retry_after_header(refused: Refused) -> dict[str, str] | None:
+    """``Retry-After`` for a refusal that means "not now" (a 503): the seconds it names,
+    else the workflow service's."""
+    if refused.kind != "unavailable":
+        return None
+    named = refused.details.get("retry_after") if isinstance(refused.details, dict) else None
+    return {"Retry-After": str(named if isinstance(named, int) else BUSY_RETRY_AFTER)}

@@ -109,7 +109,9 @@ class CaseService:
         admission: Admission | None = None,
     ) -> None:
         self._client = client
-        self._admission = admission or Admission(DEFAULT_IN_FLIGHT)
+        #: The bound on filings this process starts at once; life-event bundles share it
+        #: (services/life_events.py): both are starts on the same workflow service.
+        self.admission = admission or Admission(DEFAULT_IN_FLIGHT)
         self._facts = FactsCache(facts_cache_size, facts_ttl, clock)
         self._attachments = attachments
         self._task_queue = task_queue
@@ -240,7 +242,7 @@ class CaseService:
 
     async def _start(self, start: StartApplication, definition: Any, municipality: str,
                      key: str, began: float) -> None:
-        async with self._admission.slot(began) as left:  # a surge is refused: nothing started
+        async with self.admission.slot(began) as left:  # a surge is refused: nothing started
             await self._start_workflow(start, definition, municipality, key, left)
 
     async def _start_workflow(self, start: StartApplication, definition: Any,

@@ -369,7 +369,8 @@ class LifeEventService:
             a procedure, household unknown), ``not_found``, ``invalid`` (a procedure not
             offered, a mapped form a procedure refuses), ``conflict`` (``bundle_exists``
             with ``details.existing_bundle``; ``duplicate_application`` naming the
-            procedure).
+            procedure), ``unavailable`` (``busy``: not admitted now, nothing filed; the
+            same slots as a single filing, services/admission.py).
         :raises EngineBusy: the bundle's worker did not answer in time.
         """
         if proxy:
@@ -524,12 +525,18 @@ class LifeEventService:
                     if definition.event_field else None)
         if isinstance(event_id, str):
             pairs.append(SearchAttributePair(EVENT_ID_KEY, event_id))
-        await self._client.start_workflow(
-            WORKFLOW, start, id=start.bundle_id, task_queue=self._task_queue,
-            # One bundle per household and event, ever: the server refuses the second.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=TypedSearchAttributes(pairs))
+        # Admitted as a single filing is, in the same slots (a disaster's surge is made of
+        # bundles): refused ``busy`` before anything is started. The slot's budget runs
+        # from here, not from the request (the registry's answer before it is not the
+        # surge's doing); the start keeps the client's own deadline, since the bundle's
+        # answer takes more calls than a filing's (a retry finds the started bundle).
+        async with self._cases.admission.slot():
+            await self._client.start_workflow(
+                WORKFLOW, start, id=start.bundle_id, task_queue=self._task_queue,
+                # One bundle per household and event, ever: the server refuses the second.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=TypedSearchAttributes(pairs))
 
     # ---- what is known before the answers -----------------------------------------------
 

@@ -31,6 +31,7 @@ from forms.schemaform import SchemaForm, errors_for
 from forms.validation import FieldError, validate_data
 from identity.principals import Resident
 from portal.deps import application_of
+from portal.statuses import retry_after_header
 from portal.web import i18n, session
 from portal.web.bundles import (
     life_event_entries,
@@ -124,7 +125,7 @@ class _Run:
         self.answers: dict[str, Any] = json.loads(json.dumps(questionnaire.answers))
         self.selected: list[str] | None = None
         self.key = secrets.token_urlsafe(18)
-        self.refusal: dict | None = None
+        self.refused: Refused | None = None  # why the submission was not filed
         self.base = f"/life-events/{municipality}/{event}"
 
     def load(self, form: Any) -> None:
@@ -199,13 +200,18 @@ class _Run:
         # prefilled group or list (the account, the household's members).
         common["sources"] = _leaf_sources(self.form.all_fields(self.answers),
                                           common["sources"])
-        return render(
+        refused = self.refused
+        busy = retry_after_header(refused) if refused else None  # not now: 503, answers kept
+        shown = render(
             self.request, "resident/life_event_check.html",
-            status=409 if self.refusal else 200,
-            pages=self.form.pages(self.answers), chosen=chosen, refusal=self.refusal,
+            status=(503 if busy else 409) if refused else 200,
+            pages=self.form.pages(self.answers), chosen=chosen,
+            refusal={"message": refused.message} if refused else None,
             show_value=lambda f: field_value(f, lang), page_number=len(self.page_ids) + 2,
             **common,
         )
+        shown.headers.update(busy or {})
+        return shown
 
     def page_errors(self, page_id: str) -> list[FieldError]:
         fields = self.form.page(page_id, self.answers).fields
@@ -325,9 +331,9 @@ async def submit(request: Request, municipality: str, event: str) -> Response:
             return render(request, "resident/life_event_existing.html",
                           principal=run.principal, title=text_of(run.q.title),
                           bundle_id=existing)
-        if exc.kind not in ("conflict", "forbidden"):
+        if exc.kind not in ("conflict", "forbidden", "unavailable"):  # busy: answers kept
             raise
-        run.refusal = {"message": exc.message}
+        run.refused = exc
         return await run.check()
     return redirect(f"/my/bundles/{quote(view.bundle_id)}?filed=1")
 

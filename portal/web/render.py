@@ -23,7 +23,7 @@ from forms.attachments import MAX_BYTES_LIMIT
 from forms.schemaform import anchor
 from identity.counter import METHOD_TEXTS
 from identity.principals import Caseworker, Resident
-from portal.statuses import status_of
+from portal.statuses import retry_after_header, status_of
 from portal.web import assisted, i18n, session
 from services.refusals import Refused
 
@@ -228,6 +228,8 @@ def page(handler: Handler) -> Handler:
                 },
             )
         except Refused as exc:
-            return error_page(request, status_of(exc), exc.message, exc.details)
+            shown = error_page(request, status_of(exc), exc.message, exc.details)
+            shown.headers.update(retry_after_header(exc) or {})  # busy: when to come back
+            return shown
 
     return wrapped

@@ -28,7 +28,7 @@ async def _cases(stack) -> set[str]:
 
 async def test_a_burst_gets_201_or_503_with_retry_after_and_nothing_is_lost(stack, catalog):
     # Two filings at once and no waiting for a slot: a burst of 24 must be refused in part.
-    stack.cases._admission = Admission(2, wait=0.0, retry_after=3)
+    stack.cases.admission = Admission(2, wait=0.0, retry_after=3)
     body = _body(catalog)
     people = [stack.resident(f"burst-{n}", f"住民 {n}") for n in range(BURST)]
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from forms.catalog import Catalog
+from services.admission import Admission
 from tests.support.filing import APPS, act
 from tests.support.life_events import (
     TOKYO,
@@ -278,3 +280,32 @@ async def test_with_the_registry_down_the_typed_household_is_not_verified(stack)
     assert case.data["household_size"] == answers["household_size"]  # as typed
     assert case.provenance["/household_size"] == "unverified"
     assert case.provenance["/bank_account"] == "unverified"
+
+
+async def test_a_bundle_beyond_the_admitted_filings_is_told_to_come_back_and_nothing_starts(
+    stack,
+):
+    """A disaster's surge is made of bundles: they take the same slots as single filings."""
+    stack.cases.admission = Admission(1, wait=0.0, retry_after=3)
+    kiyo = signed_in(stack, "demo-elderly")
+    answers, _ = await prefilled_answers(stack, kiyo, "disaster",
+                                         "single-person-large-scale-half")
+    chosen = ["livelihood-recovery-support", "disaster-condolence-money"]
+    async with stack.cases.admission.slot():  # a filing in flight holds the only slot
+        refused = await file(stack, kiyo, "disaster", answers, chosen, key="surge-1")
+    told = datetime.now(UTC)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"] == "3"
+    assert refused.json()["error"] == "busy"
+    assert "まだ受け付けていません" in refused.json()["message"]["ja"]
+    assert stack.cases.admission.refused == 1
+    # The retry files it, and its bundle started only then: the refusal started nothing
+    # (had it, the retry with the same key would have been answered that bundle).
+    created = await file(stack, kiyo, "disaster", answers, chosen, key="surge-1")
+    assert created.status_code == 201, created.text
+    bundle_id = created.json()["bundle_id"]
+    stack.started.append(bundle_id)
+    started = (await stack.client.get_workflow_handle(bundle_id).describe()).start_time
+    assert started > told, (started, told)
+    assert member(await status(stack, kiyo, bundle_id), "disaster-certificate")["state"] == (
+        "filed")

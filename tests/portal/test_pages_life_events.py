@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from forms.catalog import DEFAULT_ROOT, Catalog
+from services.admission import Admission
 from tests.support.lifeevents import write_flood
 from tests.support.pages import csrf_of, signed_in
 from tests.support.stack import running_stack
@@ -229,3 +230,24 @@ async def test_a_bundle_that_is_not_there_is_not_found_on_every_bundle_page(floo
                                data={"csrf_token": csrf_of(shown.text)})
         assert gone.status_code == 404
         assert (await http.post("/my/bundles/bnd-nothere/withdraw")).status_code == 403  # CSRF
+
+
+async def test_a_submission_not_admitted_now_keeps_the_answers_on_the_check_page(flood_stack):
+    """A surge: the bundle is refused ``busy`` (nothing filed); the resident sees why on the
+    check page with every answer still there, and sending it again files it."""
+    flood_stack.cases.admission = Admission(1, wait=0.0, retry_after=2)
+    async with signed_in(flood_stack) as http:
+        offers = await _through_questions(http, owner=True)
+        check = await _post(http, offers, "_offers", {"procedure": ["disaster-certificate",
+                                                                    "flood-support"]})
+        async with flood_stack.cases.admission.slot():  # every slot is taken
+            refused = await _post(http, check.text, "_check", {}, url=f"{BASE}/submit")
+        page = _text(refused.text)
+        assert refused.status_code == 503, page[:2000]
+        assert refused.headers["retry-after"] == "2"
+        assert "ただいま混み合っています。申請はまだ受け付けていません。" in page
+        assert "申請内容の確認" in page and "永田町一丁目7番1号" in page and "山田 花子" in page
+        filed = await _post(http, refused.text, "_check", {}, url=f"{BASE}/submit")
+        assert filed.status_code == 303, _text(filed.text)[:2000]
+        assert filed.headers["location"].startswith("/my/bundles/lev-")
+        flood_stack.started.append(filed.headers["location"].split("/")[3].split("?")[0])
