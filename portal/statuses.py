@@ -20,6 +20,7 @@ def status_of(refused: Refused) -> int:
     """The HTTP status a refusal answers with."""
     return STATUS_OF_KIND[refused.kind]
 
+
 #: Seconds a client is asked to wait when the workflow service is busy or restarting.
 BUSY_RETRY_AFTER = 5
 
