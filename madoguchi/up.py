@@ -53,9 +53,35 @@ def temporal_cli() -> Path:
 LOOPBACK = "127.0.0.1"
 
 
+#: Ports :func:`free_port` handed out in this process (never twice).
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_low(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> int:
+    """The first port of the kernel's ephemeral range (Linux's default 32768)."""
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A loopback port the OS has just handed out (free now; tests and benchmarks)."""
-    with socket.socket() as sock:
+    """A loopback port free now, for a server a test or benchmark is about to start.
+
+    Not one the kernel picks for port 0: those come from the ephemeral range, where every
+    outgoing connection takes its local port too, so one of the many connections a starting
+    installation makes could take the port before its server binds it (seen in CI: a web
+    process's metrics port "already in use"). Below that range only listeners bind.
+    """
+    high = _ephemeral_low() - 1
+    low = max(1024, high - 16383)
+    rng = secrets.SystemRandom()
+    for _ in range(200 if high - low >= 1000 else 0):
+        port = rng.randint(low, high)
+        if port not in _HANDED_OUT and port_is_free(port):
+            _HANDED_OUT.add(port)
+            return port
+    with socket.socket() as sock:  # no room below the range: the kernel's choice
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 

@@ -21,18 +21,13 @@ import httpx
 import pytest
 
 from identity.devissuer import DevIssuer
+from madoguchi.up import free_port
 from tests.support.faults import gone
 from tests.support.stack import documents_of
 
 MADOGUCHI = [sys.executable, "-m", "madoguchi"]
 EXAMPLE = (Path(__file__).resolve().parents[2] / "forms" / "catalog" / "disaster-certificate"
            / "examples" / "valid-basic.json")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Up:
@@ -73,7 +68,7 @@ class Up:
 @pytest.fixture
 def installation(tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
     data = tmp_path / "var"
-    yield data, _free_port(), _free_port()
+    yield data, free_port(), free_port()
 
 
 def _wait_for(check, timeout: float = 30):
@@ -180,7 +175,7 @@ def test_up_refuses_a_port_in_use_with_a_clear_message(tmp_path):
         port = busy.getsockname()[1]
         result = subprocess.run(
             [*MADOGUCHI, "up", "--data", str(tmp_path / "var"), "--port", str(port),
-             "--temporal-port", str(_free_port()), "--no-demo"],
+             "--temporal-port", str(free_port()), "--no-demo"],
             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode == 2
     assert f"port {port} is in use" in result.stderr
