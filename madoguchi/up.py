@@ -70,8 +70,8 @@ def free_port() -> int:
 
     Not one the kernel picks for port 0: those come from the ephemeral range, where every
     outgoing connection takes its local port too, so one of the many connections a starting
-    installation makes could take the port before its server binds it (seen in CI: a web
-    process's metrics port "already in use"). Below that range only listeners bind.
+    installation makes could take the port before its server binds it (seen in a full
+    test run: a web process's metrics port "already in use"). Below that range only listeners bind.
     """
     high = _ephemeral_low() - 1
     low = max(1024, high - 16383)

@@ -1,6 +1,6 @@
 """``free_port``: servers that tests and benchmarks start get ports outside the kernel's
-ephemeral range, which outgoing connections take their local ports from (CI once saw a
-web process's metrics port taken before it could bind it)."""
+ephemeral range, which outgoing connections take their local ports from (a full test run
+once saw a web process's metrics port taken before it could bind it)."""
 
 from __future__ import annotations
 
